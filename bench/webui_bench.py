@@ -1,0 +1,562 @@
+"""Benchmark: the web UI's filtered cases list and case page under concurrent load.
+
+Target (issue 8): PostgreSQL with 200,000 cases (about 1M parties, 4M docket
+entries); the filtered cases list and the case page under 20 concurrent clients for
+60 s: p95 < 100 ms, zero errors.
+
+1. Create a throw-away PostgreSQL database, migrate it (so it has migrations 0003-4's
+   indexes) and fill it with fake data by COPY: cases spread over the 169 towns,
+   ``--parties`` parties and ``--entries`` docket entries per case, court dates,
+   changes and skip-trace results for a tenth of the cases. ANALYZE.
+2. Serve the app as production does: ``ctforeclosure web`` (waitress) in its own
+   process.
+3. ``--clients`` threads, each signed in as a manager with its own session, loop for
+   ``--seconds``: a filtered list (town, county + status, judgment type + file-date
+   range, party-name search (a surname drawn as the fake data's surnames are: 3,000
+   of them, the commonest ~0.5%), address search, has-phones, law-day sort; random
+   page 1-3) or a case page (random docket), half and half. Latency is the wall
+   time from sending to reading the whole body; any non-200 is an error.
+
+    python bench/webui_bench.py                          # full size
+    python bench/webui_bench.py --cases 20000 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ctforeclosure import db, migrate, towns  # noqa: E402
+from ctforeclosure.services import users as user_service  # noqa: E402
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PASSWORD = "bench password long enough"  # noqa: S105 -- a throw-away user
+FIRST = (
+    "JOHN",
+    "MARY",
+    "ROBERT",
+    "LINDA",
+    "JAMES",
+    "SUSAN",
+    "MICHAEL",
+    "KAREN",
+    "DAVID",
+    "NANCY",
+    "JOSEPH",
+    "LISA",
+    "THOMAS",
+    "BETTY",
+    "CHARLES",
+    "SANDRA",
+)
+LAST = (
+    "SMITH",
+    "JOHNSON",
+    "WILLIAMS",
+    "BROWN",
+    "JONES",
+    "GARCIA",
+    "MILLER",
+    "DAVIS",
+    "RODRIGUEZ",
+    "MARTINEZ",
+    "HERNANDEZ",
+    "LOPEZ",
+    "GONZALEZ",
+    "WILSON",
+    "ANDERSON",
+    "THOMAS",
+    "TAYLOR",
+    "MOORE",
+    "JACKSON",
+    "MARTIN",
+    "LEE",
+    "PEREZ",
+    "THOMPSON",
+    "WHITE",
+    "HARRIS",
+    "SANCHEZ",
+    "CLARK",
+    "RAMIREZ",
+    "LEWIS",
+    "ROBINSON",
+)
+STREETS = (
+    "MAIN",
+    "ELM",
+    "OAK",
+    "PARK",
+    "MAPLE",
+    "CEDAR",
+    "PINE",
+    "WASHINGTON",
+    "LAKE",
+    "HILL",
+    "CHURCH",
+    "HIGH",
+    "SCHOOL",
+    "CENTER",
+    "RIVER",
+    "SPRING",
+)
+SUFFIXES = ("STREET", "AVENUE", "ROAD", "LANE", "DRIVE", "COURT")
+LENDERS = (
+    "FIRST BANK",
+    "SECOND TRUST",
+    "HOMESTEAD MORTGAGE",
+    "RIVER SAVINGS",
+    "NUTMEG CREDIT UNION",
+    "HARBOR LOAN SERVICING",
+)
+ENTRIES = (
+    "SUMMONS",
+    "COMPLAINT",
+    "APPEARANCE",
+    "MOTION FOR DEFAULT",
+    "ORDER",
+    "MOTION FOR JUDGMENT OF STRICT FORECLOSURE",
+    "AFFIDAVIT OF DEBT",
+    "APPRAISAL",
+    "NOTICE OF LAW DAY",
+    "RETURN OF SERVICE",
+)
+LOCATIONS = ("HHD", "NNH", "FST", "KNL", "TTD", "LLI", "WWM", "UWY", "MMX", "HHB")
+
+
+SYLLABLES = (
+    "AL",
+    "BER",
+    "CAR",
+    "DEN",
+    "EL",
+    "FOR",
+    "GAR",
+    "HAL",
+    "IN",
+    "JOR",
+    "KEL",
+    "LAN",
+    "MOR",
+    "NOR",
+    "OL",
+    "PER",
+    "QUIN",
+    "ROS",
+    "SAN",
+    "TOR",
+    "UL",
+    "VAN",
+    "WES",
+    "YOR",
+    "ZIM",
+    "TON",
+    "SON",
+    "LEY",
+    "MAN",
+    "RICK",
+)
+
+
+def surname_pool(rng: random.Random, size: int = 3000) -> tuple[list[str], list[float]]:
+    """Return fake surnames and weights shaped like real ones (the commonest ~0.5%).
+
+    Weight 1/(rank + 50): a long tail, and no surname shared by more than ~0.5% of
+    people, as with real US surnames (the commonest, SMITH, is ~0.8%).
+    """
+    names: set[str] = set(LAST)
+    while len(names) < size:
+        parts = rng.randint(2, 3)
+        names.add("".join(rng.choice(SYLLABLES) for _ in range(parts)))
+    ordered = sorted(names)
+    rng.shuffle(ordered)
+    return ordered, [1 / (rank + 50) for rank in range(len(ordered))]
+
+
+SURNAMES, SURNAME_WEIGHTS = surname_pool(random.Random(7))
+
+
+def surname(rng: random.Random) -> str:
+    return rng.choices(SURNAMES, SURNAME_WEIGHTS)[0]
+
+
+def docket(i: int) -> str:
+    """Return a valid compact docket number, unique per i."""
+    return f"{LOCATIONS[i % 10]}CV{15 + (i // 10) % 11:02d}{i:07d}S"
+
+
+def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
+    """COPY fake cases and their children into the database; return dockets."""
+    import psycopg
+
+    rng = random.Random(seed)
+    weighted = [(t.name, t.county) for t in towns.all_towns()]
+    now = datetime.now(UTC)
+    today = date.today()
+    raw = sa.make_url(url).set(drivername="postgresql")
+    dsn = raw.render_as_string(hide_password=False)
+    dockets_out = []
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO crawl_runs (spider, args, started_at, status, items_scraped, "
+            "items_stored, items_dropped, items_spooled, requests, errors, "
+            "robots_overridden, town_counts, checks, notes) VALUES ('cases', '{}', "
+            "now(), 'finished', 0, 0, 0, 0, 0, '{}', false, '{}', '[]', '[]')"
+        )
+        with cur.copy(
+            "COPY cases (docket_no, search_town, county, case_name, caption, "
+            "property_street, property_town, file_date, judgment_type, law_day, "
+            "sale_date, is_active, flags, listed, first_seen, last_seen, last_changed)"
+            " FROM STDIN"
+        ) as copy:
+            for i in range(n_cases):
+                d = docket(i)
+                dockets_out.append(d)
+                # a few big towns get most cases, as in life
+                town, county = weighted[
+                    min(int(rng.paretovariate(1.2)) - 1, len(weighted) - 1)
+                    if rng.random() < 0.5
+                    else rng.randrange(len(weighted))
+                ]
+                name = f"{rng.choice(LENDERS)} v. {surname(rng)}, {rng.choice(FIRST)}"
+                jt = rng.choice(("strict", "sale", None, None))
+                filed = today - timedelta(days=rng.randrange(0, 3650))
+                copy.write_row(
+                    (
+                        d,
+                        town,
+                        county,
+                        name,
+                        name + " Et Al",
+                        f"{rng.randrange(1, 999)} {rng.choice(STREETS)} "
+                        f"{rng.choice(SUFFIXES)}",
+                        town,
+                        filed,
+                        jt,
+                        today + timedelta(days=rng.randrange(-400, 120))
+                        if jt == "strict"
+                        else None,
+                        today + timedelta(days=rng.randrange(-400, 120))
+                        if jt == "sale"
+                        else None,
+                        rng.random() < 0.6,
+                        "[]",
+                        True,
+                        now,
+                        now,
+                        now,
+                    )
+                )
+        with cur.copy(
+            "COPY parties (docket_no, party_no, role, category, name, non_appearing, "
+            "appearances, first_seen, last_seen) FROM STDIN"
+        ) as copy:
+            for d in dockets_out:
+                copy.write_row(
+                    (
+                        d,
+                        "P-01",
+                        "P",
+                        "Plaintiff",
+                        rng.choice(LENDERS),
+                        False,
+                        "[]",
+                        now,
+                        now,
+                    )
+                )
+                for k in range(1, parties_per):
+                    copy.write_row(
+                        (
+                            d,
+                            f"D-{k:02d}",
+                            "D",
+                            "Defendant",
+                            f"{surname(rng)}, {rng.choice(FIRST)}",
+                            rng.random() < 0.3,
+                            "[]",
+                            now,
+                            now,
+                        )
+                    )
+        with cur.copy(
+            "COPY docket_entries (docket_no, entry_key, seq, entry_no, file_date, "
+            "description, first_seen, last_seen) FROM STDIN"
+        ) as copy:
+            for d in dockets_out:
+                start = today - timedelta(days=rng.randrange(30, 3650))
+                for k in range(entries_per):
+                    desc = ENTRIES[k % len(ENTRIES)]
+                    copy.write_row(
+                        (
+                            d,
+                            f"{100 + k}.00|{k}|{desc}",
+                            k,
+                            f"{100 + k}.00",
+                            start + timedelta(days=k * 7),
+                            desc,
+                            now,
+                            now,
+                        )
+                    )
+        with cur.copy(
+            "COPY court_dates (docket_no, date_key, court_date, description, "
+            "first_seen, last_seen) FROM STDIN"
+        ) as copy:
+            for d in dockets_out:
+                when = today + timedelta(days=rng.randrange(-200, 90))
+                copy.write_row((d, f"{when}|mediation", when, "Mediation", now, now))
+        with cur.copy(
+            "COPY case_changes (docket_no, kind, field, new_value, seen_at) FROM STDIN"
+        ) as copy:
+            for d in dockets_out:
+                copy.write_row((d, "new_case", None, None, now))
+                copy.write_row((d, "docket_entry_added", "entries", '"ORDER"', now))
+        cur.execute(
+            "INSERT INTO skiptrace_ledger (at, triggered_by, records_sent, "
+            "records_matched, cost, sandbox, status) VALUES "
+            "(now(), 'bench', 0, 0, 0, false, 'ok') RETURNING id"
+        )
+        ledger_id = cur.fetchone()[0]
+        cur.execute(
+            "INSERT INTO skiptrace_results (party_id, person_key, status, persons, "
+            "sandbox, ledger_id, fetched_at) SELECT id, md5(name), 'matched', '[]', "
+            "false, %s, now() FROM parties WHERE party_no = 'D-01' AND id %% 50 = 2",
+            (ledger_id,),
+        )
+        cur.execute(
+            "INSERT INTO skiptrace_phones (result_id, number, type, dnc, tcpa, rank) "
+            "SELECT id, '+1860555' || lpad((id % 10000)::text, 4, '0'), 'Mobile', "
+            "id % 7 = 0, false, 1 FROM skiptrace_results"
+        )
+        conn.commit()
+        conn.autocommit = True
+        cur.execute("VACUUM ANALYZE")
+    return dockets_out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(url: str, port: int, threads: int) -> subprocess.Popen:
+    env = dict(os.environ, DATABASE_URL=url, CTF_SECRET_KEY=uuid.uuid4().hex)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "ctforeclosure"),
+            "web",
+            "--port",
+            str(port),
+            "--threads",
+            str(threads),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the web UI did not start")
+
+
+def _session_cookie(response: requests.Response) -> str:
+    return "session=" + re.search(r"session=([^;]+)", response.headers["Set-Cookie"])[1]
+
+
+def signed_in(base: str, email: str) -> requests.Session:
+    """Return a session signed in (the Secure cookie is sent by hand over HTTP)."""
+    s = requests.Session()
+    first = s.get(f"{base}/auth/login", timeout=30)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', first.text).group(1)
+    s.cookies.clear()
+    s.headers["Cookie"] = _session_cookie(first)
+    r = s.post(
+        f"{base}/auth/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert r.status_code == 302, r.status_code
+    s.cookies.clear()
+    s.headers["Cookie"] = _session_cookie(r)
+    return s
+
+
+def list_urls(rng: random.Random, town_names: list[str]) -> tuple[str, str]:
+    page = rng.choice((1, 1, 2, 3))
+    town = rng.choice(town_names)
+    kind = rng.randrange(8)
+    query = [
+        f"town={town}",
+        f"county={rng.choice(towns.counties())}&status=active",
+        "judgment_type=strict&filed_from=2022-01-01&filed_to=2024-12-31",
+        f"q={surname(rng).lower()}",
+        f"q={rng.choice(STREETS).lower()}+{rng.choice(SUFFIXES).lower()}",
+        f"town={town}&has_phones=1",
+        "status=active&sort=law_day&order=asc",
+        f"q={surname(rng).lower()}&town={town}",
+    ][kind]
+    return f"/cases/?{query}&page={page}", f"list:{kind}"
+
+
+def run_clients(base, sessions, dockets, seconds, seed):
+    town_names = [t.name for t in towns.all_towns()]
+    results: dict[str, list[float]] = {}
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client(idx: int, session: requests.Session):
+        rng = random.Random(seed + idx)
+        local: dict[str, list[float]] = {}
+        while time.monotonic() < stop_at:
+            if rng.random() < 0.5:
+                path, kind = list_urls(rng, town_names)
+            else:
+                path, kind = f"/cases/{rng.choice(dockets)}", "case"
+            t0 = time.perf_counter()
+            try:
+                r = session.get(base + path, timeout=30)
+                body = r.content
+                elapsed = time.perf_counter() - t0
+                if r.status_code != 200 or not body:
+                    with lock:
+                        errors.append(f"{r.status_code} {path}")
+                    continue
+            except requests.RequestException as exc:
+                with lock:
+                    errors.append(f"{type(exc).__name__} {path}")
+                continue
+            local.setdefault(kind, []).append(elapsed * 1000)
+        with lock:
+            for k, v in local.items():
+                results.setdefault(k, []).extend(v)
+
+    threads = [
+        threading.Thread(target=client, args=(i, s)) for i, s in enumerate(sessions)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", type=int, default=200_000)
+    ap.add_argument("--parties", type=int, default=5)
+    ap.add_argument("--entries", type=int, default=20)
+    ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--threads", type=int, default=8, help="waitress threads")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pg-admin-url", default=PG_ADMIN)
+    ap.add_argument("--keep", action="store_true", help="keep the database")
+    ap.add_argument(
+        "--reuse", metavar="DB", help="use this already loaded database (kept)"
+    )
+    args = ap.parse_args()
+
+    name = args.reuse or f"ctf_webui_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = (
+        sa.make_url(args.pg_admin_url)
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
+    proc = None
+    try:
+        migrate.upgrade(url)
+        t0 = time.monotonic()
+        engine = db.make_engine(url)
+        if args.reuse:
+            with engine.connect() as conn:
+                dockets = list(conn.execute(sa.select(db.cases.c.docket_no)).scalars())
+        else:
+            dockets = fill(url, args.cases, args.parties, args.entries, args.seed)
+            with engine.begin() as conn:
+                user_service.create_user(
+                    conn, "bench@example.org", PASSWORD, "manager", actor="bench"
+                )
+        load_s = time.monotonic() - t0
+        with engine.begin() as conn:
+            counts = {
+                t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
+                for t in ("cases", "parties", "docket_entries", "skiptrace_phones")
+            }
+        engine.dispose()
+        print(f"{name}: {counts}, loaded in {load_s:.0f} s (COPY, VACUUM ANALYZE)")
+        port = free_port()
+        proc = start_server(url, port, args.threads)
+        base = f"http://127.0.0.1:{port}"
+        sessions = [signed_in(base, "bench@example.org") for _ in range(args.clients)]
+        # warm-up: a few requests of each kind, not measured
+        run_clients(base, sessions[:2], dockets, 3, args.seed + 1000)
+        results, errors = run_clients(base, sessions, dockets, args.seconds, args.seed)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=30)
+        if not (args.keep or args.reuse):
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    print(
+        f"\n{platform.node()} {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
+        f"{args.clients} clients x {args.seconds:.0f} s, waitress {args.threads} "
+        "threads"
+    )
+    print("| request | n | req/s | p50 ms | p95 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|---|---|")
+    groups = dict(sorted(results.items()))
+    groups["all lists"] = [v for k, vs in results.items() if k != "case" for v in vs]
+    groups["all"] = [v for vs in results.values() for v in vs]
+    for kind, values in groups.items():
+        if not values:
+            continue
+        print(
+            f"| {kind} | {len(values)} | {len(values) / args.seconds:.1f} | "
+            f"{statistics.median(values):.1f} | {pct(values, 95):.1f} | "
+            f"{pct(values, 99):.1f} | {max(values):.1f} |"
+        )
+    print(f"errors: {len(errors)} {errors[:5]}")
+
+
+if __name__ == "__main__":
+    main()

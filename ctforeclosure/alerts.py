@@ -1,0 +1,299 @@
+"""Tell an operator when something needs a human: a failed crawl, a failed monitor
+check, an exhausted skip-trace budget.
+
+Channels, each optional, from the environment:
+
+- webhook: ``ALERT_WEBHOOK_URL`` gets a JSON POST ``{"kind", "subject", "text",
+  "details", "host", "at"}`` (``text`` makes it a valid Slack/Mattermost message);
+- email: ``SMTP_HOST``, ``SMTP_PORT`` (587), ``SMTP_USERNAME``, ``SMTP_PASSWORD``,
+  ``SMTP_SECURITY`` (``starttls`` default, ``ssl`` or ``none``), ``ALERT_EMAIL_FROM``
+  (default ``ctforeclosure@<hostname>``) and ``ALERT_EMAIL_TO`` (comma-separated).
+
+Alerts carry no personal data: callers pass counts, job ids, towns and reasons, and
+:func:`scrub` masks anything that still looks like an email, a phone number or a
+URL password. Sending never raises: a broken channel is logged, the crawl goes on.
+
+Callers: :class:`CrawlAlerts` (a Scrapy extension) for crawls that end badly; the
+monitor and skip-trace code call :func:`monitor_failed` and
+:func:`skiptrace_budget_exhausted`; ``ctforeclosure jobs`` lists crashed jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import requests
+
+__all__ = [
+    "Alert",
+    "AlertChannels",
+    "CrawlAlerts",
+    "crawl_failed",
+    "monitor_failed",
+    "scrub",
+    "send",
+    "skiptrace_budget_exhausted",
+]
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT = 15.0
+
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_RE = re.compile(r"(?<!\d)(?:\+?1[ .-]?)?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}(?!\d)")
+_URL_PASSWORD_RE = re.compile(r"(//[^:/@\s]+:)[^@\s]+@")
+
+
+def scrub(text: str) -> str:
+    """Mask emails, phone numbers and URL passwords in ``text``."""
+    text = _URL_PASSWORD_RE.sub(r"\1***@", text)
+    text = _EMAIL_RE.sub("[email]", text)
+    return _PHONE_RE.sub("[phone]", text)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What happened, in words an operator can act on, and a few safe facts."""
+
+    kind: str  # crawl_failed | monitor_failed | skiptrace_budget_exhausted
+    subject: str
+    details: dict[str, str | int | float | bool | None] = field(default_factory=dict)
+
+    def text(self) -> str:
+        lines = [scrub(self.subject)]
+        lines += [f"{k}: {scrub(str(v))}" for k, v in self.details.items()]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class AlertChannels:
+    """Where alerts go, read from the environment by :meth:`from_env`."""
+
+    webhook_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_security: str = "starttls"
+    email_from: str | None = None
+    email_to: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls) -> AlertChannels:
+        def env(name: str) -> str | None:
+            return os.environ.get(name, "").strip() or None
+
+        return cls(
+            webhook_url=env("ALERT_WEBHOOK_URL"),
+            smtp_host=env("SMTP_HOST"),
+            smtp_port=int(env("SMTP_PORT") or 587),
+            smtp_username=env("SMTP_USERNAME"),
+            smtp_password=env("SMTP_PASSWORD"),
+            smtp_security=(env("SMTP_SECURITY") or "starttls").lower(),
+            email_from=env("ALERT_EMAIL_FROM")
+            or f"ctforeclosure@{socket.gethostname()}",
+            email_to=tuple(
+                a.strip() for a in (env("ALERT_EMAIL_TO") or "").split(",") if a.strip()
+            ),
+        )
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host and self.email_to)
+
+
+def _post_webhook(alert: Alert, url: str) -> None:
+    payload = {
+        "kind": alert.kind,
+        "subject": scrub(alert.subject),
+        "text": alert.text(),
+        "details": {k: scrub(str(v)) for k, v in alert.details.items()},
+        "host": socket.gethostname(),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    response = requests.post(url, json=payload, timeout=TIMEOUT)
+    response.raise_for_status()
+
+
+def _send_email(alert: Alert, channels: AlertChannels) -> None:
+    message = EmailMessage()
+    message["Subject"] = f"[ctforeclosure] {scrub(alert.subject)}"
+    message["From"] = channels.email_from
+    message["To"] = ", ".join(channels.email_to)
+    message.set_content(alert.text() + "\n")
+    host, port = channels.smtp_host, channels.smtp_port
+    if channels.smtp_security == "ssl":
+        smtp = smtplib.SMTP_SSL(
+            host, port, timeout=TIMEOUT, context=ssl.create_default_context()
+        )
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=TIMEOUT)
+    with smtp:
+        if channels.smtp_security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if channels.smtp_username:
+            smtp.login(channels.smtp_username, channels.smtp_password or "")
+        smtp.send_message(message)
+
+
+def send(alert: Alert, channels: AlertChannels | None = None) -> list[str]:
+    """Deliver the alert on every configured channel; return those that worked."""
+    channels = channels or AlertChannels.from_env()
+    delivered: list[str] = []
+    if channels.webhook_url:
+        try:
+            _post_webhook(alert, channels.webhook_url)
+            delivered.append("webhook")
+        except requests.RequestException as exc:
+            logger.warning("alert webhook failed: %s", type(exc).__name__)
+    if channels.email_enabled:
+        try:
+            _send_email(alert, channels)
+            delivered.append("email")
+        except (OSError, smtplib.SMTPException) as exc:
+            logger.warning("alert email failed: %s", type(exc).__name__)
+    if not delivered and (channels.webhook_url or channels.email_enabled):
+        logger.error("alert not delivered on any channel: %s", alert.kind)
+    return delivered
+
+
+def crawl_failed(
+    *,
+    spider: str,
+    reason: str,
+    job_id: str | None = None,
+    node: str | None = None,
+    towns: str | None = None,
+    channels: AlertChannels | None = None,
+) -> list[str]:
+    """Alert that a crawl ended badly (crashed, cancelled, stopped with errors)."""
+    details = {"spider": spider, "reason": reason, "job": job_id, "node": node}
+    if towns:
+        details["towns"] = towns
+    alert = Alert(
+        "crawl_failed",
+        f"crawl {spider} failed: {reason}",
+        {k: v for k, v in details.items() if v is not None},
+    )
+    return send(alert, channels)
+
+
+def monitor_failed(
+    *,
+    checks: list[str],
+    crawl_id: int | None = None,
+    spider: str | None = None,
+    channels: AlertChannels | None = None,
+) -> list[str]:
+    """Alert that monitor checks failed after a crawl (``checks``: their names)."""
+    details = {"checks": ", ".join(checks), "crawl_id": crawl_id, "spider": spider}
+    alert = Alert(
+        "monitor_failed",
+        f"{len(checks)} monitor check(s) failed",
+        {k: v for k, v in details.items() if v is not None},
+    )
+    return send(alert, channels)
+
+
+def skiptrace_budget_exhausted(
+    *,
+    spent: float | None = None,
+    budget: float | None = None,
+    period: str | None = None,
+    message: str | None = None,
+    channels: AlertChannels | None = None,
+) -> list[str]:
+    """Alert that skip tracing stopped because its spending budget is used up.
+
+    Pass the figures, or the ``BudgetExceeded`` message (it names amounts only).
+    """
+    details = {
+        "spent": None if spent is None else round(spent, 2),
+        "budget": None if budget is None else round(budget, 2),
+        "period": period,
+        "message": message,
+    }
+    alert = Alert(
+        "skiptrace_budget_exhausted",
+        "skip-trace budget exhausted" + (f" ({period})" if period else ""),
+        {k: v for k, v in details.items() if v is not None},
+    )
+    return send(alert, channels)
+
+
+class CrawlAlerts:
+    """Scrapy extension: alert when a crawl closes with anything but ``finished``,
+    and when its end-of-crawl checks failed (read from its ``crawl_runs`` row, which
+    ``ctforeclosure.crawlrecord.CrawlRecord`` writes first: it runs at 500, this at
+    600).
+
+    A job that crashes before Scrapy starts (a bad argument) never gets here; those
+    show as ``failed`` in ``ctforeclosure jobs``.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy import signals
+        from scrapy.exceptions import NotConfigured
+
+        channels = AlertChannels.from_env()
+        if not (channels.webhook_url or channels.email_enabled):
+            # Alerts are optional: say so at INFO, not as Scrapy's "Disabled" WARNING.
+            logger.info("alerts off: no ALERT_WEBHOOK_URL or SMTP_HOST/ALERT_EMAIL_TO")
+            raise NotConfigured
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    async def spider_closed(self, spider, reason):
+        import asyncio
+
+        stats = self.crawler.stats
+        job_id = getattr(spider, "_job", None) or os.environ.get("SCRAPY_JOB")
+        if reason != "finished":
+            errors = stats.get_value("log_count/ERROR", 0)
+            await asyncio.to_thread(
+                crawl_failed,
+                spider=spider.name,
+                reason=f"finish_reason {reason}, {errors} error(s) logged",
+                job_id=job_id,
+            )
+        crawl_id = stats.get_value("ctf/crawl_id")
+        if crawl_id is not None:
+            failed = await asyncio.to_thread(_failed_checks, crawl_id)
+            if failed:
+                await asyncio.to_thread(
+                    monitor_failed, checks=failed, crawl_id=crawl_id, spider=spider.name
+                )
+
+
+def _failed_checks(crawl_id: int) -> list[str]:
+    """Return the names of the failed checks stored on a crawl record."""
+    import sqlalchemy as sa
+
+    from ctforeclosure import config
+    from ctforeclosure.db import crawl_runs, make_engine
+
+    engine = make_engine(config.load().database_url)
+    try:
+        with engine.connect() as conn:
+            checks = conn.execute(
+                sa.select(crawl_runs.c.checks).where(crawl_runs.c.id == crawl_id)
+            ).scalar()
+    except sa.exc.SQLAlchemyError as exc:
+        logger.warning("cannot read the checks of crawl #%s: %s", crawl_id, exc)
+        return []
+    finally:
+        engine.dispose()
+    return [c.get("name", "?") for c in checks or [] if not c.get("passed")]

@@ -1,0 +1,158 @@
+"""``ctforeclosure schedule|jobs|cancel|pause|resume``: crawls on scrapyd nodes.
+
+Thin wrappers over :mod:`ctforeclosure.scheduling`; scrapyd runs the crawls.
+"""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from ctforeclosure import scheduling, towns
+from ctforeclosure.scrapyd_api import ScrapydError
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _pairs(values, option: str) -> dict[str, str]:
+    pairs = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint=option)
+        pairs[name.strip()] = value
+    return pairs
+
+
+@click.command()
+@click.option("--town", "town_names", multiple=True, help="A town (repeatable).")
+@click.option("--county", help="Every town of a county.")
+@click.option("--all", "all_towns", is_flag=True, help="All 169 towns.")
+@click.option("--nodes", help="Comma-separated scrapyd URLs (default SCRAPYD_NODES).")
+@click.option(
+    "--batch-size", default=1, show_default=True, help="Towns per scrapyd job."
+)
+@click.option(
+    "--stagger", default=0.0, show_default=True, help="Seconds between job posts."
+)
+@click.option("--spider", default="cases", show_default=True)
+@click.option(
+    "--arg",
+    "spider_args",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A spider argument, e.g. status=all (never a secret: scrapyd shows these).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A Scrapy setting for the jobs (never a secret: scrapyd shows these).",
+)
+def schedule(
+    town_names,
+    county,
+    all_towns,
+    nodes,
+    batch_size,
+    stagger,
+    spider,
+    spider_args,
+    overrides,
+):
+    """Post crawl jobs, spread over the scrapyd nodes by their load; print job ids."""
+    if sum([bool(town_names), bool(county), all_towns]) != 1:
+        raise click.UsageError("give exactly one of --town, --county, --all")
+    settings = _pairs(overrides, "--set")
+    extra_args = _pairs(spider_args, "--arg")
+    if {"town", "towns", "county"} & set(extra_args):
+        raise click.BadParameter("use --town/--county/--all", param_hint="--arg")
+    try:
+        jobs = scheduling.schedule(
+            towns=list(town_names) or None,
+            county=county,
+            all_towns=all_towns,
+            nodes=_split(nodes),
+            batch_size=batch_size,
+            stagger=stagger,
+            spider=spider,
+            settings=settings,
+            extra_args=extra_args,
+        )
+    except (towns.UnknownTown, towns.UnknownCounty, ValueError) as exc:
+        raise click.BadParameter(str(exc)) from exc
+    except (ScrapydError, scheduling.NoNodes) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for job in jobs:
+        click.echo(f"{job.job_id}\t{job.node}\t{', '.join(job.towns)}")
+
+
+@click.command()
+@click.option("--nodes", help="Comma-separated scrapyd URLs (default SCRAPYD_NODES).")
+@click.option(
+    "--alert-crashed",
+    is_flag=True,
+    help="Alert (once each) on jobs that crashed before Scrapy could alert.",
+)
+def jobs(nodes, alert_crashed):
+    """List jobs on every node: state, times, finish reason, items, failure reason."""
+    try:
+        listing = scheduling.list_jobs(_split(nodes))
+    except scheduling.NoNodes as exc:
+        raise click.ClickException(str(exc)) from exc
+    if alert_crashed:
+        for job in scheduling.alert_crashed(listing):
+            click.echo(f"alerted: {job.job_id} crashed on {job.node}", err=True)
+    click.echo("state\tjob\tnode\tstart\tend\tfinish_reason\titems\terrors\treason")
+    for job in listing:
+        fields = [
+            job.state,
+            job.job_id,
+            job.node,
+            job.start_time or "-",
+            job.end_time or "-",
+            job.finish_reason or "-",
+            "-" if job.items_scraped is None else str(job.items_scraped),
+            "-" if job.errors is None else str(job.errors),
+            job.reason or "",
+        ]
+        click.echo("\t".join(fields))
+
+
+@click.command()
+@click.argument("job_id")
+@click.option("--node", help="The scrapyd URL that has the job (default: all).")
+def cancel(job_id, node):
+    """Cancel a pending or running job."""
+    try:
+        done = scheduling.cancel(job_id, node)
+    except (ScrapydError, scheduling.NoNodes) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not done:
+        raise click.ClickException(f"no pending or running job {job_id}")
+    for url, previous in done:
+        click.echo(f"cancelled {job_id} on {url} (was {previous})")
+
+
+@click.command()
+@click.option("--reason", help="Why (shown to other operators).")
+def pause(reason):
+    """Kill switch: running crawls stop sending requests to the court within seconds."""
+    try:
+        scheduling.pause(by="cli", reason=reason)
+    except (LookupError, SQLAlchemyError) as exc:
+        raise click.ClickException(f"cannot pause: {exc}") from exc
+    click.echo("paused: crawls hold their requests to the court until `resume`")
+
+
+@click.command()
+def resume():
+    """Turn the kill switch off; held crawls continue."""
+    try:
+        scheduling.resume()
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot resume: {exc}") from exc
+    click.echo("resumed")

@@ -1,0 +1,96 @@
+"""``ctforeclosure spool``: see and load the items a crawl could not store.
+
+When the database fails mid-crawl, the upsert pipeline writes every later batch to
+the spool (``$CTF_DATA_DIR/spool``) and the crawl keeps going. Once the database is
+back, ``ctforeclosure spool replay`` loads them, idempotently, oldest first.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ctforeclosure import config
+
+
+@click.group()
+def spool() -> None:
+    """Items waiting for the database after a failure during a crawl."""
+
+
+@spool.command()
+def status() -> None:
+    """Print the spool files and how many records each still holds."""
+    from ctforeclosure.store.spool import read_lines, spool_files, stored_count
+
+    cfg = config.load()
+    files = spool_files(cfg.spool_dir)
+    runs = (
+        sorted(cfg.spool_dir.glob("crawl-run-*.json"))
+        if files or cfg.spool_dir.is_dir()
+        else []
+    )
+    if not files and not runs:
+        click.echo(f"Spool {cfg.spool_dir}: empty, nothing to replay.")
+        return
+    total = 0
+    for path in files:
+        waiting = max(0, len(read_lines(path)) - stored_count(path))
+        total += waiting
+        click.echo(f"{path.name}: {waiting} records waiting")
+    for path in runs:
+        click.echo(f"{path.name}: closing values of a crawl record")
+    click.echo(
+        f"Spool {cfg.spool_dir}: {total} records in {len(files)} files; "
+        "load them with `ctforeclosure spool replay`."
+    )
+
+
+@spool.command()
+@click.option(
+    "--batch-size", default=500, show_default=True, help="Records per transaction."
+)
+def replay(batch_size: int) -> None:
+    """Load the spooled items into the database; remove only what was stored."""
+    import sqlalchemy as sa
+    from tqdm import tqdm
+
+    from ctforeclosure.db import make_engine
+    from ctforeclosure.migrate import SchemaNotCurrent, require_current
+    from ctforeclosure.store import spool as store_spool
+
+    cfg = config.load()
+    waiting = store_spool.count_records(cfg.spool_dir)
+    engine = make_engine(cfg.database_url)
+    try:
+        try:
+            require_current(engine)
+        except (SchemaNotCurrent, sa.exc.SQLAlchemyError) as exc:
+            raise click.ClickException(
+                f"database {cfg.database_url_redacted} cannot be used: "
+                f"{str(exc).splitlines()[0]}. The spool is untouched."
+            ) from exc
+        with tqdm(total=waiting, unit="record", desc="replay", disable=None) as bar:
+            try:
+                result = store_spool.replay(
+                    engine, cfg.spool_dir, batch_size=batch_size, progress=bar.update
+                )
+            except sa.exc.SQLAlchemyError as exc:
+                raise click.ClickException(
+                    "the database failed during the replay "
+                    f"({str(getattr(exc, 'orig', exc)).splitlines()[0]}); what was "
+                    "stored is recorded, run the replay again to continue."
+                ) from exc
+    finally:
+        engine.dispose()
+    click.echo(
+        f"Replayed {result.stored} records from {result.files} spool files"
+        + (
+            f"; {result.runs_completed} crawl records completed"
+            if result.runs_completed
+            else ""
+        )
+        + (f"; {result.unreadable} unreadable lines kept" if result.unreadable else "")
+        + "."
+    )
+    if result.unreadable:
+        raise SystemExit(1)

@@ -1,0 +1,243 @@
+"""The crawl record: a ``crawl_runs`` row per crawl, opened at start, completed at end.
+
+At ``spider_opened`` a "running" row is written (spider, arguments, scrapyd job id and
+node when run there) and its id goes into the stats as ``ctf/crawl_id`` (the upsert
+pipeline stamps stored cases and changes with it). At ``spider_closed`` the row gets
+the end time, status, item counts (scraped, stored, dropped, spooled), requests,
+errors by category, finish reason, whether robots.txt was overridden, the per-town
+site count vs rows parsed, and the results of the end-of-crawl checks
+(``ctforeclosure.monitors``).
+
+Status: ``finished`` (finish reason "finished", nothing spooled), ``spooled`` (the
+database failed mid-crawl: items wait in the spool), or ``failed`` (any other finish
+reason). A database that is down at close: the closing values are saved beside the
+spool and ``ctforeclosure spool replay`` writes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from scrapy import signals
+
+from ctforeclosure import config
+from ctforeclosure.config import SECRET_ENV_VARS
+
+logger = logging.getLogger(__name__)
+
+#: Argument names never recorded (they would be shown in the web UI).
+_SECRET_ARG_WORDS = (
+    "password",
+    "secret",
+    "token",
+    "key",
+    *map(str.lower, SECRET_ENV_VARS),
+)
+
+
+def _spider_args(spider) -> dict:
+    """Return the spider's arguments: its ``crawl_args`` or ``-a`` ones on argv."""
+    args = getattr(spider, "crawl_args", None)
+    if args is None:
+        args = {}
+        argv = sys.argv[1:]
+        for index, value in enumerate(argv):
+            if value == "-a" and index + 1 < len(argv):
+                name, _, arg = argv[index + 1].partition("=")
+                args[name] = arg
+            elif value.startswith("-a") and len(value) > 2:
+                name, _, arg = value[2:].partition("=")
+                args[name] = arg
+    return {
+        str(k): str(v)
+        for k, v in dict(args).items()
+        if not any(word in str(k).lower() for word in _SECRET_ARG_WORDS)
+    }
+
+
+#: Which ``ctf/errors/<name>`` stats (pipelines, cases spider) count in which
+#: category; an unknown name counts as "system", so that nothing goes uncounted.
+ERROR_CATEGORIES = {
+    "validation": "validation",
+    "system": "system",
+    "parsing": "parsing",
+    "case_page": "parsing",
+    "search_given_up": "network",
+}
+
+
+def errors_by_category(stats: dict) -> dict[str, int]:
+    """Return error counts by category (network, parsing, validation, system)."""
+    counts = {
+        "network": stats.get("downloader/exception_count", 0)
+        + stats.get("retry/max_reached", 0),
+        "parsing": sum(
+            v for k, v in stats.items() if k.startswith("spider_exceptions/")
+        ),
+        "validation": 0,
+        "system": 0,
+    }
+    for key, value in stats.items():
+        if key.startswith("ctf/errors/"):
+            name = key[len("ctf/errors/") :]
+            counts[ERROR_CATEGORIES.get(name, "system")] += value
+    return counts
+
+
+def _jsonable_stats(stats: dict) -> dict:
+    out = {}
+    for key, value in stats.items():
+        if isinstance(value, datetime):
+            out[key] = value.isoformat()
+        elif isinstance(value, (int, float, str, bool)) or value is None:
+            out[key] = value
+        else:
+            out[key] = str(value)
+    return out
+
+
+def _notes(stats: dict) -> list[dict]:
+    """Return what an operator should know about the run beyond the counts."""
+    notes = []
+    if stats.get("ctf/spool_file"):
+        notes.append(
+            {
+                "kind": "spooled",
+                "file": stats["ctf/spool_file"],
+                "items": stats.get("ctf/items_spooled", 0),
+                "action": "ctforeclosure spool replay",
+            }
+        )
+    if stats.get("ctf/search/records_mismatch"):
+        notes.append(
+            {"kind": "records_mismatch", "count": stats["ctf/search/records_mismatch"]}
+        )
+    return notes
+
+
+class CrawlRecord:
+    """Write the crawl's ``crawl_runs`` row and its end-of-crawl checks."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.run_id: int | None = None
+        self.started_at: datetime | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def _engine(self) -> sa.Engine:
+        from ctforeclosure.db import make_engine
+
+        return make_engine(config.load().database_url)
+
+    def spider_opened(self, spider) -> None:
+        from ctforeclosure.store.crawl_runs import start_run
+
+        self.started_at = datetime.now(UTC)
+        job_id = os.environ.get("SCRAPY_JOB") or getattr(spider, "_job", None)
+        node = None
+        if job_id:
+            node = os.environ.get("CTF_NODE") or socket.gethostname()
+        if self.stats.get_value("ctf/database_unavailable"):
+            return  # the upsert pipeline refused the database: nothing to record in
+        engine = self._engine()
+        try:
+            with engine.begin() as conn:
+                self.run_id = start_run(
+                    conn,
+                    spider=spider.name,
+                    args=_spider_args(spider),
+                    job_id=job_id,
+                    node=node,
+                    started_at=self.started_at,
+                )
+        except sa.exc.SQLAlchemyError as exc:
+            logger.error(
+                "Could not write the crawl record: %s",
+                str(getattr(exc, "orig", exc)).splitlines()[0],
+            )
+            return
+        finally:
+            engine.dispose()
+        self.stats.set_value("ctf/crawl_id", self.run_id)
+        logger.info("Crawl record #%s opened", self.run_id)
+
+    def spider_closed(self, spider, reason) -> None:
+        from ctforeclosure.monitors import empty_towns, run_checks, town_stats
+        from ctforeclosure.store import crawl_runs
+
+        if self.run_id is None:
+            return
+        stats = dict(self.stats.get_stats())
+        stats["finish_reason"] = reason
+        towns = town_stats(stats)
+        engine = self._engine()
+        try:
+            try:
+                with engine.connect() as conn:
+                    before = crawl_runs.stored_case_counts(
+                        conn, sorted(empty_towns(stats)), self.started_at
+                    )
+            except sa.exc.SQLAlchemyError:
+                before = {}
+            checks = run_checks(self.crawler, stats, before)
+            spooled = stats.get("ctf/items_spooled", 0) or stats.get("ctf/spooling")
+            if reason == "finished" and not spooled:
+                status = "finished"
+            elif spooled:
+                status = "spooled"
+            else:
+                status = "failed"
+            values = {
+                "finished_at": datetime.now(UTC),
+                "status": status,
+                "finish_reason": reason,
+                "items_scraped": stats.get("item_scraped_count", 0),
+                "items_stored": stats.get("ctf/items_stored", 0),
+                "items_dropped": stats.get("item_dropped_count", 0),
+                "items_spooled": stats.get("ctf/items_spooled", 0),
+                "requests": stats.get("downloader/request_count", 0),
+                "errors": errors_by_category(stats),
+                "robots_overridden": bool(stats.get("ctf/robots_overridden"))
+                or not self.crawler.settings.getbool("ROBOTSTXT_OBEY"),
+                "town_counts": towns,
+                "checks": checks,
+                "notes": _notes(stats),
+                "stats": _jsonable_stats(stats),
+            }
+            try:
+                with engine.begin() as conn:
+                    crawl_runs.finish_run(conn, self.run_id, values)
+            except sa.exc.SQLAlchemyError as exc:
+                path = crawl_runs.save_pending(
+                    config.load().spool_dir, self.run_id, values
+                )
+                logger.error(
+                    "Could not complete crawl record #%s (%s); saved to %s for "
+                    "`ctforeclosure spool replay`",
+                    self.run_id,
+                    str(getattr(exc, "orig", exc)).splitlines()[0],
+                    path,
+                )
+                return
+        finally:
+            engine.dispose()
+        failed = [c["name"] for c in checks if not c["passed"]]
+        logger.info(
+            "Crawl record #%s closed: %s (%s)%s",
+            self.run_id,
+            status,
+            reason,
+            f"; FAILED CHECKS: {', '.join(failed)}" if failed else "",
+        )

@@ -1,0 +1,419 @@
+"""The database: table definitions for the whole domain and the engine factory.
+
+SQLAlchemy Core, one code path for PostgreSQL (``postgresql+psycopg://``) and the
+embedded SQLite file. The schema changes only through the Alembic migrations in
+``sql/`` (``ctforeclosure db upgrade``); nothing here creates tables. No Scrapy import:
+the web UI and the CLI use this module too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+__all__ = ["make_engine", "metadata"]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: JSON stored as JSONB on PostgreSQL and as text on SQLite.
+JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+TS = sa.DateTime(timezone=True)
+
+
+def _seen_columns() -> list[sa.Column]:
+    return [
+        sa.Column("first_seen", TS, nullable=False),
+        sa.Column("last_seen", TS, nullable=False),
+    ]
+
+
+towns = sa.Table(
+    "towns",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("town", sa.String(64), nullable=False, unique=True),  # "East Hartford"
+    sa.Column("county", sa.String(32), nullable=False, index=True),  # "Hartford"
+    sa.Column("normalized_name", sa.String(64), nullable=False, unique=True),
+    sa.Column("planning_region", sa.String(80)),
+    sa.Column("source", sa.String(16), nullable=False),  # statelib | bundled
+    *_seen_columns(),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+crawl_runs = sa.Table(
+    "crawl_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("spider", sa.String(32), nullable=False),
+    sa.Column("args", JSON, nullable=False, default=dict),
+    sa.Column("job_id", sa.String(64)),  # scrapyd job id when run there
+    sa.Column("node", sa.String(200)),
+    sa.Column("started_at", TS, nullable=False, index=True),
+    sa.Column("finished_at", TS),
+    sa.Column("status", sa.String(16), nullable=False),  # running|finished|failed|...
+    sa.Column("finish_reason", sa.String(64)),
+    sa.Column("items_scraped", sa.Integer, nullable=False, default=0),
+    sa.Column("items_stored", sa.Integer, nullable=False, default=0),
+    sa.Column("items_dropped", sa.Integer, nullable=False, default=0),
+    sa.Column("items_spooled", sa.Integer, nullable=False, default=0),
+    sa.Column("requests", sa.Integer, nullable=False, default=0),
+    sa.Column("errors", JSON, nullable=False, default=dict),  # category -> count
+    sa.Column("robots_overridden", sa.Boolean, nullable=False, default=False),
+    sa.Column(
+        "town_counts", JSON, nullable=False, default=dict
+    ),  # town -> {site, parsed}
+    sa.Column("checks", JSON, nullable=False, default=list),  # monitor results
+    sa.Column("notes", JSON, nullable=False, default=list),  # fallbacks, mismatches
+    sa.Column("stats", JSON),
+)
+
+#: One row per remote site (``ctjud``): the deployment-wide rate limit, the search
+#: session lease and the kill switch (ctforeclosure.middlewares.site_budget). Times
+#: are seconds since the epoch on the database's clock, so nodes' clocks don't matter.
+site_budget = sa.Table(
+    "site_budget",
+    metadata,
+    sa.Column("site", sa.String(32), primary_key=True),  # "ctjud"
+    sa.Column("next_slot_at", sa.Double, nullable=False, default=0.0),
+    sa.Column("session_holder", sa.String(200)),  # "node1:4242:9f3c..."
+    sa.Column("session_expires_at", sa.Double),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("paused_at", TS),
+    sa.Column("paused_by", sa.String(254)),
+    sa.Column("pause_reason", sa.String(200)),
+)
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("docket_no", sa.String(16), primary_key=True),  # compact form
+    sa.Column("docket_display", sa.String(24)),
+    sa.Column("search_town", sa.String(64), nullable=False, index=True),
+    sa.Column("county", sa.String(32), index=True),
+    # search-results grid
+    sa.Column("listing_town", sa.String(64)),
+    sa.Column("listing_street", sa.Text),
+    sa.Column("listing_zip", sa.String(10)),
+    sa.Column("case_name", sa.Text),
+    sa.Column("property_type", sa.String(64)),
+    sa.Column("listing_disposition", sa.Text),
+    sa.Column("paperless", sa.Boolean),
+    sa.Column("listing_hash", sa.String(40)),
+    # case page
+    sa.Column("detail_fetched_at", TS),
+    sa.Column("detail_hash", sa.String(40)),
+    sa.Column("caption", sa.Text),
+    sa.Column("prefix", sa.String(16)),
+    sa.Column("case_type_code", sa.String(8)),
+    sa.Column("case_type", sa.String(120)),
+    sa.Column("file_date", sa.Date, index=True),
+    sa.Column("return_date", sa.Date),
+    sa.Column("court_location", sa.String(64)),
+    sa.Column("list_type", sa.String(64)),
+    sa.Column("last_action_date", sa.Date),
+    sa.Column("disposition_date", sa.Date),
+    sa.Column("disposition", sa.Text),
+    sa.Column("disposition_judge", sa.String(120)),
+    sa.Column("information_updated", sa.Date),
+    sa.Column("property_address_raw", sa.Text),
+    sa.Column("property_street", sa.Text),
+    sa.Column("property_unit", sa.Text),
+    sa.Column("property_town", sa.String(64)),
+    sa.Column("property_state", sa.String(2)),
+    sa.Column("property_zip", sa.String(10)),
+    # derived
+    sa.Column("judgment_type", sa.String(16), index=True),  # strict | sale
+    sa.Column("law_day", sa.Date, index=True),
+    sa.Column("sale_date", sa.Date, index=True),
+    sa.Column("is_active", sa.Boolean, index=True),
+    sa.Column("flags", JSON, nullable=False, default=list),
+    # lifecycle
+    sa.Column("listed", sa.Boolean, nullable=False, default=True),
+    sa.Column("no_longer_listed_at", TS),
+    *_seen_columns(),
+    sa.Column("last_changed", TS, nullable=False),
+    sa.Column("last_crawl_id", sa.Integer, sa.ForeignKey("crawl_runs.id")),
+)
+
+parties = sa.Table(
+    "parties",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "docket_no",
+        sa.String(16),
+        sa.ForeignKey("cases.docket_no", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("party_no", sa.String(8), nullable=False),  # "D-01"
+    sa.Column("role", sa.String(4), nullable=False),  # "D"
+    sa.Column("category", sa.String(80)),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("non_appearing", sa.Boolean, nullable=False, default=False),
+    sa.Column("appearances", JSON, nullable=False, default=list),
+    *_seen_columns(),
+    sa.Column("removed_at", TS),  # gone from the case page; kept, not deleted
+    sa.UniqueConstraint("docket_no", "party_no"),
+)
+
+docket_entries = sa.Table(
+    "docket_entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "docket_no",
+        sa.String(16),
+        sa.ForeignKey("cases.docket_no", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # entry_no|file_date|description, with "#n" for repeats: entries without a number
+    # (summons, complaint, appearances) would otherwise collide.
+    sa.Column("entry_key", sa.String(200), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),  # order on the page
+    sa.Column("entry_no", sa.String(16)),
+    sa.Column("file_date", sa.Date),
+    sa.Column("filed_by", sa.String(8)),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("add_desc", sa.Text),
+    sa.Column("result", sa.Text),
+    sa.Column("notes", sa.Text),
+    sa.Column("arguable", sa.String(8)),
+    sa.Column("document_no", sa.String(24)),
+    *_seen_columns(),
+    sa.Column("removed_at", TS),
+    sa.UniqueConstraint("docket_no", "entry_key"),
+)
+
+court_dates = sa.Table(
+    "court_dates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "docket_no",
+        sa.String(16),
+        sa.ForeignKey("cases.docket_no", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("date_key", sa.String(200), nullable=False),  # date|time|description
+    sa.Column("court_date", sa.Date, index=True),
+    sa.Column("court_time", sa.String(16)),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("status", sa.String(64)),
+    *_seen_columns(),
+    sa.Column("removed_at", TS),
+    sa.UniqueConstraint("docket_no", "date_key"),
+)
+
+case_changes = sa.Table(
+    "case_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "docket_no",
+        sa.String(16),
+        sa.ForeignKey("cases.docket_no", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # new_case | disposition | docket_entry_added | law_day | sale_date |
+    # party_added | party_removed | no_longer_listed | relisted | ...
+    sa.Column("kind", sa.String(32), nullable=False, index=True),
+    sa.Column("field", sa.String(64)),
+    sa.Column("old_value", JSON),
+    sa.Column("new_value", JSON),
+    sa.Column("seen_at", TS, nullable=False, index=True),
+    sa.Column("crawl_id", sa.Integer, sa.ForeignKey("crawl_runs.id")),
+)
+
+skiptrace_results = sa.Table(
+    "skiptrace_results",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "party_id",
+        sa.Integer,
+        sa.ForeignKey("parties.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # hash of the normalised person name + property address: the dedupe key
+    sa.Column("person_key", sa.String(64), nullable=False, index=True),
+    # matched | no_match | unknown_reconcile | error | review (address unusable)
+    sa.Column("status", sa.String(24), nullable=False, index=True),
+    sa.Column("persons", JSON, nullable=False, default=list),
+    sa.Column("mailing_address", JSON),
+    sa.Column("provider_request_id", sa.String(64)),
+    sa.Column("sandbox", sa.Boolean, nullable=False),
+    sa.Column("ledger_id", sa.Integer, sa.ForeignKey("skiptrace_ledger.id")),
+    sa.Column("fetched_at", TS, nullable=False),
+    sa.Column("expires_at", TS, index=True),
+)
+
+skiptrace_phones = sa.Table(
+    "skiptrace_phones",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "result_id",
+        sa.Integer,
+        sa.ForeignKey("skiptrace_results.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("number", sa.String(20), nullable=False),  # E.164 "+18605550123"
+    sa.Column("type", sa.String(24)),  # Mobile | Land Line
+    sa.Column("carrier", sa.String(120)),
+    sa.Column("dnc", sa.Boolean),
+    sa.Column("tcpa", sa.Boolean),
+    sa.Column("score", sa.Integer),
+    sa.Column("rank", sa.Integer),
+)
+
+skiptrace_emails = sa.Table(
+    "skiptrace_emails",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "result_id",
+        sa.Integer,
+        sa.ForeignKey("skiptrace_results.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("rank", sa.Integer),
+)
+
+skiptrace_ledger = sa.Table(
+    "skiptrace_ledger",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", TS, nullable=False, index=True),
+    sa.Column(
+        "triggered_by", sa.String(120), nullable=False
+    ),  # "crawl:12", "cli", user
+    sa.Column("records_sent", sa.Integer, nullable=False),
+    sa.Column("records_matched", sa.Integer, nullable=False),
+    sa.Column("cost", sa.Numeric(12, 4), nullable=False),
+    sa.Column("sandbox", sa.Boolean, nullable=False),
+    sa.Column("provider_request_id", sa.String(64)),
+    sa.Column(
+        "status", sa.String(24), nullable=False
+    ),  # ok | unknown_reconcile | error
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),  # admin | manager | viewer
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_login_at", TS),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_used_at", TS),
+    sa.Column("revoked_at", TS),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", TS, nullable=False, index=True),
+    sa.Column("actor", sa.String(254), nullable=False),  # user email, "cli", "crawl:12"
+    sa.Column("action", sa.String(64), nullable=False, index=True),
+    sa.Column("target", sa.String(200)),
+    sa.Column("details", JSON),
+)
+
+
+# Indexes for the web UI's lists and searches (migrations 0003, 0004). Trigram GIN
+# indexes make ILIKE '%text%' searches fast on PostgreSQL (pg_trgm); on SQLite they
+# are plain indexes.
+_TRIGRAM = {"postgresql_using": "gin"}
+# Lists in the order shown (migration 0004): newest first, undated last, then docket.
+# SQLite has no NULLS LAST in an index; its NULLs sort lowest, so the migration
+# creates them there as plain DESC (same order) and create_all skips them.
+_NEWEST = cases.c.file_date.desc().nulls_last()
+sa.Index(
+    "ix_cases_search_town_newest", cases.c.search_town, _NEWEST, cases.c.docket_no
+).ddl_if(dialect="postgresql")
+sa.Index("ix_cases_county_newest", cases.c.county, _NEWEST, cases.c.docket_no).ddl_if(
+    dialect="postgresql"
+)
+sa.Index("ix_cases_newest", _NEWEST, cases.c.docket_no).ddl_if(dialect="postgresql")
+sa.Index("ix_cases_law_day_docket_no", cases.c.law_day, cases.c.docket_no)
+sa.Index(
+    "ix_parties_name_trgm",
+    parties.c.name,
+    postgresql_ops={"name": "gin_trgm_ops"},
+    **_TRIGRAM,
+)
+sa.Index(
+    "ix_cases_case_name_trgm",
+    cases.c.case_name,
+    postgresql_ops={"case_name": "gin_trgm_ops"},
+    **_TRIGRAM,
+)
+sa.Index(
+    "ix_cases_property_street_trgm",
+    cases.c.property_street,
+    postgresql_ops={"property_street": "gin_trgm_ops"},
+    **_TRIGRAM,
+)
+sa.Index(
+    "ix_cases_listing_street_trgm",
+    cases.c.listing_street,
+    postgresql_ops={"listing_street": "gin_trgm_ops"},
+    **_TRIGRAM,
+)
+
+
+def make_engine(url: str, **kwargs) -> sa.Engine:
+    """Create an engine; on SQLite make the folder, turn on WAL and foreign keys."""
+    engine_url = sa.make_url(url)
+    if engine_url.get_backend_name() == "sqlite":
+        database = engine_url.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.setdefault("connect_args", {"timeout": 30})
+        engine = sa.create_engine(engine_url, **kwargs)
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(engine_url, **kwargs)

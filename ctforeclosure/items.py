@@ -1,0 +1,133 @@
+"""The items the spiders yield and the pipelines store.
+
+Field names are the database column names (``ctforeclosure.db``) and the replica's
+ground-truth names, so a crawl's feed can be compared with the truth directly.
+Dates are ``datetime.date``; the JSON feed writes them as ISO strings. No validation
+happens here: that is the validation pipeline's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(kw_only=True)
+class TownItem:
+    """One of Connecticut's 169 towns."""
+
+    town: str  # "East Hartford"
+    county: str  # "Hartford"
+    planning_region: str | None = None  # "Capitol Planning Region"
+    source: str = (
+        "statelib"  # "statelib" (parsed from the page) or "bundled" (fallback)
+    )
+
+
+@dataclass(kw_only=True)
+class Appearance:
+    """An attorney's appearance for a party (the site shows no home address)."""
+
+    attorney: str  # "MAKI LAW LLC"
+    juris_no: str | None = None  # "437597"
+    address: str | None = None  # "467 NAUBUC AVENUE, GLASTONBURY, CT 06033"
+    file_date: date | None = None
+    efiled: bool = False
+
+
+@dataclass(kw_only=True)
+class PartyItem:
+    """A party to a case, as the Parties & Appearances grid lists it."""
+
+    party_no: str  # "D-01"
+    role: str  # "D" (the letter as shown: P, D, L or any other)
+    name: str  # "JANE Q DOE" (natural order, as shown)
+    category: str | None = None  # "Defendant", "For Notice Only or Proposed Intervenor"
+    non_appearing: bool = False
+    appearances: list[Appearance] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class DocketEntryItem:
+    """A row of the Motions / Pleadings / Documents / Case Status grid."""
+
+    entry_no: str | None = None  # "101.00"; None for summons, complaint, appearance
+    file_date: date | None = None
+    filed_by: str | None = None  # "P", "D", "C"
+    description: str  # "MOTION FOR JUDGMENT-STRICT FORECLOSURE"
+    add_desc: str | None = None  # "re: Defendants' Service of Form IRP"
+    result: str | None = None  # "Granted 11/14/2024 HON JANE ROE"
+    notes: str | None = None
+    arguable: str | None = None  # "Yes" / "No"
+    document_no: str | None = None  # DocumentInquiry.aspx?DocumentNo=23571952
+
+
+@dataclass(kw_only=True)
+class CourtDateItem:
+    """A row of the Scheduled Court Dates grid."""
+
+    court_date: date | None = None
+    court_time: str | None = None  # "9:00AM"
+    description: str  # "Remote Mediation"
+    status: str | None = None  # "Proceeding"
+
+
+@dataclass(kw_only=True)
+class CaseItem:
+    """One foreclosure case: its search-grid row, and its case page when read.
+
+    ``detail_fetched`` False means only the listing was seen: empty ``parties`` then
+    says nothing about the case's parties and must never be stored as "no parties".
+    """
+
+    docket_no: str  # compact: "HHDCV226160660S"
+    docket_display: str | None = None  # grid form: "HHD-CV-22-6160660-S"
+    search_town: str  # canonical town the case was searched under: "Hartford"
+    county: str | None = None
+
+    # From the search-results grid.
+    listing_town: str | None = None  # as printed: "EAST HARTFORD"
+    listing_street: str | None = None  # lines joined with "\n": "1 Russell St.\nUnit 5"
+    listing_zip: str | None = None  # dirty: "00000", "06"
+    case_name: str | None = None  # "BANK v. DOE, JANE" (each side cut at 50 chars)
+    property_type: str | None = None  # "Residential"
+    listing_disposition: str | None = None
+    paperless: bool | None = None
+
+    # From the case page.
+    detail_fetched: bool = False
+    detail_fetched_at: datetime | None = None
+    caption: str | None = None
+    prefix: str | None = None  # "HD2"
+    case_type_code: str | None = None  # "P00"
+    case_type: str | None = None  # "Property - Foreclosure"
+    file_date: date | None = None
+    return_date: date | None = None
+    court_location: str | None = None  # "HARTFORD JD"
+    list_type: str | None = None
+    last_action_date: date | None = None
+    disposition_date: date | None = None
+    disposition: str | None = None
+    disposition_judge: str | None = None
+    information_updated: date | None = None
+    property_address_raw: str | None = (
+        None  # "1 Russell St., Unit 5, Middletown, CT 06457"
+    )
+    property_street: str | None = None
+    property_unit: str | None = None
+    property_town: str | None = None
+    property_state: str | None = None
+    property_zip: str | None = None
+
+    parties: list[PartyItem] = field(default_factory=list)
+    docket_entries: list[DocketEntryItem] = field(default_factory=list)
+    court_dates: list[CourtDateItem] = field(default_factory=list)
+
+    # Derived from the docket entries (ctforeclosure.parsers.derive).
+    judgment_type: str | None = None  # "strict", "sale" or None (none yet)
+    law_day: date | None = None
+    sale_date: date | None = None
+    is_active: bool | None = None
+
+    # Data-quality flags ("zip_placeholder", "address_unparsed", "town_mismatch", ...).
+    flags: list[str] = field(default_factory=list)

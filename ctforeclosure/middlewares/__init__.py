@@ -1,0 +1,1 @@
+"""Downloader middlewares: politeness towards the court's site."""

@@ -1,0 +1,149 @@
+"""SkipTracePipeline (order 400): trace the new eligible parties a crawl stores.
+
+Off unless ``SKIPTRACE_ENABLED`` is on *and* a BatchData base URL and key are set
+(``NotConfigured`` otherwise, so the crawl runs without it). It never touches items:
+it listens to ``ctforeclosure.signals.parties_stored``, which the upsert pipeline
+sends after each flush with the parties that flush inserted, and hands them to the
+shared :class:`~ctforeclosure.skiptrace.service.SkipTraceService` on one worker
+thread, so the reactor never waits for BatchData. The service applies the same
+eligibility rule, budgets and dedupe as the CLI and the web UI.
+
+The upsert pipeline flushes its last batch in its own ``close_spider``, which Scrapy
+calls *after* ours (close order is reversed), so the work is awaited on the
+``spider_closed`` signal instead: the crawl ends only when every trace is stored.
+Only counts reach the log and the stats; never names, phones or emails.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+from scrapy import signals as scrapy_signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
+
+from ctforeclosure import config, signals
+from ctforeclosure.skiptrace.client import AuthError
+from ctforeclosure.skiptrace.service import (
+    BudgetExceeded,
+    NotConfiguredError,
+    SkipTraceService,
+)
+
+logger = logging.getLogger(__name__)
+
+STAT_KEYS = ("sent", "matched", "no_match", "reused", "review", "reconcile", "errors")
+
+
+class SkipTracePipeline:
+    """Skip trace the parties each upsert flush inserted, on a worker thread."""
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.service: SkipTraceService | None = None
+        self.engine = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="skiptrace")
+        self._futures: list[Future] = []
+        self._totals: dict[str, float] = dict.fromkeys(STAT_KEYS, 0)
+        self._lock = threading.Lock()
+        self._stopped: str | None = None  # why tracing stopped for this crawl
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("SKIPTRACE_ENABLED"):
+            # Off is the default, not a problem: no WARNING (NotConfigured with a
+            # message is logged as one).
+            logger.info("skip tracing is off (SKIPTRACE_ENABLED)")
+            raise NotConfigured
+        cfg = config.load()
+        if not cfg.batchdata_base_url or not cfg.batchdata_api_key:
+            raise NotConfigured(
+                "skip tracing needs BATCHDATA_BASE_URL and BATCHDATA_API_KEY"
+            )
+        pipeline = cls(crawler)
+        crawler.signals.connect(pipeline.parties_stored, signal=signals.parties_stored)
+        crawler.signals.connect(
+            pipeline.spider_closed, signal=scrapy_signals.spider_closed
+        )
+        return pipeline
+
+    def open_spider(self, spider=None) -> None:
+        from ctforeclosure.db import make_engine
+        from ctforeclosure.migrate import SchemaNotCurrent
+
+        cfg = config.load()
+        self.engine = make_engine(cfg.database_url)
+        try:
+            self.service = SkipTraceService.from_config(self.engine)
+        except SchemaNotCurrent as exc:
+            self._stopped = str(exc).splitlines()[0]
+            logger.error("skip tracing disabled for this crawl: %s", self._stopped)
+
+    def process_item(self, item):
+        return item
+
+    def parties_stored(self, new_parties: list[dict]) -> None:
+        """Queue the parties of one upsert flush for tracing (returns at once)."""
+        if self.service is None or self._stopped:
+            return
+        party_ids = [p["party_id"] for p in new_parties if p.get("role") == "D"]
+        if not party_ids:
+            return
+        try:
+            self._futures.append(self._executor.submit(self._trace, party_ids))
+        except RuntimeError:  # after spider_closed: the CLI's --pending picks them up
+            logger.warning(
+                "skip tracing already finished: %d new defendants not traced "
+                "(run `ctforeclosure skiptrace --pending`)",
+                len(party_ids),
+            )
+
+    def _trace(self, party_ids: list[int]) -> None:
+        if self._stopped:
+            return
+        crawl_id = self.stats.get_value("ctf/crawl_id")
+        triggered_by = f"crawl:{crawl_id}" if crawl_id else "crawl"
+        try:
+            quote = self.service.quote(party_ids=party_ids)
+            if not (quote.records or quote.reuse or quote.review):
+                return
+            result = self.service.run(quote, triggered_by=triggered_by)
+        except (AuthError, BudgetExceeded, NotConfiguredError) as exc:
+            self._stopped = str(exc)
+            logger.error("skip tracing stopped for this crawl: %s", exc)
+            return
+        except Exception:
+            logger.exception("skip tracing failed for %d parties", len(party_ids))
+            with self._lock:
+                self._totals["errors"] += len(party_ids)
+            return
+        with self._lock:
+            for key in STAT_KEYS:
+                self._totals[key] += getattr(result, key)
+            self._totals["cost"] = self._totals.get("cost", 0) + float(result.cost)
+        if result.stopped:
+            self._stopped = result.stopped
+            logger.warning("skip tracing stopped for this crawl: %s", result.stopped)
+
+    def close_spider(self, spider=None) -> None:
+        """Nothing here: the upsert's last flush comes later (see module docstring)."""
+
+    def _drain(self) -> None:
+        wait(list(self._futures))
+        self._executor.shutdown(wait=True)
+
+    async def spider_closed(self, spider=None, reason=None) -> None:
+        """Wait (off the reactor) for every queued trace, then record the counts."""
+        try:
+            await maybe_deferred_to_future(deferToThread(self._drain))
+        finally:
+            for key, value in self._totals.items():
+                self.stats.set_value(f"ctf/skiptrace/{key}", value)
+            if self._stopped:
+                self.stats.set_value("ctf/skiptrace/stopped", self._stopped)
+            if self.engine is not None:
+                self.engine.dispose()

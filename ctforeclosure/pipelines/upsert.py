@@ -1,0 +1,243 @@
+"""Store what the spiders yield: batched, idempotent upserts, and never a lost item.
+
+The pipeline only batches; the SQL lives in ``ctforeclosure.store`` (``towns`` for
+:class:`TownItem`, ``cases`` for :class:`CaseItem`). A batch is one transaction, flushed
+when it reaches ``UPSERT_BATCH_SIZE`` items, when ``UPSERT_FLUSH_SECONDS`` have passed
+and when the spider closes.
+
+The database is checked when the spider opens: unreachable, or a schema behind the
+code, closes the spider before its first request (reason ``database_unavailable``).
+If the database fails *during* the crawl, the failed batch and every later one go to
+the spool (``ctforeclosure.store.spool``) so that ``ctforeclosure spool replay`` can
+load them in order once it is back; the crawl keeps running.
+
+Signals: after each stored batch, ``parties_stored`` with the parties it inserted
+(the skip-trace stage listens); ``town_search_complete`` from the cases spider is
+kept and applied by the final flush ("no longer listed" / relisted), when every item
+of the crawl has come through.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from scrapy.exceptions import CloseSpider
+
+from ctforeclosure import config, signals
+from ctforeclosure.items import CaseItem, TownItem
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+DEFAULT_FLUSH_SECONDS = 10.0
+
+#: Stat prefix: how many dockets a complete search of the town listed.
+LISTED_STAT_PREFIX = "ctf/listed/"
+
+#: Finish reason when the database cannot be used at start.
+DATABASE_UNAVAILABLE = "database_unavailable"
+
+
+class UpsertPipeline:
+    """Batch items and upsert them; spool a batch the database refuses."""
+
+    def __init__(self, crawler, batch_size: int, flush_seconds: float):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.batch_size = max(1, batch_size)
+        self.flush_seconds = flush_seconds
+        self.engine: sa.Engine | None = None
+        self.batch: list = []
+        self.pending_towns: list[dict] = []  # town_search_complete, in arrival order
+        self.last_flush = time.monotonic()
+        self.spooling = False
+        self.spool = None
+        self._timer = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        pipeline = cls(
+            crawler,
+            batch_size=settings.getint("UPSERT_BATCH_SIZE", DEFAULT_BATCH_SIZE),
+            flush_seconds=settings.getfloat(
+                "UPSERT_FLUSH_SECONDS", DEFAULT_FLUSH_SECONDS
+            ),
+        )
+        crawler.signals.connect(
+            pipeline.town_search_complete, signal=signals.town_search_complete
+        )
+        return pipeline
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def open_spider(self, spider=None) -> None:
+        """Create the engine; close the spider before any request if it is unusable."""
+        from ctforeclosure.db import make_engine
+        from ctforeclosure.migrate import SchemaNotCurrent, require_current
+
+        cfg = config.load()
+        self.engine = make_engine(cfg.database_url)
+        try:
+            require_current(self.engine)
+        except (SchemaNotCurrent, sa.exc.SQLAlchemyError) as exc:
+            self.engine.dispose()
+            self.engine = None
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            logger.error(
+                "Database %s cannot be used, so the crawl does not start: %s",
+                cfg.database_url_redacted,
+                message,
+            )
+            self.stats.set_value("ctf/database_unavailable", message)
+            raise CloseSpider(DATABASE_UNAVAILABLE) from exc
+        self._start_timer()
+
+    def close_spider(self, spider=None) -> None:
+        """Flush what is left, then let go of the database."""
+        self._stop_timer()
+        try:
+            if self.engine is not None or self.spooling:
+                self.flush(final=True)
+        finally:
+            if self.spool is not None:
+                self.spool.close()
+            if self.engine is not None:
+                self.engine.dispose()
+                self.engine = None
+
+    def _start_timer(self) -> None:
+        if self.flush_seconds <= 0:
+            return
+        from twisted.internet import task
+
+        self._timer = task.LoopingCall(self._flush_if_due)
+        self._timer.start(min(self.flush_seconds, 1.0), now=False)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
+        self._timer = None
+
+    # -- items and signals ---------------------------------------------------------
+
+    def process_item(self, item):
+        if isinstance(item, (TownItem, CaseItem)):
+            self.batch.append(item)
+            if len(self.batch) >= self.batch_size:
+                self.flush()
+        return item
+
+    def town_search_complete(self, town: str, dockets, site_total=None, **_):
+        """Remember a complete town search, applied by the final flush.
+
+        The town's last cases may still be on their way through the pipelines when
+        the spider sends the signal; at close every item has arrived, so "no longer
+        listed" is decided against everything the crawl stored.
+        """
+        listed = sorted(set(dockets))
+        self.pending_towns.append({"town": town, "dockets": listed})
+        # Per canonical town (a search term can cover several towns): the
+        # end-of-crawl check "a town that had cases now returns none" reads it.
+        self.stats.set_value(f"{LISTED_STAT_PREFIX}{town}", len(listed))
+
+    def _flush_if_due(self) -> None:
+        if time.monotonic() - self.last_flush >= self.flush_seconds:
+            self.flush()
+
+    # -- flushing ------------------------------------------------------------------
+
+    def flush(self, final: bool = False) -> None:
+        """Store the batch in one transaction, or spool it if the database fails.
+
+        The final flush also applies the complete town searches.
+        """
+        self.last_flush = time.monotonic()
+        batch, self.batch = self.batch, []
+        towns_done: list[dict] = []
+        if final:
+            towns_done, self.pending_towns = self.pending_towns, []
+        if not batch and not towns_done:
+            return
+        if not self.spooling:
+            try:
+                new_parties = self._store(batch, towns_done)
+            except Exception as exc:
+                # Connection lost, or any other failure of the batch: its items go
+                # to the spool, never away. (The transaction was rolled back.)
+                self._start_spooling(exc)
+            else:
+                self.stats.inc_value("ctf/items_stored", len(batch))
+                if new_parties:
+                    self.crawler.signals.send_catch_log(
+                        signal=signals.parties_stored, new_parties=new_parties
+                    )
+                return
+        self._spool(batch, towns_done)
+
+    def _store(self, batch: list, towns_done: list[dict]) -> list[dict]:
+        now = datetime.now(UTC)
+        crawl_id = self.stats.get_value("ctf/crawl_id")
+        towns = [asdict(i) for i in batch if isinstance(i, TownItem)]
+        cases = [i for i in batch if isinstance(i, CaseItem)]
+        new_parties: list[dict] = []
+        with self.engine.begin() as conn:
+            if towns:
+                from ctforeclosure.store.towns import upsert_towns
+
+                upsert_towns(conn, towns, now=now)
+            if cases or towns_done:
+                from ctforeclosure.store import cases as store_cases
+
+                if cases:
+                    result = store_cases.upsert_cases(
+                        conn, cases, now=now, crawl_id=crawl_id
+                    )
+                    new_parties = result.new_parties
+                    self.stats.inc_value("ctf/cases_changed", result.changed)
+                    self.stats.inc_value("ctf/cases_unchanged", result.unchanged)
+                for done in towns_done:
+                    store_cases.mark_town_listing(
+                        conn, done["town"], done["dockets"], now=now, crawl_id=crawl_id
+                    )
+        return new_parties
+
+    def _start_spooling(self, exc: Exception) -> None:
+        from ctforeclosure.store.spool import Spool
+
+        self.spooling = True
+        self.stats.set_value("ctf/spooling", True)
+        self.stats.inc_value("ctf/errors/system")
+        self.spool = Spool.for_crawl(config.load().spool_dir, self._run_label())
+        self.stats.set_value("ctf/spool_file", str(self.spool.path))
+        logger.error(
+            "The database failed during the crawl (%s: %s); this and every later "
+            "batch go to the spool %s. Load them with `ctforeclosure spool replay`.",
+            type(exc).__name__,
+            (str(getattr(exc, "orig", exc)).splitlines() or [""])[0],
+            self.spool.path,
+        )
+        if not isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+            # Not a lost connection: a bug or bad data the replay will meet again.
+            # The traceback is logged at DEBUG only, since bound values hold names.
+            logger.debug("Failed batch", exc_info=exc)
+
+    def _spool(self, batch: list, towns_done: list[dict]) -> None:
+        self.spool.write_batch(
+            batch,
+            towns_done,
+            at=datetime.now(UTC),
+            crawl_id=self.stats.get_value("ctf/crawl_id"),
+        )
+        self.stats.inc_value("ctf/items_spooled", len(batch))
+
+    def _run_label(self) -> str:
+        spider = self.crawler.spider
+        name = getattr(spider, "name", "crawl")
+        crawl_id = self.stats.get_value("ctf/crawl_id")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        return f"{name}-{crawl_id or 'x'}-{stamp}"

@@ -1,0 +1,414 @@
+"""Schedule crawls on scrapyd nodes, list their jobs, cancel them, pause the crawling.
+
+The CLI (``ctforeclosure schedule|jobs|cancel|pause|resume``) and the web UI call
+this module; it talks to scrapyd's HTTP API (:mod:`ctforeclosure.scrapyd_api`) and
+never runs crawls itself. API:
+
+- :func:`schedule` posts one job per town (or per ``batch_size`` towns) to the node
+  with the fewest pending + running jobs, optionally ``stagger`` seconds apart, and
+  returns :class:`ScheduledJob` records. Town names go through
+  :func:`ctforeclosure.towns.canonical` first, so a typo fails here, not in a job.
+- :func:`list_jobs` returns :class:`Job` records across nodes. scrapyd lists a
+  crashed job as "finished"; this reads each finished job's log (the stats dump, or
+  the traceback) and reports it as ``failed`` with its reason.
+- :func:`cancel` cancels a job on the node that has it.
+- :func:`alert_crashed` alerts (once) on jobs that crashed before Scrapy could
+  (a bad argument, an import error): ``ctforeclosure jobs --alert-crashed``.
+- :func:`pause` / :func:`resume` / :func:`pause_state` flip the kill switch in the
+  database that every running crawl obeys within seconds
+  (:mod:`ctforeclosure.middlewares.site_budget`).
+
+Nodes come from ``SCRAPYD_NODES`` (comma-separated URLs) unless given; credentials
+from ``SCRAPYD_USERNAME``/``SCRAPYD_PASSWORD``. Secrets are never job arguments:
+jobs read ``DATABASE_URL`` and ``BATCHDATA_API_KEY`` from scrapyd's environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ctforeclosure import config, towns
+from ctforeclosure.config import SECRET_ENV_VARS
+from ctforeclosure.db import make_engine, site_budget
+from ctforeclosure.scrapyd_api import ScrapydClient, ScrapydError
+
+__all__ = [
+    "PROJECT",
+    "Job",
+    "NoNodes",
+    "ScheduledJob",
+    "alert_crashed",
+    "cancel",
+    "list_jobs",
+    "parse_log",
+    "pause",
+    "pause_state",
+    "resume",
+    "schedule",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The scrapyd project name (scrapy.cfg ``[deploy] project``).
+PROJECT = "ctforeclosure"
+#: The kill switch's row in ``site_budget`` (shared by both judiciary hosts).
+SITE = "ctjud"
+
+# Scrapy's stats dump at the end of a job log: "'finish_reason': 'finished',"
+_STAT_RE = re.compile(r"^\s*[{ ]?'(?P<key>[\w/.-]+)': (?P<value>'[^']*'|\d+)", re.M)
+# The exception line that ends a traceback: "ctforeclosure.towns.UnknownTown: ..."
+_EXCEPTION_RE = re.compile(r"^(?P<exc>[A-Za-z_][\w.]*(?::.*)?)$")
+# "2026-11-24 02:00:01 [ctforeclosure.pipelines.upsert] ERROR: Database ..."
+_ERROR_LINE_RE = re.compile(
+    r"^\S+ \S+ \[[\w.]+\] (?:ERROR|CRITICAL): (?P<message>.*)$", re.M
+)
+#: Longest failure reason shown (a traceback line can be long; no data is in it).
+MAX_REASON = 300
+
+
+class NoNodes(RuntimeError):
+    """No scrapyd node is configured or reachable."""
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """One job posted to scrapyd."""
+
+    node: str
+    job_id: str
+    towns: tuple[str, ...]
+
+
+@dataclass
+class Job:
+    """One scrapyd job as an operator sees it."""
+
+    node: str
+    job_id: str
+    spider: str
+    state: str  # pending | running | finished | failed
+    start_time: str | None = None
+    end_time: str | None = None
+    finish_reason: str | None = None
+    items_scraped: int | None = None
+    errors: int | None = None
+    reason: str | None = None  # why it failed
+    args: dict[str, str] = field(default_factory=dict)  # pending jobs only
+
+
+def _nodes(nodes: Iterable[str] | None, cfg: config.Config) -> list[str]:
+    chosen = [n.strip().rstrip("/") for n in (nodes or cfg.scrapyd_nodes) if n.strip()]
+    if not chosen:
+        raise NoNodes("no scrapyd node: set SCRAPYD_NODES or pass --nodes")
+    return chosen
+
+
+def _resolve_towns(
+    town_names: Iterable[str] | None, county: str | None, all_towns: bool
+) -> list[str]:
+    chosen = [bool(town_names), bool(county), all_towns]
+    if sum(chosen) != 1:
+        raise ValueError("give exactly one of: towns, county, all_towns")
+    if all_towns:
+        return [t.name for t in towns.all_towns()]
+    if county:
+        return [t.name for t in towns.towns_in_county(county)]
+    resolved: list[str] = []
+    for name in town_names or ():
+        town = towns.canonical(name).name
+        if town not in resolved:
+            resolved.append(town)
+    return resolved
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _job_id(spider: str, batch: list[str]) -> str:
+    label = _slug(batch[0]) + (f"-and-{len(batch) - 1}" if len(batch) > 1 else "")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{spider}-{stamp}-{label}-{uuid.uuid4().hex[:6]}"
+
+
+def _check_no_secrets(mapping: dict[str, str]) -> None:
+    """Refuse secrets as job arguments or settings: listjobs.json would show them."""
+    for key in mapping:
+        if key.upper() in SECRET_ENV_VARS:
+            raise ValueError(f"{key} is a secret: give it to scrapyd's environment")
+
+
+def schedule(
+    *,
+    towns: Iterable[str] | None = None,
+    county: str | None = None,
+    all_towns: bool = False,
+    nodes: Iterable[str] | None = None,
+    batch_size: int = 1,
+    stagger: float = 0.0,
+    spider: str = "cases",
+    extra_args: dict[str, str] | None = None,
+    settings: dict[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[ScheduledJob]:
+    """Post crawl jobs for the towns over the nodes; return what was scheduled.
+
+    Exactly one of ``towns`` (names, any spelling :func:`towns.canonical` accepts),
+    ``county`` or ``all_towns``. Raises ``towns.UnknownTown``/``UnknownCounty`` before
+    posting anything, :class:`NoNodes` when no node answers, ``ScrapydError`` when a
+    node refuses a job. Nodes that do not answer are skipped (logged).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    cfg = config.load()
+    names = _resolve_towns(towns, county, all_towns)
+    extra_args = dict(extra_args or {})
+    settings = dict(settings or {})
+    _check_no_secrets(extra_args)
+    _check_no_secrets(settings)
+    clients = [ScrapydClient.from_config(n, cfg) for n in _nodes(nodes, cfg)]
+    loads: dict[str, int] = {}
+    for client in clients:
+        try:
+            loads[client.url] = client.load()
+        except ScrapydError as exc:
+            logger.warning("skipping scrapyd node: %s", exc)
+    live = [c for c in clients if c.url in loads]
+    if not live:
+        raise NoNodes("no scrapyd node answered: " + ", ".join(c.url for c in clients))
+    batches = [names[i : i + batch_size] for i in range(0, len(names), batch_size)]
+    scheduled: list[ScheduledJob] = []
+    for index, batch in enumerate(batches):
+        if index and stagger > 0:
+            sleep(stagger)
+        client = min(live, key=lambda c: loads[c.url])  # ties: the order given
+        args = dict(extra_args)
+        if len(batch) == 1:
+            args["town"] = batch[0]
+        else:
+            args["towns"] = ",".join(batch)
+        job_id = client.schedule(
+            PROJECT,
+            spider,
+            args=args,
+            settings=settings,
+            jobid=_job_id(spider, batch),
+        )
+        loads[client.url] += 1
+        scheduled.append(ScheduledJob(client.url, job_id, tuple(batch)))
+    return scheduled
+
+
+def parse_log(text: str | None) -> dict:
+    """Read a job log's outcome: finish reason, item and error counts, failure reason.
+
+    Returns ``{"finish_reason", "items_scraped", "errors", "failed", "reason"}``.
+    """
+    if not text:
+        return {
+            "finish_reason": None,
+            "items_scraped": None,
+            "errors": None,
+            "failed": True,
+            "reason": "no log kept for this job",
+        }
+    stats: dict[str, str | int] = {}
+    dump = text.rfind("Dumping Scrapy stats:")
+    if dump >= 0:
+        for m in _STAT_RE.finditer(text[dump:]):
+            value = m["value"]
+            stats[m["key"]] = value.strip("'") if value.startswith("'") else int(value)
+    finish_reason = stats.get("finish_reason")
+    errors = int(stats.get("log_count/ERROR", 0)) + int(
+        stats.get("log_count/CRITICAL", 0)
+    )
+    reason = None
+    if finish_reason is None:
+        reason = _last_exception(text) or "crashed before Scrapy dumped its stats"
+    elif finish_reason != "finished":
+        reason = f"finish_reason {finish_reason}"
+        if detail := _last_exception(text) or _first_error(text):
+            reason += f" ({detail})"
+    elif stats.get("log_count/CRITICAL"):
+        reason = _last_exception(text) or "critical errors in the log"
+    return {
+        "finish_reason": finish_reason,
+        "items_scraped": int(stats.get("item_scraped_count", 0)) if stats else None,
+        "errors": errors if stats else None,
+        "failed": reason is not None,
+        "reason": reason[:MAX_REASON] if reason else None,
+    }
+
+
+def _first_error(text: str) -> str | None:
+    m = _ERROR_LINE_RE.search(text)
+    return m["message"] if m else None
+
+
+def _last_exception(text: str) -> str | None:
+    start = text.rfind("Traceback (most recent call last):")
+    if start < 0:
+        return None
+    for line in text[start:].splitlines()[1:]:
+        if line and not line[0].isspace() and (m := _EXCEPTION_RE.match(line)):
+            return m["exc"]
+    return None
+
+
+def list_jobs(nodes: Iterable[str] | None = None) -> list[Job]:
+    """Return every job of the project on the nodes (unreachable nodes are logged)."""
+    cfg = config.load()
+    jobs: list[Job] = []
+    for node in _nodes(nodes, cfg):
+        client = ScrapydClient.from_config(node, cfg)
+        try:
+            listing = client.list_jobs(PROJECT)
+        except ScrapydError as exc:
+            if "not found" in str(exc):
+                continue  # nothing deployed there yet
+            logger.warning("cannot list jobs: %s", exc)
+            continue
+        for entry in listing.get("pending", []):
+            args = {k: v for k, v in entry.get("args", {}).items() if k != "project"}
+            jobs.append(Job(node, entry["id"], entry["spider"], "pending", args=args))
+        for entry in listing.get("running", []):
+            jobs.append(
+                Job(
+                    node,
+                    entry["id"],
+                    entry["spider"],
+                    "running",
+                    start_time=entry.get("start_time"),
+                )
+            )
+        for entry in listing.get("finished", []):
+            outcome = parse_log(client.log(PROJECT, entry["spider"], entry["id"]))
+            jobs.append(
+                Job(
+                    node,
+                    entry["id"],
+                    entry["spider"],
+                    "failed" if outcome["failed"] else "finished",
+                    start_time=entry.get("start_time"),
+                    end_time=entry.get("end_time"),
+                    finish_reason=outcome["finish_reason"],
+                    items_scraped=outcome["items_scraped"],
+                    errors=outcome["errors"],
+                    reason=outcome["reason"],
+                )
+            )
+    return jobs
+
+
+def cancel(job_id: str, node: str | None = None) -> list[tuple[str, str]]:
+    """Cancel a job; return ``[(node, previous_state)]`` (empty when none had it)."""
+    cfg = config.load()
+    cancelled: list[tuple[str, str]] = []
+    for url in _nodes([node] if node else None, cfg):
+        client = ScrapydClient.from_config(url, cfg)
+        try:
+            listing = client.list_jobs(PROJECT)
+        except ScrapydError as exc:
+            logger.warning("cannot list jobs: %s", exc)
+            continue
+        active = listing.get("pending", []) + listing.get("running", [])
+        if any(entry["id"] == job_id for entry in active):
+            cancelled.append((client.url, client.cancel(PROJECT, job_id)))
+    return cancelled
+
+
+def alert_crashed(jobs: Iterable[Job], state_file: Path | None = None) -> list[Job]:
+    """Alert once for each failed job without a finish reason; return those alerted.
+
+    Crawls that close badly alert by themselves (``alerts.CrawlAlerts``); a job that
+    crashed before Scrapy ran (a bad argument) cannot, so this catches it from the
+    job list. Job ids already alerted are kept in ``state_file``
+    (default ``<CTF_DATA_DIR>/alerted_jobs.txt``).
+    """
+    from ctforeclosure import alerts
+
+    state_file = state_file or config.load().data_dir / "alerted_jobs.txt"
+    done = set(state_file.read_text().split()) if state_file.exists() else set()
+    alerted = []
+    for job in jobs:
+        if job.state != "failed" or job.finish_reason or job.job_id in done:
+            continue
+        alerts.crawl_failed(
+            spider=job.spider,
+            reason=job.reason or "crashed",
+            job_id=job.job_id,
+            node=job.node,
+        )
+        alerted.append(job)
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        with state_file.open("a") as f:
+            f.write(job.job_id + "\n")
+    return alerted
+
+
+def _engine(database_url: str | None) -> sa.Engine:
+    return make_engine(database_url or config.load().database_url)
+
+
+def pause(
+    *, by: str = "cli", reason: str | None = None, database_url: str | None = None
+) -> None:
+    """Turn the kill switch on: running crawls hold requests to the court."""
+    engine = _engine(database_url)
+    try:
+        with engine.begin() as conn:
+            updated = conn.execute(
+                sa.update(site_budget)
+                .where(site_budget.c.site == SITE)
+                .values(
+                    paused=True,
+                    paused_at=datetime.now(UTC),
+                    paused_by=by[:254],
+                    pause_reason=(reason or "")[:200] or None,
+                )
+            ).rowcount
+            if not updated:
+                raise LookupError("no site_budget row: run `ctforeclosure db upgrade`")
+    finally:
+        engine.dispose()
+
+
+def resume(*, database_url: str | None = None) -> None:
+    """Turn the kill switch off: held crawls continue within seconds."""
+    engine = _engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(site_budget)
+                .where(site_budget.c.site == SITE)
+                .values(paused=False, paused_at=None, paused_by=None, pause_reason=None)
+            )
+    finally:
+        engine.dispose()
+
+
+def pause_state(*, database_url: str | None = None) -> dict | None:
+    """Return ``{"paused", "paused_at", "paused_by", "pause_reason"}`` for the court."""
+    engine = _engine(database_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.select(
+                    site_budget.c.paused,
+                    site_budget.c.paused_at,
+                    site_budget.c.paused_by,
+                    site_budget.c.pause_reason,
+                ).where(site_budget.c.site == SITE)
+            ).first()
+    finally:
+        engine.dispose()
+    return dict(row._mapping) if row else None

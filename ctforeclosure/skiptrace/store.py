@@ -1,0 +1,258 @@
+"""Skip-trace rows in the database: candidates, earlier results, ledger, results.
+
+SQLAlchemy Core over ``ctforeclosure.db``, one code path for SQLite and PostgreSQL.
+The service decides; this module only reads and writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from ctforeclosure import db
+from ctforeclosure.skiptrace.normalize import e164, mask_phone
+
+__all__ = [
+    "candidates",
+    "copy_result",
+    "insert_ledger",
+    "insert_result",
+    "insert_results",
+    "plaintiff_names",
+    "results_for",
+    "spent_since",
+]
+
+#: Statuses that count as "traced" for dedupe (an error is retried, a review waits).
+DONE_STATUSES = ("matched", "no_match")
+logger = logging.getLogger(__name__)
+#: UNVERIFIED (SITES §9): per-phone DNC and TCPA booleans named as in v3 (§7.4);
+#: v1 carries a person-level ``dnc`` object and a separate /phone/dnc call. A flag
+#: the answer does not carry is stored as NULL (unknown), never as False.
+PHONE_DNC_FIELD = "dnc"
+PHONE_TCPA_FIELD = "tcpa"
+CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
+
+CASE_COLUMNS = (
+    db.cases.c.search_town,
+    db.cases.c.listing_town,
+    db.cases.c.listing_street,
+    db.cases.c.listing_zip,
+    db.cases.c.property_street,
+    db.cases.c.property_town,
+    db.cases.c.property_state,
+    db.cases.c.property_zip,
+)
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(values), CHUNK):
+        yield values[i : i + CHUNK]
+
+
+def candidates(
+    conn: sa.Connection,
+    *,
+    docket_nos: Sequence[str] | None = None,
+    town: str | None = None,
+    pending: bool = False,
+    party_ids: Sequence[int] | None = None,
+) -> list[sa.Row]:
+    """Return the parties (with their case's address columns) a quote considers."""
+    p = db.parties.c
+    base = (
+        sa.select(
+            p.id.label("party_id"),
+            p.docket_no,
+            p.party_no,
+            p.role,
+            p.category,
+            p.name,
+            p.removed_at,
+            *CASE_COLUMNS,
+        )
+        .join(db.cases, db.cases.c.docket_no == p.docket_no)
+        .order_by(p.docket_no, p.party_no)
+    )
+    if town:
+        base = base.where(sa.func.lower(db.cases.c.search_town) == town.lower())
+    if pending:
+        base = base.where(db.cases.c.listed.is_(True), p.role == "D")
+    rows: list[sa.Row] = []
+    if docket_nos is not None or party_ids is not None:
+        column = p.docket_no if docket_nos is not None else p.id
+        for chunk in _chunks(list(docket_nos if docket_nos is not None else party_ids)):
+            rows.extend(conn.execute(base.where(column.in_(chunk))).all())
+        return sorted(rows, key=lambda r: (r.docket_no, r.party_no))
+    return list(conn.execute(base).all())
+
+
+def plaintiff_names(conn: sa.Connection, docket_nos: Iterable[str]) -> dict[str, list]:
+    """Return the plaintiffs' names per docket."""
+    out: dict[str, list[str]] = {}
+    p = db.parties.c
+    for chunk in _chunks(sorted(set(docket_nos))):
+        query = sa.select(p.docket_no, p.name).where(
+            p.docket_no.in_(chunk), p.role == "P"
+        )
+        for docket_no, name in conn.execute(query):
+            out.setdefault(docket_no, []).append(name)
+    return out
+
+
+def results_for(
+    conn: sa.Connection, *, party_ids: Iterable[int] = (), keys: Iterable[str] = ()
+) -> list[sa.Row]:
+    """Return stored results of these parties or these person keys."""
+    r = db.skiptrace_results.c
+    cols = (r.id, r.party_id, r.person_key, r.status, r.fetched_at, r.sandbox)
+    rows: dict[int, sa.Row] = {}
+    for column, values in ((r.party_id, party_ids), (r.person_key, keys)):
+        for chunk in _chunks(sorted(set(values))):
+            for row in conn.execute(sa.select(*cols).where(column.in_(chunk))):
+                rows[row.id] = row
+    return list(rows.values())
+
+
+def spent_since(conn: sa.Connection, since: datetime, sandbox: bool) -> Decimal:
+    """Return what the ledger says was spent since a time (same sandbox flag)."""
+    l_ = db.skiptrace_ledger.c
+    total = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(l_.cost), 0)).where(
+            l_.at >= since, l_.sandbox.is_(sandbox)
+        )
+    ).scalar_one()
+    return Decimal(str(total))
+
+
+def insert_ledger(conn: sa.Connection, **values: Any) -> int:
+    """Append one ledger row (one API call) and return its id."""
+    result = conn.execute(db.skiptrace_ledger.insert().values(**values))
+    return result.inserted_primary_key[0]
+
+
+def _flag(phone: dict, name: str) -> bool | None:
+    value = phone.get(name)
+    return value if isinstance(value, bool) else None
+
+
+def _phone_rows(result_id: int, phones: Iterable[dict]) -> list[dict]:
+    rows = []
+    for rank, phone in enumerate(phones, start=1):
+        number = e164(str(phone.get("number") or ""))
+        if number is None:  # the mock's "123123": not a phone number
+            logger.debug(
+                "not a US phone number, left out: %s", mask_phone(phone.get("number"))
+            )
+            continue
+        score = phone.get("score")
+        rows.append(
+            {
+                "result_id": result_id,
+                "number": number,
+                "type": phone.get("type"),
+                "carrier": phone.get("carrier"),
+                "dnc": _flag(phone, PHONE_DNC_FIELD),
+                "tcpa": _flag(phone, PHONE_TCPA_FIELD),
+                "score": int(score) if isinstance(score, int | float) else None,
+                "rank": rank,
+            }
+        )
+    return rows
+
+
+def _result_row(values: dict[str, Any]) -> dict[str, Any]:
+    person = values.get("person") or {}
+    matched = values["status"] == "matched"
+    summary = {
+        "name": person.get("name") or {},
+        "litigator": person.get("litigator"),
+        "deceased": bool(person.get("death")) or None,
+        "matched": bool((person.get("meta") or {}).get("matched")),
+    }
+    return {
+        "party_id": values["party_id"],
+        "person_key": values["person_key"],
+        "status": values["status"],
+        "persons": [summary] if matched else [],
+        "mailing_address": (person.get("mailingAddress") or None) if matched else None,
+        "provider_request_id": values.get("provider_request_id"),
+        "sandbox": values["sandbox"],
+        "ledger_id": values.get("ledger_id"),
+        "fetched_at": values["fetched_at"],
+        "expires_at": values.get("expires_at"),
+    }
+
+
+def insert_results(conn: sa.Connection, results: Sequence[dict[str, Any]]) -> list:
+    """Store results with their phones (E.164) and emails, batched; return the ids.
+
+    Each dict has ``party_id``, ``person_key``, ``status``, ``sandbox``,
+    ``fetched_at``, ``expires_at`` and optionally ``person`` (the API's person
+    object), ``provider_request_id`` and ``ledger_id``.
+    """
+    if not results:
+        return []
+    table = db.skiptrace_results
+    ids = (
+        conn.execute(
+            table.insert().returning(table.c.id, sort_by_parameter_order=True),
+            [_result_row(r) for r in results],
+        )
+        .scalars()
+        .all()
+    )
+    phones: list[dict] = []
+    emails: list[dict] = []
+    for result_id, values in zip(ids, results, strict=True):
+        person = values.get("person") or {}
+        if values["status"] != "matched":
+            continue
+        phones += _phone_rows(result_id, person.get("phoneNumbers") or [])
+        emails += [
+            {"result_id": result_id, "email": str(e["email"])[:254], "rank": rank}
+            for rank, e in enumerate(person.get("emails") or [], start=1)
+            if isinstance(e, dict) and e.get("email")
+        ]
+    if phones:
+        conn.execute(db.skiptrace_phones.insert(), phones)
+    if emails:
+        conn.execute(db.skiptrace_emails.insert(), emails)
+    return list(ids)
+
+
+def insert_result(conn: sa.Connection, **values: Any) -> int:
+    """Store one party's result (see :func:`insert_results`); return its id."""
+    return insert_results(conn, [values])[0]
+
+
+def copy_result(conn: sa.Connection, source_id: int, party_id: int) -> int:
+    """Store an earlier result (and its phones and emails) for another party, free."""
+    r = db.skiptrace_results
+    src = conn.execute(sa.select(r).where(r.c.id == source_id)).one()
+    new_id = conn.execute(
+        r.insert().values(
+            party_id=party_id,
+            person_key=src.person_key,
+            status=src.status,
+            persons=src.persons,
+            mailing_address=src.mailing_address,
+            provider_request_id=src.provider_request_id,
+            sandbox=src.sandbox,
+            ledger_id=None,  # not billed again
+            fetched_at=src.fetched_at,
+            expires_at=src.expires_at,
+        )
+    ).inserted_primary_key[0]
+    for table in (db.skiptrace_phones, db.skiptrace_emails):
+        cols = [c for c in table.c if c.name not in ("id", "result_id")]
+        rows = conn.execute(sa.select(*cols).where(table.c.result_id == source_id))
+        copies = [{**row._asdict(), "result_id": new_id} for row in rows]
+        if copies:
+            conn.execute(table.insert(), copies)
+    return new_id

@@ -1,0 +1,143 @@
+"""Case pages of the ``cases`` spider: one ``LoadDocket`` request per new docket.
+
+Kept apart from the NoBot-timed search (``_cases_search``): a case page is a plain
+GET, not a postback, so it is only paced by the download delay and can be fetched
+while the next search waits for its NoBot turn. ``CasePagesMixin`` expects the
+spider's ``base_url``, ``details``, ``case_attempts``, ``_index`` and ``crawler``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import scrapy
+
+from ctforeclosure import dockets
+from ctforeclosure.hashing import listing_hash
+from ctforeclosure.items import CaseItem
+from ctforeclosure.parsers import judiciary as j
+from ctforeclosure.parsers.derive import derive
+
+logger = logging.getLogger(__name__)
+
+LOAD_DOCKET_PATH = "/LoadDocket.aspx?DocketNo={dashed}"
+
+
+class CasePagesMixin:
+    """Request, parse and retry case pages; keep the listing when a page fails."""
+
+    def _case_output(self, town, row: dict, jar: str | None, cookies: dict | None):
+        listing = {**row, "search_town": town.name, "county": town.county}
+        if self.details == "none" or (
+            self.details == "changed" and not self._changed(listing)
+        ):
+            self.crawler.stats.inc_value("ctf/cases/listing_only")
+            yield listing_item(listing)
+            return
+        yield self._case_request(listing, jar, cookies, tries=1)
+
+    def _changed(self, listing: dict) -> bool:
+        stored = (self._index or {}).get(listing["docket_no"])
+        if stored is None:
+            return True
+        stored_hash, fetched_at = stored
+        return fetched_at is None or stored_hash != listing_hash(listing)
+
+    def _case_request(self, listing: dict, jar, cookies, tries: int) -> scrapy.Request:
+        url = self.base_url + LOAD_DOCKET_PATH.format(
+            dashed=dockets.dashed(listing["docket_no"])
+        )
+        return scrapy.Request(
+            url,
+            callback=self.parse_case,
+            errback=self.case_failed,
+            cookies=cookies or None,
+            # Redirects of several cases to one error page must not be deduplicated;
+            # each docket is requested once anyway (state "emitted").
+            dont_filter=True,
+            meta={"cookiejar": jar},
+            cb_kwargs={"listing": listing, "tries": tries},
+        )
+
+    def parse_case(self, response, listing: dict, tries: int):
+        """Yield the case's item with parties, docket entries and court dates.
+
+        @fixture judiciary/case_detail__hhdcv226160660s.html
+        @cb_kwargs {"listing": {"docket_no": "HHDCV226160660S"}, "tries": 1}
+        @returns items 1 1
+        @returns requests 0 0
+        @scrapes docket_no caption parties docket_entries detail_fetched
+        @values detail_fetched True
+        """
+        text = response.text
+        kind = j.page_kind(text)
+        if kind != "case" or truncated(text):
+            reason = "truncated page" if kind == "case" else f"{kind} page"
+            yield from self._case_retry(listing, response, tries, reason)
+            return
+        try:
+            fields = j.parse_case(text, url=response.url)
+        except j.LayoutChanged as exc:
+            self.crawler.stats.inc_value("ctf/errors/parsing")
+            logger.error("LAYOUT CHANGE on %s: %s", response.url, exc.what)
+            yield listing_item(listing)
+            return
+        if fields["docket_no"] != listing["docket_no"]:
+            yield from self._case_retry(listing, response, tries, "another case's page")
+            return
+        derived = derive(fields["docket_entries"], fields["disposition"])
+        flags = fields.pop("flags")
+        item = CaseItem(
+            **{"search_town": None}
+            | {k: v for k, v in listing.items() if k != "docket_no"},
+            **fields,
+            detail_fetched=True,
+            detail_fetched_at=datetime.now(UTC).replace(microsecond=0),
+            judgment_type=derived.judgment_type,
+            law_day=derived.law_day,
+            sale_date=derived.sale_date,
+            is_active=derived.is_active,
+            flags=flags,
+        )
+        self.crawler.stats.inc_value("ctf/cases/detail")
+        yield item
+
+    def _case_retry(self, listing: dict, response, tries: int, reason: str):
+        self.crawler.stats.inc_value("ctf/cases/retried")
+        if tries < self.case_attempts:
+            logger.info("case %s again (%s)", listing["docket_no"], reason)
+            # A fresh session: LoadDocket warms it, as opening a case from a bookmark
+            # does; the search's session may be the one that expired.
+            jar = f"{listing['docket_no']}#{tries + 1}"
+            yield self._case_request(listing, jar, None, tries + 1)
+            return
+        self.crawler.stats.inc_value("ctf/errors/case_page")
+        logger.error(
+            "case %s: no case page after %d tries (%s)",
+            listing["docket_no"],
+            tries,
+            reason,
+        )
+        yield listing_item(listing)
+
+    def case_failed(self, failure):
+        """Keep the listing of a case whose page could not be fetched."""
+        listing = failure.request.cb_kwargs["listing"]
+        self.crawler.stats.inc_value("ctf/errors/case_page")
+        logger.error(
+            "case %s: page not fetched (%s)", listing["docket_no"], failure.value
+        )
+        yield listing_item(listing)
+
+
+def listing_item(listing: dict) -> CaseItem:
+    """Return a listing-only item: no case page read, parties unknown (not none)."""
+    item = CaseItem(**listing, detail_fetched=False)
+    item.is_active = not (listing.get("listing_disposition") or "").strip()
+    return item
+
+
+def truncated(text: str) -> bool:
+    """Return True for a page cut off before its end (every page ends in </html>)."""
+    return "</html>" not in text[-512:].lower()

@@ -1,0 +1,229 @@
+"""The ``cases`` spider: every foreclosure case of some towns, with its case page.
+
+Domain: civilinquiry.jud.ct.gov (``CTJUD_BASE_URL``), SITES.md §1-§3.
+Run: ``scrapy crawl cases -a town=Bethel`` | ``-a towns=Avon,Bethel`` |
+``-a county="New Haven"`` | ``-a town=all``; ``-a status=active|all``,
+``-a property=residential|all``, ``-a details=all|none|changed``.
+
+Flow, per search term (a town name; direction towns also search their base name so
+"E. HARTFORD" rows are not lost, and a term another term contains is dropped):
+
+1. ``start``: GET ``PropertyAddressSearch.aspx`` in a fresh session (own cookiejar).
+2. ``parse_form``: answer the NoBot challenge like the page's script ("~N" → -(N+1)),
+   wait out the NoBot limits, POST the search (form2request, options by label).
+3. ``parse_results``: keep rows whose normalised town is a target; POST ``Page$N``
+   until the pager has no next page; reconcile "Records: n" with rows parsed.
+4. Search done: ``town_search_complete`` for each town whose terms are all done,
+   then ``LoadDocket.aspx?DocketNo=<dashed>`` per new docket in that session.
+5. ``parse_case``: one ``CaseItem`` per case, ``detail_fetched=True``.
+
+Modules: ``_cases_targets`` (arguments, towns, search terms), ``_cases_nobot`` (one
+search session at a time, postbacks within the NoBot rules), ``_cases_search``
+(steps 1-4, HTTP and browser), ``_cases_pages`` (step 5). Searches have scheduler
+priority over case pages, and case pages fill the time a search waits for NoBot.
+
+Browser fallback (``JUDICIARY_SEARCH_MODE`` auto|http|browser): a challenge that is
+not "~N", or a search refused twice, runs steps 1-3 in Chromium (scrapy-playwright);
+its cookies then carry the plain-HTTP case-page requests.
+
+Caveats: an expired session, an error page, a truncated page or a refused NoBot answer
+restart the town's search in a new session (``SEARCH_MAX_ATTEMPTS``); a grid that is
+missing without a message is a layout change (logged with the URL, counted in
+``ctf/errors/parsing``) and the crawl goes on with other towns. Resumable with
+``JOBDIR``: finished search terms and fetched dockets are kept in ``spider.state``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import defaultdict
+
+import scrapy
+from scrapy.exceptions import UsageError
+
+from ctforeclosure.extensions import require_contact
+from ctforeclosure.spiders._cases_nobot import NoBotPacer
+from ctforeclosure.spiders._cases_pages import CasePagesMixin
+from ctforeclosure.spiders._cases_search import SearchMixin
+from ctforeclosure.spiders._cases_targets import (
+    CHECK_TOWN,
+    DETAILS_MODES,
+    PROPERTY_LABELS,
+    STATUS_LABELS,
+    choice,
+    covers,
+    largest_first,
+    load_index,
+    search_terms,
+    stored_town_sizes,
+    target_towns,
+)
+
+__all__ = ["CasesSpider", "abort_browser_request", "search_terms"]
+
+logger = logging.getLogger(__name__)
+
+SEARCH_MODES = ("auto", "http", "browser")
+PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+
+
+class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
+    """Search towns' foreclosure cases and read every case page, politely."""
+
+    name = "cases"
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        # Every request goes to the court's hosts. Downloader capacity beyond what
+        # is really in flight only parks case pages in the download slot's FIFO
+        # queue, where a search step (priority or not) waits behind them and the
+        # search misses its NoBot turn. AutoThrottle aims at TARGET_CONCURRENCY in
+        # flight, so that is the capacity; without it, the per-host limit.
+        capacity = settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN", 8)
+        if settings.getbool("AUTOTHROTTLE_ENABLED"):
+            target = settings.getfloat("AUTOTHROTTLE_TARGET_CONCURRENCY", 1.0)
+            capacity = min(capacity, max(1, round(target)))
+        settings.set("CONCURRENT_REQUESTS", capacity, priority="spider")
+        # The Playwright handlers launch Chromium lazily (first browser request),
+        # so enabling them costs nothing until a search needs the browser.
+        if settings.get("JUDICIARY_SEARCH_MODE", "auto") != "http":
+            settings.set(
+                "DOWNLOAD_HANDLERS",
+                {"http": PLAYWRIGHT_HANDLER, "https": PLAYWRIGHT_HANDLER},
+                priority="spider",
+            )
+            # The browser sends its own headers: scrapy-playwright would otherwise
+            # give the form's POST navigation the first GET's headers (no
+            # Content-Type), and ASP.NET would see an empty postback.
+            settings.set("PLAYWRIGHT_PROCESS_REQUEST_HEADERS", None, priority="spider")
+            # Images, fonts and media are never needed for a search.
+            settings.set(
+                "PLAYWRIGHT_ABORT_REQUEST",
+                "ctforeclosure.spiders.cases.abort_browser_request",
+                priority="spider",
+            )
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        # `scrapy check` replaces start() with @fixture requests to saved pages, so it
+        # visits no site and needs no CONTACT.
+        if not os.environ.get("SCRAPY_CHECK"):
+            require_contact(crawler.settings, ("CTJUD_BASE_URL",))
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider._configure(crawler)
+        return spider
+
+    def __init__(
+        self,
+        town: str | None = None,
+        towns: str | None = None,
+        county: str | None = None,
+        status: str = "active",
+        property: str = "residential",
+        details: str = "all",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if os.environ.get("SCRAPY_CHECK") and not (town or towns or county):
+            town = CHECK_TOWN  # `scrapy check` passes no arguments
+        self.targets = target_towns(town, towns, county)
+        self.status = choice("status", status, STATUS_LABELS)
+        self.property = choice("property", property, PROPERTY_LABELS)
+        self.details = choice("details", details, DETAILS_MODES)
+        self.target_names = {t.name for t in self.targets}
+        self.terms = search_terms(self.targets)
+        # town name -> terms whose results it needs
+        self.town_terms: dict[str, set[str]] = defaultdict(set)
+        for term in self.terms:
+            for t in self.targets:
+                if covers(term, t):
+                    self.town_terms[t.name].add(term)
+        self._attempt: dict[str, int] = {}  # term -> id of its current attempt
+        self._tries: dict[str, int] = defaultdict(int)
+        self._refusals: dict[str, int] = defaultdict(int)
+        self._browser_terms: set[str] = set()
+        self._progress: dict[str, dict] = {}
+        self._town_dockets: dict[str, set[str]] = defaultdict(set)
+        self._town_total: dict[str, int] = {}
+        self._index: dict | None = None
+
+    # --- set-up -----------------------------------------------------------------
+
+    def _configure(self, crawler) -> None:
+        settings = crawler.settings
+        self.base_url = settings.get("CTJUD_BASE_URL").rstrip("/")
+        self.mode = settings.get("JUDICIARY_SEARCH_MODE", "auto")
+        if self.mode not in SEARCH_MODES:
+            raise UsageError(
+                f"JUDICIARY_SEARCH_MODE={self.mode!r}: "
+                f"use one of {', '.join(SEARCH_MODES)}"
+            )
+        self.max_attempts = settings.getint("SEARCH_MAX_ATTEMPTS", 8)
+        self.case_attempts = settings.getint("CASE_MAX_ATTEMPTS", 5)
+        self.postback_timeout = settings.getfloat("DOWNLOAD_TIMEOUT", 60) * (
+            settings.getint("RETRY_TIMES", 2) + 2
+        )
+        self.nobot = NoBotPacer(
+            min_delay=settings.getfloat("NOBOT_MIN_DELAY", 2.0),
+            max_postbacks=settings.getint("NOBOT_MAX_POSTBACKS", 5),
+            window=settings.getfloat("NOBOT_WINDOW", 60.0),
+            running=self._running,
+            # Longer than a form GET with all its retries (and a wait for the
+            # deployment-wide search lease) can take.
+            stale_after=2 * self.postback_timeout,
+        )
+        if self.details == "changed":
+            self._index = load_index(self.target_names)
+
+    @property
+    def persistent(self) -> dict:
+        """Return the state JOBDIR keeps between runs (a plain dict otherwise)."""
+        state = getattr(self, "state", None)
+        if state is None:
+            state = self.state = {}
+        state.setdefault("done_terms", set())
+        state.setdefault("emitted", set())
+        return state
+
+    async def start(self):
+        if not self.crawler.settings.getbool("ROBOTSTXT_OBEY"):
+            self.crawler.stats.set_value("ctf/robots_overridden", 1)
+            logger.warning(
+                "robots.txt is NOT obeyed (-s ROBOTSTXT_OBEY=False): an operator "
+                "decision, recorded in this crawl's stats (ctf/robots_overridden)."
+            )
+        done = self.persistent["done_terms"]
+        logger.info(
+            "cases: %d town(s), %d search term(s), status=%s property=%s details=%s",
+            len(self.targets),
+            len(self.terms),
+            self.status,
+            self.property,
+            self.details,
+        )
+        if self.nobot.max_postbacks > 0:  # NoBot windows: big towns first
+            sizes = stored_town_sizes(self.target_names)
+            terms = largest_first(self.terms, self.town_terms, sizes)
+        else:
+            terms = self.terms
+        for term in terms:
+            if term in done:
+                continue
+            # One search session at a time: the next form is fetched when the
+            # previous search is read, so its NoBot key and session are fresh.
+            if not await self.nobot.open_search(term):
+                return
+            request = self._search_request(term)
+            if request is not None:
+                yield request
+
+    def _running(self) -> bool:
+        engine = getattr(self.crawler, "engine", None)
+        return engine is None or engine.running
+
+
+def abort_browser_request(request) -> bool:
+    """Return True for browser requests a search never needs (images, fonts)."""
+    return request.resource_type in ("image", "media", "font")

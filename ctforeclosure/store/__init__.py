@@ -1,0 +1,1 @@
+"""Storage over ``ctforeclosure.db`` tables, shared by pipelines, CLI and web UI."""

@@ -1,0 +1,53 @@
+"""The compact index of stored cases the cases spider loads once at start.
+
+With ``details=changed`` the spider fetches a case page only for a docket that is new,
+whose search-grid row changed (same :func:`ctforeclosure.hashing.listing_hash` as the
+store) or whose stored page is older than ``DETAILS_MAX_AGE_DAYS``. This module
+answers, in one query per chunk of towns, docket -> (listing hash, when the page was
+last read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from ctforeclosure.db import cases
+
+__all__ = ["load_case_index"]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes (stored in UTC): make them aware."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def load_case_index(
+    engine: sa.Engine, towns: Iterable[str] | None = None
+) -> dict[str, tuple[str | None, datetime | None]]:
+    """Return ``{docket_no: (listing_hash, detail_fetched_at)}`` for the towns' cases.
+
+    ``towns`` are canonical search-town names; None means every stored case.
+    ``detail_fetched_at`` is timezone-aware (UTC) on both databases.
+    """
+    query = sa.select(
+        cases.c.docket_no, cases.c.listing_hash, cases.c.detail_fetched_at
+    )
+    wanted = None if towns is None else sorted(set(towns))
+    index: dict[str, tuple[str | None, datetime | None]] = {}
+    with engine.connect() as conn:
+        if wanted is None:
+            batches = [query]
+        else:
+            batches = [
+                query.where(cases.c.search_town.in_(wanted[i : i + 200]))
+                for i in range(0, len(wanted), 200)
+            ]
+        for stmt in batches:
+            for docket, lhash, fetched in conn.execute(stmt):
+                index[docket] = (lhash, _aware(fetched))
+    return index

@@ -1,0 +1,87 @@
+"""``ctforeclosure users`` and ``ctforeclosure web`` from the shell."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from ctforeclosure import db
+from ctforeclosure.cli import main
+
+PASSWORD = "correct horse battery staple"
+
+
+def _run(args, input_text=None):
+    return CliRunner().invoke(main, args, input=input_text)
+
+
+def test_users_add_list_disable_reset_token_lifecycle(migrated_db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", migrated_db_url)
+    added = _run(
+        ["users", "add", "Ann@Example.org", "--role", "manager", "--password-stdin"],
+        PASSWORD + "\n",
+    )
+    assert added.exit_code == 0, added.output
+    assert "created ann@example.org (manager)" in added.output
+    prompted = _run(
+        ["users", "add", "bob@example.org", "--role", "viewer"],
+        f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert prompted.exit_code == 0, prompted.output
+    assert PASSWORD not in prompted.output
+    listing = _run(["users", "list"])
+    assert "ann@example.org\tmanager\tactive" in listing.output
+    assert "bob@example.org\tviewer\tactive" in listing.output
+    issued = _run(["users", "token", "issue", "ann@example.org", "--name", "ci"])
+    assert issued.exit_code == 0, issued.output
+    secret = issued.output.strip().splitlines()[-1]
+    assert secret.startswith("ctf_")
+    assert "1\tann@example.org\tci\tactive" in _run(["users", "token", "list"]).output
+    assert _run(["users", "token", "revoke", "1"]).exit_code == 0
+    assert "revoked" in _run(["users", "token", "list"]).output
+    reset = _run(
+        ["users", "reset-password", "bob@example.org", "--password-stdin"],
+        "another long passphrase\n",
+    )
+    assert reset.exit_code == 0, reset.output
+    assert _run(["users", "disable", "bob@example.org"]).exit_code == 0
+    assert "bob@example.org\tviewer\tdisabled" in _run(["users", "list"]).output
+    engine = db.make_engine(migrated_db_url)
+    with engine.connect() as conn:
+        actions = (
+            conn.execute(sa.select(db.audit_log.c.action).order_by(db.audit_log.c.id))
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    assert actions == [
+        "user.create",
+        "user.create",
+        "token.issue",
+        "token.revoke",
+        "user.reset_password",
+        "user.disable",
+    ]
+
+
+def test_users_add_refuses_a_short_password_and_an_unknown_role(
+    migrated_db_url, monkeypatch
+):
+    monkeypatch.setenv("DATABASE_URL", migrated_db_url)
+    short = _run(
+        ["users", "add", "a@example.org", "--role", "viewer", "--password-stdin"],
+        "short\n",
+    )
+    assert short.exit_code != 0 and "too short" in short.output
+    role = _run(
+        ["users", "add", "a@example.org", "--role", "owner", "--password-stdin"],
+        PASSWORD + "\n",
+    )
+    assert role.exit_code != 0 and "owner" in role.output
+
+
+def test_web_refuses_to_start_without_secret_key(migrated_db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", migrated_db_url)
+    result = _run(["web", "--port", "0"])
+    assert result.exit_code != 0
+    assert "CTF_SECRET_KEY" in str(result.exception)

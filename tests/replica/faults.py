@@ -1,0 +1,99 @@
+"""Fault injection: the ways the real sites misbehave, on demand (``--fault NAME``).
+
+Faults are per run and combinable. Probabilistic faults are deterministic: they hit
+a fixed pattern of requests (a burst of two in every ``2 * fault_every``), so a test
+that expects a retry sees one every time. The replica's own endpoints (/_replica/*,
+robots.txt) are never faulted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import socket
+import threading
+import time
+
+from flask import Flask, Response, request
+
+FAULT_LATENCY_SECONDS = 0.3
+RETRY_AFTER_SECONDS = 1
+TRUNCATE_AT = 0.6  # fraction of the body kept by "truncated-html"
+EXEMPT_PREFIXES = ("/_replica", "/robots.txt")
+
+
+class DroppedConnection(ConnectionAbortedError):
+    """Raised on purpose to make the WSGI server abort a response."""
+
+
+def _broken_body():
+    yield b"<html><head><title>"
+    raise DroppedConnection("replica fault drop-connection")
+
+
+def _hits(counter, every: int) -> bool:
+    n = next(counter)
+    return n % (2 * every) in (every, every + 1)
+
+
+def install(app: Flask, faults: frozenset[str], every: int) -> None:
+    """Attach the chosen faults to the app's request cycle."""
+    if not faults:
+        return
+    lock = threading.Lock()
+    counters = {name: itertools.count() for name in faults}
+
+    def hit(name: str) -> bool:
+        with lock:
+            return _hits(counters[name], every)
+
+    @app.before_request
+    def _before():
+        if request.path.startswith(EXEMPT_PREFIXES):
+            return None
+        if "latency" in faults:
+            time.sleep(FAULT_LATENCY_SECONDS)
+        if "drop-connection" in faults and hit("drop-connection"):
+            sock = request.environ.get("werkzeug.socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            # Without a socket handle (waitress): start a response, then fail while
+            # streaming it, so the server aborts the connection mid-body.
+            return Response(
+                _broken_body(),
+                status=200,
+                headers={"Content-Length": "100000"},
+                mimetype="text/html",
+                direct_passthrough=True,
+            )
+        if "http-503" in faults and hit("http-503"):
+            return Response(
+                "<html><body><h1>Service Unavailable</h1></body></html>",
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                mimetype="text/html",
+            )
+        if "http-500" in faults and hit("http-500"):
+            return Response(
+                "<html><body><h1>Server Error in '/' Application.</h1></body></html>",
+                status=500,
+                mimetype="text/html",
+            )
+        return None
+
+    if "truncated-html" in faults:
+
+        @app.after_request
+        def _after(resp: Response) -> Response:
+            if (
+                request.path.startswith(EXEMPT_PREFIXES)
+                or resp.mimetype != "text/html"
+                or resp.status_code != 200
+                or resp.direct_passthrough
+                or not hit("truncated-html")
+            ):
+                return resp
+            body = resp.get_data()
+            resp.set_data(body[: int(len(body) * TRUNCATE_AT)])
+            return resp

@@ -1,0 +1,102 @@
+"""The users service on both databases: hashing, roles, lifecycle, tokens, audit."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from ctforeclosure import db
+from ctforeclosure.services import users as svc
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def conn(migrated_engine):
+    with migrated_engine.begin() as connection:
+        yield connection
+
+
+def test_create_user_stores_a_scrypt_hash_never_the_password(conn):
+    user = svc.create_user(conn, " Ann@Example.org ", PASSWORD, "viewer", actor="cli")
+    assert user.email == "ann@example.org" and user.role == "viewer" and user.active
+    stored = conn.execute(sa.select(db.users.c.password_hash)).scalar_one()
+    assert stored.startswith("scrypt:") and PASSWORD not in stored
+    record = conn.execute(sa.select(db.audit_log)).one()
+    assert (record.actor, record.action, record.target) == (
+        "cli",
+        "user.create",
+        "ann@example.org",
+    )
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "role", "message"),
+    [
+        ("not-an-email", PASSWORD, "viewer", "not an email"),
+        ("a@example.org", "short", "viewer", "too short"),
+        ("a@example.org", PASSWORD, "owner", "unknown role"),
+    ],
+)
+def test_create_user_refuses_bad_input(conn, email, password, role, message):
+    with pytest.raises(svc.UserError, match=message):
+        svc.create_user(conn, email, password, role, actor="cli")
+
+
+def test_create_user_refuses_a_duplicate(conn):
+    svc.create_user(conn, "a@example.org", PASSWORD, "viewer", actor="cli")
+    with pytest.raises(svc.UserError, match="already exists"):
+        svc.create_user(conn, "A@example.org", PASSWORD, "admin", actor="cli")
+
+
+def test_authenticate_checks_password_and_active_flag(conn):
+    svc.create_user(conn, "a@example.org", PASSWORD, "manager", actor="cli")
+    assert svc.authenticate(conn, "a@example.org", "wrong password!") is None
+    assert svc.authenticate(conn, "nobody@example.org", PASSWORD) is None
+    user = svc.authenticate(conn, "A@Example.org", PASSWORD)
+    assert user is not None and user.last_login_at is not None
+    svc.disable_user(conn, "a@example.org", actor="cli")
+    assert svc.authenticate(conn, "a@example.org", PASSWORD) is None
+
+
+def test_roles_are_ordered(conn):
+    admin = svc.create_user(conn, "a@example.org", PASSWORD, "admin", actor="cli")
+    viewer = svc.create_user(conn, "v@example.org", PASSWORD, "viewer", actor="cli")
+    assert admin.can("manager") and admin.can("viewer")
+    assert viewer.can("viewer") and not viewer.can("manager")
+
+
+def test_reset_password_replaces_the_old_one(conn):
+    svc.create_user(conn, "a@example.org", PASSWORD, "viewer", actor="cli")
+    svc.reset_password(conn, "a@example.org", "another long passphrase", actor="cli")
+    assert svc.authenticate(conn, "a@example.org", PASSWORD) is None
+    assert svc.authenticate(conn, "a@example.org", "another long passphrase")
+
+
+def test_tokens_verify_until_revoked_or_user_disabled(conn):
+    svc.create_user(conn, "a@example.org", PASSWORD, "viewer", actor="cli")
+    first = svc.issue_token(conn, "a@example.org", "laptop", actor="cli")
+    second = svc.issue_token(conn, "a@example.org", "script", actor="cli")
+    assert first.secret.startswith("ctf_") and first.secret != second.secret
+    stored = conn.execute(sa.select(db.api_tokens.c.token_hash)).scalars().all()
+    assert first.secret not in stored and len(stored[0]) == 64
+    assert svc.verify_token(conn, first.secret).email == "a@example.org"
+    assert svc.verify_token(conn, first.secret + "x") is None
+    svc.revoke_token(conn, first.id, actor="cli")
+    assert svc.verify_token(conn, first.secret) is None
+    assert svc.verify_token(conn, second.secret) is not None
+    svc.disable_user(conn, "a@example.org", actor="cli")
+    assert svc.verify_token(conn, second.secret) is None
+    with pytest.raises(svc.UserError, match="disabled"):
+        svc.issue_token(conn, "a@example.org", "again", actor="cli")
+
+
+def test_set_role_is_audited_with_old_and_new(conn):
+    svc.create_user(conn, "a@example.org", PASSWORD, "viewer", actor="cli")
+    svc.set_role(conn, "a@example.org", "admin", actor="boss@example.org")
+    record = conn.execute(
+        sa.select(db.audit_log).where(db.audit_log.c.action == "user.role")
+    ).one()
+    assert record.details == {"old": "viewer", "new": "admin"}
+    with pytest.raises(svc.UserError, match="no such user"):
+        svc.set_role(conn, "ghost@example.org", "admin", actor="cli")

@@ -1,0 +1,76 @@
+"""Storing answers in the official mock's shape (SITES §7.3, capture B)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from ctforeclosure import db
+from ctforeclosure.skiptrace import store
+
+from .conftest import add_case, add_party
+
+#: The phone list of capture B (the mock's own placeholder numbers and carriers).
+MOCK_PERSON = {
+    "name": {"first": "john", "last": "doe"},
+    "phoneNumbers": [
+        {
+            "number": "111111111",
+            "carrier": "OMNIPOINT COMMUNICATIONS- INC.",
+            "type": "Mobile",
+            "tested": True,
+            "reachable": True,
+            "score": 100,
+        },
+        {
+            "number": "2222222222",
+            "carrier": "VERIZON NEW YORK- INC.",
+            "type": "Land Line",
+            "tested": False,
+            "reachable": False,
+            "score": 95,
+        },
+    ],
+    "emails": [{"email": "johndoe@gmail.net"}],
+    "mailingAddress": {},
+    "dnc": {},
+    "litigator": False,
+    "meta": {"matched": True, "error": False},
+}
+
+
+def test_insert_result_keeps_valid_phones_in_e164_and_unknown_flags_as_null(
+    migrated_engine,
+):
+    now = datetime.now(UTC)
+    with migrated_engine.begin() as conn:
+        add_case(conn, "HHDCV266000901S")
+        party_id = add_party(conn, "HHDCV266000901S", "D-01", "AVERY EXAMPLE")
+        result_id = store.insert_result(
+            conn,
+            party_id=party_id,
+            person_key="k" * 64,
+            status="matched",
+            sandbox=True,
+            fetched_at=now,
+            expires_at=now,
+            person=MOCK_PERSON,
+        )
+    with migrated_engine.connect() as conn:
+        phones = conn.execute(
+            sa.select(db.skiptrace_phones).where(
+                db.skiptrace_phones.c.result_id == result_id
+            )
+        ).all()
+        result = conn.execute(
+            sa.select(db.skiptrace_results).where(
+                db.skiptrace_results.c.id == result_id
+            )
+        ).one()
+    assert [(p.number, p.type, p.rank, p.score) for p in phones] == [
+        ("+12222222222", "Land Line", 2, 95)
+    ]  # the 9-digit placeholder is not a phone number
+    assert phones[0].dnc is None and phones[0].tcpa is None  # not in a v1 answer
+    assert result.persons[0]["name"] == {"first": "john", "last": "doe"}
+    assert result.mailing_address is None  # {} means none

@@ -1,0 +1,57 @@
+"""The installed package (wheel, scrapyd egg, Docker image) carries all it needs.
+
+pyproject.toml lists packages explicitly (sql/ ships as ctforeclosure.migrations), so a
+new sub-package that is not listed would be missing from every install but the
+editable one the tests run from.
+"""
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _declared_packages() -> set[str]:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return set(pyproject["tool"]["setuptools"]["packages"])
+
+
+def test_every_package_folder_is_declared_in_pyproject():
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("ctforeclosure", "webui")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert found - _declared_packages() == set()
+
+
+def test_wheel_holds_package_data_migrations_and_templates(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("ctforeclosure-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "ctforeclosure/data/ct_towns.csv" in names
+    assert "ctforeclosure/migrations/env.py" in names
+    assert "ctforeclosure/migrations/script.py.mako" in names
+    versions = {n for n in names if n.startswith("ctforeclosure/migrations/versions/")}
+    on_disk = {p.name for p in (ROOT / "sql" / "versions").glob("[0-9]*.py")}
+    assert {Path(n).name for n in versions} >= on_disk
+    assert "webui/templates/base.html" in names
+    assert not [n for n in names if n.startswith("tests/")]

@@ -1,0 +1,381 @@
+"""Web UI fixtures: a migrated database (SQLite, then PostgreSQL) seeded with plain
+Core inserts, one user per role, and a logged-in test client per role."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from ctforeclosure import db
+from ctforeclosure.services import users as user_service
+
+# The BatchData stand-in and its environment, shared with the skip-trace tests.
+from tests.skiptrace.conftest import (  # noqa: F401 -- fixtures, used by name
+    batchdata,
+    batchdata_factory,
+    configured,
+)
+
+PASSWORD = "correct horse battery staple"
+EMAILS = {
+    "admin": "admin@example.org",
+    "manager": "manager@example.org",
+    "viewer": "viewer@example.org",
+}
+XSS_NAME = "<script>alert('x')</script> Doe"
+FORMULA_NAME = '=HYPERLINK("http://evil.example/","click")'
+PHONE_OK = "+18605550123"
+PHONE_DNC = "+18605550199"
+PHONE_SANDBOX = "+18605550177"
+EMAIL = "jdoe@example.com"
+DOCKET_HARTFORD = "HHDCV226160660S"
+DOCKET_NEW_HAVEN = "NNHCV236012345S"
+DOCKET_OLD = "HHDCV196001234S"
+SECRET_KEY = "test-secret-key-not-for-production"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def _insert(conn, table, rows) -> None:
+    """Insert rows one by one (they set different columns)."""
+    for row in rows:
+        conn.execute(table.insert().values(**row))
+
+
+def _seed(conn) -> dict:
+    now = datetime.now(UTC)
+    today = date.today()
+    _insert(
+        conn,
+        db.crawl_runs,
+        [
+            {
+                "id": 1,
+                "spider": "cases",
+                "args": {"town": "Hartford"},
+                "job_id": "job-abc",
+                "started_at": now - timedelta(hours=2),
+                "finished_at": now - timedelta(hours=1),
+                "status": "finished",
+                "finish_reason": "finished",
+                "items_stored": 3,
+                "errors": {},
+                "town_counts": {},
+                "checks": [],
+                "notes": [],
+            }
+        ],
+    )
+    base = {
+        "listed": True,
+        "flags": [],
+        "first_seen": now,
+        "last_seen": now,
+        "last_changed": now,
+    }
+    _insert(
+        conn,
+        db.cases,
+        [
+            {
+                **base,
+                "docket_no": DOCKET_HARTFORD,
+                "search_town": "Hartford",
+                "county": "Hartford",
+                "case_name": "FIRST BANK v. DOE, JOHN",
+                "caption": "FIRST BANK v. DOE, JOHN Et Al",
+                "property_street": "12 Elm Street",
+                "property_town": "Hartford",
+                "file_date": today - timedelta(days=3),
+                "judgment_type": "strict",
+                "law_day": today + timedelta(days=10),
+                "is_active": True,
+            },
+            {
+                **base,
+                "docket_no": DOCKET_NEW_HAVEN,
+                "search_town": "New Haven",
+                "county": "New Haven",
+                "case_name": "SECOND TRUST v. ROE, JANE",
+                "property_street": "400 Chapel Street",
+                "file_date": today - timedelta(days=60),
+                "judgment_type": "sale",
+                "sale_date": today + timedelta(days=20),
+                "is_active": False,
+                "disposition": "Judgment of foreclosure by sale",
+            },
+            {
+                **base,
+                "docket_no": DOCKET_OLD,
+                "search_town": "Hartford",
+                "county": "Hartford",
+                "case_name": "THIRD LENDER v. POE, EDGAR",
+                "property_street": "7 Oak Avenue",
+                "file_date": date(2019, 5, 1),
+                "is_active": True,
+            },
+        ],
+    )
+    seen = {"first_seen": now, "last_seen": now}
+    _insert(
+        conn,
+        db.parties,
+        [
+            {
+                **seen,
+                "id": 1,
+                "docket_no": DOCKET_HARTFORD,
+                "party_no": "P-01",
+                "role": "P",
+                "category": "Plaintiff",
+                "name": "FIRST BANK",
+            },
+            {
+                **seen,
+                "id": 2,
+                "docket_no": DOCKET_HARTFORD,
+                "party_no": "D-01",
+                "role": "D",
+                "category": "Defendant",
+                "name": XSS_NAME,
+            },
+            {
+                **seen,
+                "id": 3,
+                "docket_no": DOCKET_NEW_HAVEN,
+                "party_no": "D-01",
+                "role": "D",
+                "category": "Defendant",
+                "name": FORMULA_NAME,
+            },
+            {
+                **seen,
+                "id": 4,
+                "docket_no": DOCKET_OLD,
+                "party_no": "D-01",
+                "role": "D",
+                "category": "Defendant",
+                "name": "POE, EDGAR",
+            },
+        ],
+    )
+    _insert(
+        conn,
+        db.docket_entries,
+        [
+            {
+                **seen,
+                "docket_no": DOCKET_HARTFORD,
+                "entry_key": "100.30|x|Summons",
+                "seq": 1,
+                "entry_no": "100.30",
+                "file_date": today - timedelta(days=3),
+                "description": "SUMMONS",
+            },
+            {
+                **seen,
+                "docket_no": DOCKET_HARTFORD,
+                "entry_key": "101.00|x|Complaint",
+                "seq": 2,
+                "entry_no": "101.00",
+                "file_date": today - timedelta(days=3),
+                "description": "COMPLAINT",
+            },
+        ],
+    )
+    _insert(
+        conn,
+        db.court_dates,
+        [
+            {
+                **seen,
+                "docket_no": DOCKET_HARTFORD,
+                "date_key": "k1",
+                "court_date": today + timedelta(days=10),
+                "court_time": "9:30 AM",
+                "description": "Foreclosure mediation",
+            }
+        ],
+    )
+    _insert(
+        conn,
+        db.case_changes,
+        [
+            {
+                "docket_no": DOCKET_HARTFORD,
+                "kind": "law_day",
+                "field": "law_day",
+                "old_value": None,
+                "new_value": "2026-12-04",
+                "seen_at": now,
+                "crawl_id": 1,
+            }
+        ],
+    )
+    _insert(
+        conn,
+        db.skiptrace_ledger,
+        [
+            {
+                "id": 1,
+                "at": now,
+                "triggered_by": "manager@example.org",
+                "records_sent": 2,
+                "records_matched": 1,
+                "cost": Decimal("0.2500"),
+                "sandbox": False,
+                "status": "ok",
+            },
+            {
+                "id": 2,
+                "at": now,
+                "triggered_by": "cli",
+                "records_sent": 1,
+                "records_matched": 1,
+                "cost": Decimal("0"),
+                "sandbox": True,
+                "status": "ok",
+            },
+        ],
+    )
+    _insert(
+        conn,
+        db.skiptrace_results,
+        [
+            {
+                "id": 1,
+                "party_id": 2,
+                "person_key": "k2",
+                "status": "matched",
+                "persons": [],
+                "sandbox": False,
+                "ledger_id": 1,
+                "fetched_at": now,
+            },
+            {
+                "id": 2,
+                "party_id": 3,
+                "person_key": "k3",
+                "status": "matched",
+                "persons": [],
+                "sandbox": True,
+                "ledger_id": 2,
+                "fetched_at": now,
+            },
+        ],
+    )
+    _insert(
+        conn,
+        db.skiptrace_phones,
+        [
+            {
+                "result_id": 1,
+                "number": PHONE_OK,
+                "type": "Mobile",
+                "dnc": False,
+                "tcpa": False,
+                "rank": 1,
+            },
+            {
+                "result_id": 1,
+                "number": PHONE_DNC,
+                "type": "Land Line",
+                "dnc": True,
+                "tcpa": False,
+                "rank": 2,
+            },
+            {
+                "result_id": 2,
+                "number": PHONE_SANDBOX,
+                "type": "Mobile",
+                "dnc": False,
+                "tcpa": False,
+                "rank": 1,
+            },
+        ],
+    )
+    _insert(conn, db.skiptrace_emails, [{"result_id": 1, "email": EMAIL, "rank": 1}])
+    for role, email in EMAILS.items():
+        user_service.create_user(conn, email, PASSWORD, role, actor="test")
+    return {}
+
+
+@pytest.fixture
+def seeded_db_url(migrated_db_url):
+    """A migrated database (SQLite, then PostgreSQL) holding the seed data."""
+    engine = db.make_engine(migrated_db_url)
+    try:
+        with engine.begin() as conn:
+            _seed(conn)
+            if engine.dialect.name == "postgresql":
+                # explicit ids above leave the sequences behind
+                for table in (
+                    "crawl_runs",
+                    "parties",
+                    "skiptrace_ledger",
+                    "skiptrace_results",
+                ):
+                    conn.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+    finally:
+        engine.dispose()
+    return migrated_db_url
+
+
+@pytest.fixture
+def app(seeded_db_url):
+    from webui import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": seeded_db_url,
+            "CTJUD_BASE_URL": "http://127.0.0.1:9/jud",
+        }
+    )
+    yield app
+    app.extensions["ctforeclosure_engine"].dispose()
+
+
+def csrf_token(client, path: str = "/auth/login") -> str:
+    """Return a CSRF token from a page's form."""
+    match = CSRF_RE.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, role: str):
+    """Sign in as the seeded user with this role; return the response."""
+    token = csrf_token(client)
+    return client.post(
+        "/auth/login",
+        data={"email": EMAILS[role], "password": PASSWORD, "csrf_token": token},
+    )
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def as_role(app):
+    """Return a function giving a test client signed in with a role."""
+
+    def make(role: str):
+        c = app.test_client()
+        response = login(c, role)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return c
+
+    return make
+
+
+def api_token(app, role: str) -> str:
+    with app.extensions["ctforeclosure_engine"].begin() as conn:
+        return user_service.issue_token(conn, EMAILS[role], "test", actor="test").secret

@@ -1,0 +1,250 @@
+"""The JSON API: bearer tokens, every route, masking for viewers, and an OpenAPI
+description that matches the real routes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from ctforeclosure import db
+from ctforeclosure.services import users as user_service
+from tests.webui.conftest import (
+    DOCKET_HARTFORD,
+    DOCKET_NEW_HAVEN,
+    EMAIL,
+    EMAILS,
+    PHONE_OK,
+    XSS_NAME,
+    api_token,
+)
+
+
+@pytest.fixture
+def api(app):
+    """Return a function giving (get, post) helpers for a role's token."""
+
+    def make(role: str):
+        headers = {"Authorization": f"Bearer {api_token(app, role)}"}
+        client = app.test_client()
+
+        def get(path, **kw):
+            return client.get("/api/v1" + path, headers=headers, **kw)
+
+        def post(path, **kw):
+            return client.post("/api/v1" + path, headers=headers, **kw)
+
+        return get, post
+
+    return make
+
+
+def test_api_refuses_missing_wrong_and_revoked_tokens(app, client):
+    assert client.get("/api/v1/towns").status_code == 401
+    bad = {"Authorization": "Bearer ctf_not-a-token"}
+    assert client.get("/api/v1/towns", headers=bad).status_code == 401
+    secret = api_token(app, "viewer")
+    good = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/towns", headers=good).status_code == 200
+    with app.extensions["ctforeclosure_engine"].begin() as conn:
+        token_id = conn.execute(sa.select(sa.func.max(db.api_tokens.c.id))).scalar()
+        user_service.revoke_token(conn, token_id, actor="test")
+    assert client.get("/api/v1/towns", headers=good).status_code == 401
+
+
+def test_api_session_cookie_is_not_enough(as_role):
+    assert as_role("admin").get("/api/v1/towns").status_code == 401
+
+
+def test_api_towns_routes(api):
+    get, _ = api("viewer")
+    towns = get("/towns").get_json()
+    assert len(towns) == 169
+    assert {"name": "Andover", "county": "Tolland"}.items() <= towns[0].items()
+    tolland = get("/towns/by-county/tolland").get_json()
+    assert "Vernon" in [t["name"] for t in tolland]
+    assert get("/towns/by-county/Atlantis").status_code == 404
+    assert [t["name"] for t in get("/towns/search?q=hartford").get_json()][:1] == [
+        "Hartford"
+    ]
+    assert get("/towns/search").status_code == 400
+    ok = get("/towns/validate/hartfrod").get_json()
+    assert ok == {
+        "valid": True,
+        "town": {
+            "name": "Hartford",
+            "county": "Hartford",
+            "planning_region": ok["town"]["planning_region"],
+        },
+    }
+    bad = get("/towns/validate/Hartfordshire").get_json()
+    assert bad["valid"] is False and "Hartford" in bad["suggestions"]
+
+
+def test_api_counties_routes(api):
+    get, _ = api("viewer")
+    counties = {c["county"]: c for c in get("/counties").get_json()}
+    assert len(counties) == 8
+    assert counties["Hartford"]["cases"] == 2
+    stats = get("/counties/new haven/stats").get_json()
+    assert stats["cases"] == 1 and stats["county"] == "New Haven"
+    assert get("/counties/Nowhere/stats").status_code == 404
+
+
+def test_api_cases_routes(api):
+    get, _ = api("viewer")
+    page = get("/cases?town=Hartford&per_page=1").get_json()
+    assert page["total"] == 2 and len(page["cases"]) == 1
+    assert page["cases"][0]["docket_no"] == DOCKET_HARTFORD
+    assert page["cases"][0]["file_date"].count("-") == 2  # ISO date
+    found = get("/cases/search?q=chapel").get_json()
+    assert [c["docket_no"] for c in found["cases"]] == [DOCKET_NEW_HAVEN]
+    assert "_matches" not in found["cases"][0] and found["total"] == 1
+    assert get("/cases/search").status_code == 400
+    by_town = get("/cases/by-town/new%20haven").get_json()
+    assert [c["docket_no"] for c in by_town["cases"]] == [DOCKET_NEW_HAVEN]
+    assert get("/cases/by-town/Atlantis").status_code == 404
+    case = get("/cases/HHD-CV-22-6160660-S").get_json()
+    assert case["docket_no"] == DOCKET_HARTFORD
+    assert [e["description"] for e in case["docket_entries"]] == [
+        "SUMMONS",
+        "COMPLAINT",
+    ]
+    assert case["court_dates"][0]["description"] == "Foreclosure mediation"
+    assert case["changes"][0]["kind"] == "law_day"
+    assert XSS_NAME in [p["name"] for p in case["parties"]]  # JSON, not HTML
+    assert get("/cases/HHDCV229999999S").status_code == 404
+    assert get("/cases/nonsense").status_code == 404
+
+
+def test_api_sql_injection_in_search_is_harmless(api):
+    get, _ = api("viewer")
+    response = get("/cases/search", query_string={"q": "' OR 1=1 --"})
+    assert response.status_code == 200
+    assert response.get_json()["total"] == 0
+
+
+def _phones(case: dict) -> list[str]:
+    return [
+        p["number"]
+        for party in case["parties"]
+        for t in party["skiptraces"]
+        for p in t["phones"]
+    ]
+
+
+def test_api_viewer_gets_masked_phones_and_emails(api):
+    get, _ = api("viewer")
+    case = get(f"/cases/{DOCKET_HARTFORD}").get_json()
+    assert _phones(case) == ["(***) ***-**23", "(***) ***-**99"]
+    text = str(case)
+    assert PHONE_OK not in text and EMAIL not in text and "j***@example.com" in text
+    party = get("/skiptraces/by-defendant/2").get_json()
+    assert party[0]["phones"][0]["number"] == "(***) ***-**23"
+
+
+def test_api_manager_gets_phones(api):
+    get, _ = api("manager")
+    case = get(f"/cases/{DOCKET_HARTFORD}").get_json()
+    assert _phones(case) == [PHONE_OK, "+18605550199"]
+    assert get("/defendants/2").get_json()["skiptraces"][0]["emails"] == [EMAIL]
+
+
+def test_api_defendants_routes(api):
+    get, _ = api("viewer")
+    listing = get("/defendants?q=poe").get_json()
+    assert listing["total"] == 1 and listing["defendants"][0]["name"] == "POE, EDGAR"
+    assert get("/defendants").get_json()["total"] == 3  # plaintiffs left out
+    one = get("/defendants/4").get_json()
+    assert one["case"]["docket_no"] == "HHDCV196001234S" and one["skiptraces"] == []
+    assert get("/defendants/999").status_code == 404
+    by_case = get(f"/defendants/by-case/{DOCKET_HARTFORD}").get_json()
+    assert [d["party_no"] for d in by_case] == ["D-01"]
+
+
+def test_api_skiptrace_history_and_costs(api):
+    get, _ = api("viewer")
+    history = get("/skiptraces/history").get_json()
+    assert [h["id"] for h in history] == [2, 1]
+    costs = get("/skiptraces/costs").get_json()
+    assert costs["this_month"]["cost"] == "0.2500"
+    assert {(m["sandbox"], m["records"]) for m in costs["by_month"]} == {
+        (False, 2),
+        (True, 1),
+    }
+
+
+def test_api_scraper_status_and_history(api):
+    get, _ = api("viewer")
+    assert get("/scraper/status/job-abc").get_json()["id"] == 1
+    assert get("/scraper/status/1").get_json()["job_id"] == "job-abc"
+    assert get("/scraper/status/nope").status_code == 404
+    assert [r["id"] for r in get("/scraper/history").get_json()] == [1]
+
+
+def test_api_viewer_cannot_start_crawls_or_traces(api):
+    _, post = api("viewer")
+    assert post("/scraper/scrape", json={"scope": "all"}).status_code == 403
+    assert post("/skiptraces/lookup", json={"town": "Hartford"}).status_code == 403
+
+
+def test_api_scrape_without_scrapyd_nodes_is_503_and_not_audited(app, api):
+    _, post = api("manager")
+    response = post("/scraper/scrape", json={"scope": "town", "town": "Hartford"})
+    assert response.status_code == 503
+    assert "SCRAPYD_NODES" in response.get_json()["error"]
+    bad = post("/scraper/scrape", json={"scope": "town", "town": "Atlantis"})
+    assert bad.status_code == 400
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        actions = conn.execute(sa.select(db.audit_log.c.action)).scalars().all()
+    assert "crawl.start" not in actions
+
+
+def test_api_skiptrace_lookup_quotes_without_spending(app, api):
+    _, post = api("manager")
+    response = post("/skiptraces/lookup", json={"docket_nos": [DOCKET_HARTFORD]})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["configured"] is False
+    assert body["quote"]["lines"][0].startswith("Skip-trace quote")
+    refused = post(
+        "/skiptraces/lookup",
+        json={"docket_nos": [DOCKET_HARTFORD], "confirm": True, "max_cost": "9"},
+    )
+    assert refused.status_code == 503
+    assert post("/skiptraces/lookup", json={}).status_code == 400
+
+
+def _flask_path(rule) -> str:
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+
+
+def test_openapi_description_is_valid_and_matches_the_routes(app, api):
+    from openapi_spec_validator import validate
+
+    get, _ = api("viewer")
+    spec = get("/openapi.json").get_json()
+    validate(spec)
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api."):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                routes.add((_flask_path(rule).removeprefix("/api/v1"), method.lower()))
+    described = {
+        (path, method) for path, ops in spec["paths"].items() for method in ops
+    }
+    assert described == routes
+    for path, ops in spec["paths"].items():
+        for op in ops.values():
+            declared = {p["name"] for p in op["parameters"] if p["in"] == "path"}
+            assert declared == set(re.findall(r"{(\w+)}", path)), path
+
+
+def test_api_token_use_is_stamped(app, api):
+    get, _ = api("viewer")
+    get("/towns")
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        row = conn.execute(sa.select(db.api_tokens)).one()
+    assert row.last_used_at is not None
+    assert EMAILS["viewer"]

@@ -1,0 +1,229 @@
+"""Sign-in, the login guard over the whole URL map, CSRF, throttling, start-up rules."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from ctforeclosure import db
+from tests.webui.conftest import EMAILS, PASSWORD, SECRET_KEY, csrf_token, login
+
+PUBLIC = {"auth.login", "healthz", "static"}
+
+
+def _sample_url(rule) -> str:
+    values = {}
+    for arg in rule.arguments:
+        converter = rule._converters[arg].__class__.__name__
+        values[arg] = 1 if "Integer" in converter else "HHDCV226160660S"
+    path = rule.build(values, append_unknown=False)[1]
+    return path
+
+
+def test_url_map_every_route_but_login_healthz_static_requires_auth(app, client):
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        url = _sample_url(rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            if rule.endpoint.startswith("api."):
+                assert response.status_code == 401, (rule, method)
+                assert response.get_json() == {"error": "missing bearer token"}
+            elif method == "GET":
+                assert response.status_code == 302, (rule, method)
+                assert "/auth/login" in response.headers["Location"]
+            else:
+                # POSTs without a session: CSRF (400) or login redirect, never data
+                assert response.status_code in (302, 400), (rule, method)
+            for secret in (b"FIRST BANK", b"Elm Street", b"Doe", b"555"):
+                assert secret not in response.data, (rule, method)
+            checked += 1
+    assert checked > 30
+
+
+def test_healthz_answers_without_session_and_without_data(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_login_with_right_password_reaches_dashboard(client):
+    response = login(client, "viewer")
+    assert response.status_code == 302
+    page = client.get("/")
+    assert page.status_code == 200
+    assert EMAILS["viewer"] in page.get_data(as_text=True)
+
+
+def test_login_wrong_password_refused_and_audited(app, client):
+    token = csrf_token(client)
+    response = client.post(
+        "/auth/login",
+        data={
+            "email": EMAILS["admin"],
+            "password": "wrong-password-123",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 401
+    assert "Wrong email or password" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        actions = conn.execute(sa.select(db.audit_log.c.action)).scalars().all()
+    assert "login.failed" in actions
+
+
+def test_login_success_is_audited(app, client):
+    login(client, "manager")
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        rows = (
+            conn.execute(
+                sa.select(db.audit_log.c.actor).where(db.audit_log.c.action == "login")
+            )
+            .scalars()
+            .all()
+        )
+    assert rows == [EMAILS["manager"]]
+
+
+def test_login_without_csrf_token_refused(client):
+    response = client.post(
+        "/auth/login", data={"email": EMAILS["admin"], "password": PASSWORD}
+    )
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+
+
+def test_logout_without_csrf_token_refused(as_role):
+    c = as_role("viewer")
+    assert c.post("/auth/logout").status_code == 400
+    assert c.get("/").status_code == 200  # still signed in
+
+
+def test_logout_with_csrf_token_ends_session(as_role):
+    c = as_role("viewer")
+    response = c.post("/auth/logout", data={"csrf_token": csrf_token(c, "/")})
+    assert response.status_code == 302
+    assert c.get("/").status_code == 302
+
+
+def test_login_rate_limited_after_five_failures(client):
+    token = csrf_token(client)
+    for _ in range(5):
+        bad = {
+            "email": EMAILS["admin"],
+            "password": "nope-nope-nope",
+            "csrf_token": token,
+        }
+        assert client.post("/auth/login", data=bad).status_code == 401
+    right = {"email": EMAILS["admin"], "password": PASSWORD, "csrf_token": token}
+    response = client.post("/auth/login", data=right)
+    assert response.status_code == 429
+    assert client.get("/").status_code == 302
+
+
+def test_disabled_user_cannot_login_and_loses_session(app, as_role):
+    from ctforeclosure.services import users as svc
+
+    c = as_role("viewer")
+    with app.extensions["ctforeclosure_engine"].begin() as conn:
+        svc.disable_user(conn, EMAILS["viewer"], actor="test")
+    assert c.get("/").status_code == 302
+    assert login(app.test_client(), "viewer").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example/"]
+)
+def test_login_next_never_leaves_the_site(client, target):
+    token = csrf_token(client)
+    response = client.post(
+        "/auth/login",
+        query_string={"next": target},
+        data={"email": EMAILS["viewer"], "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_login_next_goes_back_to_the_page_asked_for(client):
+    token = csrf_token(client)
+    response = client.post(
+        "/auth/login",
+        query_string={"next": "/cases/?town=Hartford"},
+        data={"email": EMAILS["viewer"], "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/cases/?town=Hartford"
+
+
+def test_session_cookie_is_secure_httponly_samesite(client):
+    response = login(client, "viewer")
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_create_app_refuses_to_start_without_secret_key(seeded_db_url):
+    from webui import ConfigurationError, create_app
+
+    with pytest.raises(ConfigurationError, match="CTF_SECRET_KEY"):
+        create_app({"DATABASE_URL": seeded_db_url})
+
+
+def test_create_app_refuses_a_schema_behind_head(sqlite_url):
+    from ctforeclosure.migrate import SchemaNotCurrent
+    from webui import create_app
+
+    with pytest.raises(SchemaNotCurrent, match="ctforeclosure db upgrade"):
+        create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": SECRET_KEY})
+
+
+def test_create_app_reads_secret_key_from_environment(seeded_db_url, monkeypatch):
+    from webui import create_app
+
+    monkeypatch.setenv("CTF_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("DATABASE_URL", seeded_db_url)
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-the-environment"
+    app.extensions["ctforeclosure_engine"].dispose()
+
+
+def test_login_throttle_counts_clients_behind_a_proxy(seeded_db_url):
+    from webui import create_app
+
+    app = create_app(
+        {"SECRET_KEY": SECRET_KEY, "DATABASE_URL": seeded_db_url, "BEHIND_PROXY": True}
+    )
+    try:
+        attacker = app.test_client()
+        attacker_token = csrf_token(attacker)
+        for _ in range(5):
+            attacker.post(
+                "/auth/login",
+                data={
+                    "email": "x@example.org",
+                    "password": "guess-guess-guess",
+                    "csrf_token": attacker_token,
+                },
+                headers={"X-Forwarded-For": "203.0.113.7"},
+            )
+        staff = app.test_client()
+        token = csrf_token(staff)
+        ok = staff.post(
+            "/auth/login",
+            data={"email": EMAILS["viewer"], "password": PASSWORD, "csrf_token": token},
+            headers={"X-Forwarded-For": "198.51.100.20"},
+        )
+        assert ok.status_code == 302
+        blocked = attacker.post(
+            "/auth/login",
+            data={
+                "email": EMAILS["admin"],
+                "password": PASSWORD,
+                "csrf_token": attacker_token,
+            },
+            headers={"X-Forwarded-For": "203.0.113.7"},
+        )
+        assert blocked.status_code == 429
+    finally:
+        app.extensions["ctforeclosure_engine"].dispose()

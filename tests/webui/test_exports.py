@@ -1,0 +1,89 @@
+"""Exports: CSV and XLSX of the filtered list; formulas neutralised, DNC left out,
+sandbox never exported, every export audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from ctforeclosure import db
+from tests.webui.conftest import EMAILS, FORMULA_NAME, PHONE_SANDBOX
+
+
+def _csv(response) -> list[dict]:
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def _xlsx(response) -> list[dict]:
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows())
+    header = [c.value for c in rows[0]]
+    return [dict(zip(header, row, strict=True)) for row in rows[1:]]
+
+
+def test_export_csv_follows_the_current_filters(as_role):
+    rows = _csv(
+        as_role("manager").get("/exports/cases.csv?town=Hartford&sort=docket&order=asc")
+    )
+    assert [r["Docket"] for r in rows] == ["HHD-CV-19-6001234-S", "HHD-CV-22-6160660-S"]
+    assert rows[1]["Property address"] == "12 Elm Street"
+    assert rows[1]["Judiciary link"].endswith("DocketNo=HHD-CV-22-6160660-S")
+
+
+def test_export_csv_neutralises_formulas(as_role):
+    rows = _csv(as_role("manager").get("/exports/cases.csv?county=New+Haven"))
+    assert rows[0]["Defendants"] == "'" + FORMULA_NAME
+
+
+def test_export_xlsx_neutralises_formulas(as_role):
+    rows = _xlsx(as_role("manager").get("/exports/cases.xlsx?county=New+Haven"))
+    cell = rows[0]["Defendants"]
+    assert cell.data_type == "s"
+    assert cell.value == "'" + FORMULA_NAME
+
+
+def test_export_leaves_out_dnc_phones_by_default(as_role):
+    rows = _csv(as_role("manager").get("/exports/cases.csv?town=Hartford&q=elm"))
+    assert rows[0]["Phones"] == "(860) 555-0123"
+    assert rows[0]["Emails"] == "jdoe@example.com"
+
+
+def test_export_includes_marked_dnc_phones_when_asked_and_audits_it(app, as_role):
+    client = as_role("manager")
+    rows = _csv(client.get("/exports/cases.csv?q=elm&include_dnc=1"))
+    assert rows[0]["Phones"] == "(860) 555-0123; (860) 555-0199 [DNC]"
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        record = conn.execute(
+            sa.select(db.audit_log).where(db.audit_log.c.action == "export")
+        ).one()
+    assert record.actor == EMAILS["manager"]
+    assert record.target == "csv"
+    assert record.details["include_dnc"] is True
+    assert record.details["rows"] == 1
+    assert record.details["filters"] == {"q": "elm"}
+
+
+def test_export_never_contains_sandbox_results(as_role):
+    client = as_role("admin")
+    csv_text = client.get("/exports/cases.csv?include_dnc=1").get_data(as_text=True)
+    xlsx = _xlsx(client.get("/exports/cases.xlsx?include_dnc=1"))
+    assert "555-0177" not in csv_text and PHONE_SANDBOX not in csv_text
+    assert all("0177" not in (r["Phones"].value or "") for r in xlsx)
+
+
+def test_export_xlsx_has_dates_and_all_rows(as_role):
+    rows = _xlsx(as_role("manager").get("/exports/cases.xlsx"))
+    assert len(rows) == 3
+    assert rows[0]["Filed"].is_date
+
+
+def test_viewer_cannot_export(as_role):
+    client = as_role("viewer")
+    assert client.get("/exports/cases.csv").status_code == 403
+    assert client.get("/exports/cases.xlsx").status_code == 403

@@ -1,0 +1,103 @@
+"""The staff web UI: a Flask application factory in the flaskr style.
+
+One blueprint per area, reading the crawl tables of :mod:`ctforeclosure.db`
+read-only; users, tokens, audit records and skip-trace requests are written only
+through the shared services (the same ones the CLI uses). No Scrapy import here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from flask import Flask
+from flask_wtf import CSRFProtect
+
+from ctforeclosure import config
+
+csrf = CSRFProtect()
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start with this configuration."""
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the web UI."""
+    app = Flask(__name__)
+    cfg = config.load()
+    app.config.from_mapping(
+        SECRET_KEY=cfg.secret_key,
+        DATABASE_URL=cfg.database_url,
+        CTJUD_BASE_URL=cfg.ctjud_base_url,
+        DEBUG_SERVER=False,
+        BEHIND_PROXY=False,
+        # Cookies: not readable by scripts, not sent cross-site, HTTPS only.
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=True,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        # Login throttling: this many failures per window, per address and per email.
+        LOGIN_MAX_FAILURES=5,
+        LOGIN_WINDOW_SECONDS=15 * 60,
+        EXPORT_MAX_ROWS=100_000,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["SECRET_KEY"]:
+        if not app.config["DEBUG_SERVER"]:
+            raise ConfigurationError(
+                "CTF_SECRET_KEY is not set: the web UI refuses to start without it "
+                '(generate one with `python -c "import secrets; '
+                'print(secrets.token_hex(32))"`)'
+            )
+        # Debug server only: sessions die with the process, which is fine there.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    if app.config["DEBUG_SERVER"]:
+        app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["REMEMBER_COOKIE_SECURE"] = False
+
+    if app.config.get("BEHIND_PROXY"):
+        # One trusted reverse proxy (TLS in front): take the client address and
+        # scheme from it, so login throttling counts clients, not the proxy.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+    from webui import db
+
+    db.init_app(app)
+    csrf.init_app(app)
+
+    from webui import auth, filters
+
+    auth.init_app(app)
+    filters.init_app(app)
+
+    from webui import admin, api, cases, crawls, dashboard, exports, skiptrace, towns
+
+    for module in (dashboard, cases, towns, crawls, skiptrace, exports, admin):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
+
+    @app.get("/healthz")
+    def healthz():
+        """Report that the process is up (no data)."""
+        return {"status": "ok"}
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        )
+        return response
+
+    return app

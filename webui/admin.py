@@ -1,0 +1,200 @@
+"""Admin: staff accounts, roles, passwords, API tokens and the audit log (admin only).
+
+Every change goes through :mod:`ctforeclosure.services.users`, as the CLI does.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired
+
+from ctforeclosure.db import audit_log
+from ctforeclosure.services import users as svc
+from webui.auth import require_role
+from webui.db import get_conn, write
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()])
+    role = SelectField("Role", choices=list(svc.ROLES), default="viewer")
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=list(svc.ROLES))
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired()])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Token name", default="api")
+
+
+class ActionForm(FlaskForm):
+    """A button with only a CSRF token."""
+
+
+def _apply(fn, success: str):
+    try:
+        with write() as conn:
+            result = fn(conn)
+        flash(success)
+        return result
+    except svc.UserError as exc:
+        flash(str(exc))
+        return None
+
+
+def _email_for(user_id: int) -> str:
+    user = svc.get_user(get_conn(), user_id)
+    if user is None:
+        from flask import abort
+
+        abort(404)
+    return user.email
+
+
+@bp.get("/users")
+@require_role("admin")
+def users():
+    """List users and their tokens."""
+    conn = get_conn()
+    return render_template(
+        "admin/users.html",
+        users=svc.list_users(conn),
+        tokens=svc.list_tokens(conn),
+        new_form=NewUserForm(),
+        role_form=RoleForm(),
+        password_form=PasswordForm(),
+        token_form=TokenForm(),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/users")
+@require_role("admin")
+def create_user():
+    """Create a user."""
+    form = NewUserForm()
+    if form.validate_on_submit():
+        _apply(
+            lambda c: svc.create_user(
+                c,
+                form.email.data,
+                form.password.data,
+                form.role.data,
+                actor=current_user.email,
+            ),
+            f"Created {form.email.data}.",
+        )
+    else:
+        flash("Fill in email, role and password.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/role")
+@require_role("admin")
+def set_role(user_id: int):
+    """Change a user's role."""
+    form = RoleForm()
+    email = _email_for(user_id)
+    if form.validate_on_submit():
+        _apply(
+            lambda c: svc.set_role(c, email, form.role.data, actor=current_user.email),
+            f"{email} is now {form.role.data}.",
+        )
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/disable")
+@require_role("admin")
+def disable_user(user_id: int):
+    """Disable a user (and revoke their tokens)."""
+    email = _email_for(user_id)
+    if email == current_user.email:
+        flash("You cannot disable yourself.")
+    elif ActionForm().validate_on_submit():
+        _apply(
+            lambda c: svc.disable_user(c, email, actor=current_user.email),
+            f"Disabled {email}.",
+        )
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/enable")
+@require_role("admin")
+def enable_user(user_id: int):
+    """Re-enable a user."""
+    email = _email_for(user_id)
+    if ActionForm().validate_on_submit():
+        _apply(
+            lambda c: svc.enable_user(c, email, actor=current_user.email),
+            f"Enabled {email}.",
+        )
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@require_role("admin")
+def reset_password(user_id: int):
+    """Set a new password for a user."""
+    form = PasswordForm()
+    email = _email_for(user_id)
+    if form.validate_on_submit():
+        _apply(
+            lambda c: svc.reset_password(
+                c, email, form.password.data, actor=current_user.email
+            ),
+            f"Password reset for {email}.",
+        )
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@require_role("admin")
+def issue_token(user_id: int):
+    """Issue an API token; its secret is shown once."""
+    form = TokenForm()
+    email = _email_for(user_id)
+    if not form.validate_on_submit():
+        return redirect(url_for("admin.users"))
+    issued = _apply(
+        lambda c: svc.issue_token(c, email, form.name.data, actor=current_user.email),
+        f"Token issued for {email}. Copy it now: it is not shown again.",
+    )
+    if issued is None:
+        return redirect(url_for("admin.users"))
+    return render_template("admin/token.html", email=email, issued=issued)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require_role("admin")
+def revoke_token(token_id: int):
+    """Revoke an API token."""
+    if ActionForm().validate_on_submit():
+        _apply(
+            lambda c: svc.revoke_token(c, token_id, actor=current_user.email),
+            f"Revoked token {token_id}.",
+        )
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/audit")
+@require_role("admin")
+def audit():
+    """Show the newest audit records."""
+    action = request.args.get("action", "")
+    stmt = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(300)
+    if action:
+        stmt = stmt.where(audit_log.c.action == action)
+    return render_template(
+        "admin/audit.html", records=get_conn().execute(stmt).all(), action=action
+    )

@@ -1,0 +1,98 @@
+"""The dashboard: what is in the database and what needs attention soon."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, render_template
+
+from ctforeclosure.db import cases, crawl_runs, skiptrace_ledger
+from webui.db import get_conn
+
+bp = Blueprint("dashboard", __name__)
+
+
+def month_spend(conn: sa.Connection, today: date) -> dict:
+    """Return this month's skip-trace spend, real and sandbox, and records sent."""
+    start = datetime(today.year, today.month, 1, tzinfo=UTC)
+    rows = conn.execute(
+        sa.select(
+            skiptrace_ledger.c.sandbox,
+            sa.func.coalesce(sa.func.sum(skiptrace_ledger.c.cost), 0),
+            sa.func.coalesce(sa.func.sum(skiptrace_ledger.c.records_sent), 0),
+        )
+        .where(skiptrace_ledger.c.at >= start)
+        .group_by(skiptrace_ledger.c.sandbox)
+    ).all()
+    out = {"cost": 0, "records": 0, "sandbox_cost": 0, "sandbox_records": 0}
+    for sandbox, cost, records in rows:
+        prefix = "sandbox_" if sandbox else ""
+        out[prefix + "cost"] = cost
+        out[prefix + "records"] = records
+    return out
+
+
+@bp.get("/")
+def index():
+    """Show counts, new cases, upcoming law days and sales, crawls and spend."""
+    conn = get_conn()
+    today = date.today()
+    by_county = conn.execute(
+        sa.select(
+            cases.c.county,
+            sa.func.count().label("total"),
+            sa.func.count().filter(cases.c.is_active.is_(True)).label("active"),
+        )
+        .group_by(cases.c.county)
+        .order_by(sa.text("total DESC"), cases.c.county)
+    ).all()
+    top_towns = conn.execute(
+        sa.select(cases.c.search_town, sa.func.count().label("total"))
+        .group_by(cases.c.search_town)
+        .order_by(sa.text("total DESC"), cases.c.search_town)
+        .limit(12)
+    ).all()
+    new_counts = {
+        days: conn.execute(
+            sa.select(sa.func.count())
+            .select_from(cases)
+            .where(cases.c.file_date >= today - timedelta(days=days))
+        ).scalar_one()
+        for days in (7, 30)
+    }
+    soon = today + timedelta(days=30)
+    upcoming_cols = (
+        cases.c.docket_no,
+        cases.c.search_town,
+        cases.c.case_name,
+        cases.c.law_day,
+        cases.c.sale_date,
+    )
+    law_days = conn.execute(
+        sa.select(*upcoming_cols)
+        .where(cases.c.law_day.between(today, soon))
+        .order_by(cases.c.law_day)
+        .limit(10)
+    ).all()
+    sales = conn.execute(
+        sa.select(*upcoming_cols)
+        .where(cases.c.sale_date.between(today, soon))
+        .order_by(cases.c.sale_date)
+        .limit(10)
+    ).all()
+    crawls = conn.execute(
+        sa.select(crawl_runs).order_by(crawl_runs.c.id.desc()).limit(8)
+    ).all()
+    total = sum(r.total for r in by_county)
+    return render_template(
+        "dashboard/index.html",
+        by_county=by_county,
+        top_towns=top_towns,
+        total=total,
+        new_counts=new_counts,
+        law_days=law_days,
+        sales=sales,
+        crawls=crawls,
+        spend=month_spend(conn, today),
+    )

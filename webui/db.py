@@ -1,0 +1,63 @@
+"""The web UI's database access: one engine per app, one connection per request.
+
+The engine lives in ``app.extensions``; the app refuses to start on a schema that is
+not at the migrations' head (run ``ctforeclosure db upgrade``).
+
+On PostgreSQL the web UI's sessions get their own planner settings: the web UI runs
+many small queries at once, so parallel workers only compete with the other requests
+for the same cores, and the working set is cached, so index lookups cost about what
+sequential reads do (the default ``random_page_cost`` of 4 made the text search
+hash-join a sequential scan of every case: 58 ms instead of 29 ms, 200,000 cases).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from flask import current_app, g
+
+from ctforeclosure.db import make_engine
+from ctforeclosure.migrate import require_current
+
+EXTENSION_KEY = "ctforeclosure_engine"
+
+
+#: Session settings for the web UI's PostgreSQL connections (see the module docstring).
+PG_OPTIONS = "-c max_parallel_workers_per_gather=0 -c random_page_cost=1.1"
+
+
+def init_app(app) -> None:
+    """Create the engine, check the schema and close connections after requests."""
+    url = app.config["DATABASE_URL"]
+    kwargs = {}
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"options": PG_OPTIONS}
+    engine = make_engine(url, **kwargs)
+    require_current(engine)
+    app.extensions[EXTENSION_KEY] = engine
+    app.teardown_appcontext(close_conn)
+
+
+def get_engine() -> sa.Engine:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def get_conn() -> sa.Connection:
+    """Return this request's read connection."""
+    if "conn" not in g:
+        g.conn = get_engine().connect()
+    return g.conn
+
+
+@contextmanager
+def write():
+    """Yield a connection in its own transaction (committed on success)."""
+    with get_engine().begin() as conn:
+        yield conn
+
+
+def close_conn(_exc=None) -> None:
+    conn = g.pop("conn", None)
+    if conn is not None:
+        conn.close()

@@ -1,0 +1,386 @@
+"""Read-only queries over the crawl tables, shared by the pages, the API and exports.
+
+One :class:`CaseFilter` parsed from query arguments drives the cases list, the JSON
+API and the exports, so a shared URL means the same rows everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import date
+
+import sqlalchemy as sa
+
+from ctforeclosure import dockets
+from ctforeclosure import towns as ct_towns
+from ctforeclosure.db import (
+    case_changes,
+    cases,
+    court_dates,
+    docket_entries,
+    parties,
+    skiptrace_emails,
+    skiptrace_phones,
+    skiptrace_results,
+)
+
+SORTS = {
+    "file_date": cases.c.file_date,
+    "docket": cases.c.docket_no,
+    "town": cases.c.search_town,
+    "law_day": cases.c.law_day,
+    "sale_date": cases.c.sale_date,
+    "changed": cases.c.last_changed,
+}
+STATUSES = ("all", "active", "disposed")
+JUDGMENT_TYPES = ("strict", "sale")
+MAX_PER_PAGE = 200
+#: Counting every match of a broad filter costs more than the page itself (the page
+#: is the first rows of an index in the shown order, migration 0004): counting to
+#: 10,000 took 18-28 ms of a county or date-range list's 20 ms (200,000 cases), to
+#: 1,000 about 3 ms. Past this many the list says "1,000+" (20 pages of 50).
+COUNT_CAP = 1_000
+LIST_COLUMNS = (
+    cases.c.docket_no,
+    cases.c.search_town,
+    cases.c.county,
+    cases.c.case_name,
+    cases.c.property_street,
+    cases.c.listing_street,
+    cases.c.property_town,
+    cases.c.file_date,
+    cases.c.judgment_type,
+    cases.c.law_day,
+    cases.c.sale_date,
+    cases.c.is_active,
+    cases.c.disposition,
+    cases.c.listed,
+)
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in {"1", "true", "yes", "on"}
+
+
+def _canonical_town(name: str) -> str:
+    """Return the town's canonical name (any spelling), else the text as given."""
+    town = ct_towns.match(name) if name else None
+    return town.name if town else name
+
+
+def _canonical_county(name: str) -> str:
+    try:
+        return ct_towns.canonical_county(name) if name else name
+    except ct_towns.UnknownCounty:
+        return name
+
+
+@dataclass
+class CaseFilter:
+    """What the user asked for: search text, filters, sort and page."""
+
+    q: str = ""
+    town: str = ""
+    county: str = ""
+    status: str = "all"
+    judgment_type: str = ""
+    filed_from: date | None = None
+    filed_to: date | None = None
+    has_phones: bool = False
+    skip_traced: bool = False
+    sort: str = "file_date"
+    order: str = "desc"
+    page: int = 1
+    per_page: int = 50
+
+    @classmethod
+    def from_args(cls, args) -> CaseFilter:
+        """Parse query arguments, ignoring values that make no sense."""
+        try:
+            page = max(1, int(args.get("page", 1)))
+        except ValueError:
+            page = 1
+        try:
+            per_page = min(MAX_PER_PAGE, max(1, int(args.get("per_page", 50))))
+        except ValueError:
+            per_page = 50
+        status = args.get("status", "all")
+        sort = args.get("sort", "file_date")
+        judgment = args.get("judgment_type", "")
+        return cls(
+            q=(args.get("q") or "").strip()[:200],
+            town=_canonical_town((args.get("town") or "").strip()[:64]),
+            county=_canonical_county((args.get("county") or "").strip()[:32]),
+            status=status if status in STATUSES else "all",
+            judgment_type=judgment if judgment in JUDGMENT_TYPES else "",
+            filed_from=_parse_date(args.get("filed_from")),
+            filed_to=_parse_date(args.get("filed_to")),
+            has_phones=_flag(args.get("has_phones")),
+            skip_traced=_flag(args.get("skip_traced")),
+            sort=sort if sort in SORTS else "file_date",
+            order="asc" if args.get("order") == "asc" else "desc",
+            page=page,
+            per_page=per_page,
+        )
+
+    def as_args(self) -> dict[str, str]:
+        """Return the non-default values as query arguments (for audit and links)."""
+        default = CaseFilter()
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value != getattr(default, f.name):
+                out[f.name] = value.isoformat() if isinstance(value, date) else value
+        return out
+
+    def conditions(self) -> list:
+        """Return the WHERE conditions for these filters."""
+        where = []
+        if self.q:
+            where.append(_search_condition(self.q))
+        # exact matches on canonical names, so the (town|county, file_date) indexes work
+        if self.town:
+            where.append(cases.c.search_town == self.town)
+        if self.county:
+            where.append(cases.c.county == self.county)
+        if self.status == "active":
+            where.append(cases.c.is_active.is_(True))
+        elif self.status == "disposed":
+            where.append(cases.c.is_active.is_(False))
+        if self.judgment_type:
+            where.append(cases.c.judgment_type == self.judgment_type)
+        if self.filed_from:
+            where.append(cases.c.file_date >= self.filed_from)
+        if self.filed_to:
+            where.append(cases.c.file_date <= self.filed_to)
+        if self.skip_traced:
+            where.append(_traced_exists())
+        if self.has_phones:
+            where.append(_phones_exist())
+        return where
+
+
+def like_pattern(text: str) -> str:
+    """Return an ILIKE pattern matching ``text`` anywhere, wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _search_condition(q: str):
+    """Docket number (any form), else party name, case name or property street.
+
+    The text search is a union of one ILIKE per column, so PostgreSQL answers each
+    from its trigram index (migration 0003) instead of scanning every case.
+    """
+    if dockets.is_valid(q):
+        return cases.c.docket_no == dockets.compact(q)
+    pattern = like_pattern(q)
+    matches = sa.union(
+        sa.select(parties.c.docket_no).where(
+            parties.c.name.ilike(pattern, escape="\\")
+        ),
+        *(
+            sa.select(cases.c.docket_no).where(column.ilike(pattern, escape="\\"))
+            for column in (
+                cases.c.case_name,
+                cases.c.property_street,
+                cases.c.listing_street,
+            )
+        ),
+    )
+    return cases.c.docket_no.in_(matches)
+
+
+def _traced_exists():
+    return (
+        sa.select(skiptrace_results.c.id)
+        .join(parties, parties.c.id == skiptrace_results.c.party_id)
+        .where(parties.c.docket_no == cases.c.docket_no)
+        .exists()
+    )
+
+
+def _phones_exist():
+    return (
+        sa.select(skiptrace_phones.c.id)
+        .join(skiptrace_results, skiptrace_results.c.id == skiptrace_phones.c.result_id)
+        .join(parties, parties.c.id == skiptrace_results.c.party_id)
+        .where(parties.c.docket_no == cases.c.docket_no)
+        .exists()
+    )
+
+
+def _ordered(stmt, flt: CaseFilter):
+    column = SORTS[flt.sort]
+    primary = column.asc() if flt.order == "asc" else column.desc()
+    return stmt.order_by(primary.nulls_last(), cases.c.docket_no)
+
+
+def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
+    """Return one page of matching cases, the number of matches and whether that
+    number is only a lower bound (counting stops at :data:`COUNT_CAP`)."""
+    where = flt.conditions()
+    if flt.q and not dockets.is_valid(flt.q):
+        # A text search is the costly part: run it once, counting in the same pass.
+        stmt = _ordered(
+            sa.select(*LIST_COLUMNS, sa.func.count().over().label("_matches")).where(
+                *where
+            ),
+            flt,
+        )
+        rows = conn.execute(
+            stmt.limit(flt.per_page).offset((flt.page - 1) * flt.per_page)
+        ).all()
+        if rows:
+            total = rows[0]._matches
+            return rows, min(total, COUNT_CAP), total > COUNT_CAP
+    if flt.has_phones or flt.skip_traced:
+        # An EXISTS through parties and results per case is the costly part: walk the
+        # matches once, in the shown order, up to the cap, then read the page by key
+        # (a count and a page query each ran it: town + has phones 47 -> ~25 ms).
+        keys = (
+            conn.execute(
+                _ordered(sa.select(cases.c.docket_no).where(*where), flt).limit(
+                    COUNT_CAP + 1
+                )
+            )
+            .scalars()
+            .all()
+        )
+        start = (flt.page - 1) * flt.per_page
+        if start + flt.per_page <= len(keys) or len(keys) <= COUNT_CAP:
+            page_keys = keys[start : start + flt.per_page]
+            rows = (
+                conn.execute(
+                    _ordered(
+                        sa.select(*LIST_COLUMNS).where(
+                            cases.c.docket_no.in_(page_keys)
+                        ),
+                        flt,
+                    )
+                ).all()
+                if page_keys
+                else []
+            )
+            total = len(keys)
+            return rows, min(total, COUNT_CAP), total > COUNT_CAP
+    capped = sa.select(cases.c.docket_no).where(*where).limit(COUNT_CAP + 1).subquery()
+    total = conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
+    stmt = _ordered(sa.select(*LIST_COLUMNS).where(*where), flt)
+    rows = conn.execute(
+        stmt.limit(flt.per_page).offset((flt.page - 1) * flt.per_page)
+    ).all()
+    return rows, min(total, COUNT_CAP), total > COUNT_CAP
+
+
+def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
+    """Return every matching case (for exports), up to ``limit`` rows."""
+    stmt = _ordered(sa.select(*LIST_COLUMNS).where(*flt.conditions()), flt)
+    return conn.execute(stmt.limit(limit)).all()
+
+
+def get_case(conn: sa.Connection, docket_no: str):
+    return conn.execute(sa.select(cases).where(cases.c.docket_no == docket_no)).first()
+
+
+def case_parties(conn: sa.Connection, docket_nos) -> list:
+    return conn.execute(
+        sa.select(parties)
+        .where(parties.c.docket_no.in_(list(docket_nos)))
+        .order_by(parties.c.docket_no, parties.c.party_no)
+    ).all()
+
+
+def case_story(conn: sa.Connection, docket_no: str) -> dict:
+    """Return the children of one case: parties, entries, dates, changes."""
+    return {
+        "parties": case_parties(conn, [docket_no]),
+        "entries": conn.execute(
+            sa.select(docket_entries)
+            .where(docket_entries.c.docket_no == docket_no)
+            .order_by(docket_entries.c.seq)
+        ).all(),
+        "court_dates": conn.execute(
+            sa.select(court_dates)
+            .where(court_dates.c.docket_no == docket_no)
+            .order_by(court_dates.c.court_date.desc().nulls_last())
+        ).all(),
+        "changes": conn.execute(
+            sa.select(case_changes)
+            .where(case_changes.c.docket_no == docket_no)
+            .order_by(case_changes.c.seen_at.desc(), case_changes.c.id.desc())
+            .limit(200)
+        ).all(),
+    }
+
+
+@dataclass
+class TraceResult:
+    """One skip-trace result with its phones and emails."""
+
+    id: int
+    party_id: int
+    status: str
+    sandbox: bool
+    fetched_at: object
+    mailing_address: object
+    phones: list
+    emails: list
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def skiptrace_by_party(
+    conn: sa.Connection, party_ids, *, include_sandbox: bool = True
+) -> dict[int, list[TraceResult]]:
+    """Return skip-trace results (newest first) keyed by party id."""
+    party_ids = list(party_ids)
+    if not party_ids:
+        return {}
+    stmt = (
+        sa.select(skiptrace_results)
+        .where(skiptrace_results.c.party_id.in_(party_ids))
+        .order_by(skiptrace_results.c.fetched_at.desc())
+    )
+    if not include_sandbox:
+        stmt = stmt.where(skiptrace_results.c.sandbox.is_(False))
+    results = conn.execute(stmt).all()
+    ids = [r.id for r in results]
+    phones: dict[int, list] = {}
+    emails: dict[int, list] = {}
+    if ids:
+        for p in conn.execute(
+            sa.select(skiptrace_phones)
+            .where(skiptrace_phones.c.result_id.in_(ids))
+            .order_by(skiptrace_phones.c.rank.nulls_last(), skiptrace_phones.c.id)
+        ):
+            phones.setdefault(p.result_id, []).append(p)
+        for e in conn.execute(
+            sa.select(skiptrace_emails)
+            .where(skiptrace_emails.c.result_id.in_(ids))
+            .order_by(skiptrace_emails.c.rank.nulls_last(), skiptrace_emails.c.id)
+        ):
+            emails.setdefault(e.result_id, []).append(e)
+    out: dict[int, list[TraceResult]] = {}
+    for r in results:
+        out.setdefault(r.party_id, []).append(
+            TraceResult(
+                id=r.id,
+                party_id=r.party_id,
+                status=r.status,
+                sandbox=r.sandbox,
+                fetched_at=r.fetched_at,
+                mailing_address=r.mailing_address,
+                phones=phones.get(r.id, []),
+                emails=emails.get(r.id, []),
+            )
+        )
+    return out

@@ -1,0 +1,181 @@
+"""Skip trace: spend and ledger, and quote → confirm → results (manager and up).
+
+Everything goes through :class:`ctforeclosure.skiptrace.service.SkipTraceService`,
+the same service the CLI and the pipeline use (budgets, dedupe, ledger, audit). The
+quote spends nothing; the confirmed run happens in a background job whose progress
+page the browser polls, never inside the web request.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qs
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from ctforeclosure import audit, dockets
+from ctforeclosure import towns as ct_towns
+from ctforeclosure.db import skiptrace_ledger
+from ctforeclosure.skiptrace.service import SkipTraceService
+from webui import queries
+from webui.auth import require_role
+from webui.dashboard import month_spend
+from webui.db import get_conn, get_engine, write
+from webui.jobs import JobRegistry
+
+bp = Blueprint("skiptrace", __name__, url_prefix="/skiptrace")
+
+#: Most cases a quote built from a filtered list may cover.
+MAX_FILTER_CASES = 5000
+
+
+class SelectionError(ValueError):
+    """The form does not say which parties to trace."""
+
+
+def registry() -> JobRegistry:
+    return current_app.extensions.setdefault("ctf_jobs", JobRegistry())
+
+
+def make_service() -> SkipTraceService:
+    return SkipTraceService.from_config(get_engine())
+
+
+def selection_from(form) -> dict:
+    """Return the quote's selection: dockets, a town, a filtered list or pending."""
+    docket_nos = []
+    for value in form.getlist("docket_no"):
+        try:
+            docket_nos.append(dockets.compact(value))
+        except dockets.InvalidDocket as exc:
+            raise SelectionError(str(exc)) from exc
+    filter_query = form.get("filter_query", "")
+    if filter_query:
+        args = {k: v[0] for k, v in parse_qs(filter_query).items()}
+        flt = queries.CaseFilter.from_args(args)
+        rows = queries.iter_cases(get_conn(), flt, MAX_FILTER_CASES)
+        if not rows:
+            raise SelectionError("No cases match the filters.")
+        docket_nos += [r.docket_no for r in rows]
+    town = (form.get("town") or "").strip()
+    if town:
+        try:
+            town = ct_towns.canonical(town).name
+        except ct_towns.UnknownTown as exc:
+            raise SelectionError(str(exc)) from exc
+    pending = form.get("pending") == "1"
+    if not (docket_nos or town or pending):
+        raise SelectionError("Choose cases, a town, or the pending parties to trace.")
+    return {
+        "docket_nos": sorted(set(docket_nos)) or None,
+        "town": town or None,
+        "pending": pending,
+    }
+
+
+def _quote(selection: dict):
+    service = make_service()
+    return service, service.quote(
+        docket_nos=selection["docket_nos"],
+        town=selection["town"],
+        pending=selection["pending"],
+    )
+
+
+@bp.get("/")
+def index():
+    """Show this month's spend, background jobs and the skip-trace ledger."""
+    conn = get_conn()
+    ledger = conn.execute(
+        sa.select(skiptrace_ledger).order_by(skiptrace_ledger.c.id.desc()).limit(100)
+    ).all()
+    return render_template(
+        "skiptrace/index.html",
+        spend=month_spend(conn, date.today()),
+        ledger=ledger,
+        jobs=registry().recent(),
+    )
+
+
+@bp.post("/quote")
+@require_role("manager")
+def quote():
+    """Price a skip trace (spends nothing) and ask for confirmation."""
+    try:
+        selection = selection_from(request.form)
+    except SelectionError as exc:
+        flash(str(exc))
+        return redirect(url_for("skiptrace.index"))
+    service, q = _quote(selection)
+    return render_template(
+        "skiptrace/quote.html",
+        quote=q,
+        selection=selection,
+        configured=service.configured,
+    )
+
+
+@bp.post("/run")
+@require_role("manager")
+def run():
+    """Start the confirmed trace as a background job."""
+    try:
+        selection = selection_from(request.form)
+        confirmed = Decimal(request.form.get("max_cost", ""))
+    except (SelectionError, InvalidOperation):
+        flash("The confirmation was incomplete; quote again.")
+        return redirect(url_for("skiptrace.index"))
+    service, q = _quote(selection)
+    if not service.configured:
+        flash("Skip tracing is off: set BATCHDATA_BASE_URL and BATCHDATA_API_KEY.")
+        return redirect(url_for("skiptrace.index"))
+    if q.max_cost > confirmed:
+        flash("The quote went up since you confirmed it: check it again.")
+        return render_template(
+            "skiptrace/quote.html", quote=q, selection=selection, configured=True
+        )
+    actor = current_user.email
+    with write() as conn:
+        audit.record(
+            conn,
+            actor,
+            "skiptrace.start",
+            selection["town"] or (f"{len(selection['docket_nos'] or [])} cases"),
+            {
+                "records": len(q.records),
+                "max_cost": str(q.max_cost),
+                "sandbox": q.sandbox,
+                "pending": selection["pending"],
+            },
+        )
+
+    def work(job):
+        def progress(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        job.total = len(q.records)
+        return service.run(q, triggered_by=actor, progress=progress).lines()
+
+    job = registry().start("skiptrace", actor, work)
+    return redirect(url_for("skiptrace.job", job_id=job.id))
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str):
+    """Show a background trace's progress (the page refreshes until it ends)."""
+    found = registry().get(job_id)
+    if found is None:
+        abort(404)
+    return render_template("skiptrace/job.html", job=found)
