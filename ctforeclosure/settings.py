@@ -73,6 +73,10 @@ NOBOT_WINDOW = 60.0
 JUDICIARY_SEARCH_MODE = _os.environ.get("JUDICIARY_SEARCH_MODE", "auto")
 SEARCH_MAX_ATTEMPTS = 8  # fresh sessions per search before it is given up
 CASE_MAX_ATTEMPTS = 5  # LoadDocket tries per case page (error page, truncated body)
+# details=changed (the default) re-reads a case page whose grid row is unchanged once
+# the stored page is this old, so docket entries added without a grid change (new
+# motions, rescheduled hearings) are still picked up by a daily refresh.
+DETAILS_MAX_AGE_DAYS = 7.0
 # Chromium for the browser fallback (scrapy-playwright; its download handlers are
 # switched on by the cases spider only when the mode may need them).
 PLAYWRIGHT_BROWSER_TYPE = "chromium"

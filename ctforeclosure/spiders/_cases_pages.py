@@ -3,7 +3,8 @@
 Kept apart from the NoBot-timed search (``_cases_search``): a case page is a plain
 GET, not a postback, so it is only paced by the download delay and can be fetched
 while the next search waits for its NoBot turn. ``CasePagesMixin`` expects the
-spider's ``base_url``, ``details``, ``case_attempts``, ``_index`` and ``crawler``.
+spider's ``base_url``, ``details``, ``details_max_age``, ``case_attempts``,
+``_index`` and ``crawler``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 
 from ctforeclosure import dockets
 from ctforeclosure.hashing import listing_hash
@@ -42,7 +44,9 @@ class CasePagesMixin:
         if stored is None:
             return True
         stored_hash, fetched_at = stored
-        return fetched_at is None or stored_hash != listing_hash(listing)
+        if fetched_at is None or stored_hash != listing_hash(listing):
+            return True
+        return datetime.now(UTC) - fetched_at > self.details_max_age
 
     def _case_request(self, listing: dict, jar, cookies, tries: int) -> scrapy.Request:
         url = self.base_url + LOAD_DOCKET_PATH.format(
@@ -74,7 +78,7 @@ class CasePagesMixin:
         kind = j.page_kind(text)
         if kind != "case" or truncated(text):
             reason = "truncated page" if kind == "case" else f"{kind} page"
-            yield from self._case_retry(listing, response, tries, reason)
+            yield from self._case_retry(listing, tries, reason)
             return
         try:
             fields = j.parse_case(text, url=response.url)
@@ -84,7 +88,7 @@ class CasePagesMixin:
             yield listing_item(listing)
             return
         if fields["docket_no"] != listing["docket_no"]:
-            yield from self._case_retry(listing, response, tries, "another case's page")
+            yield from self._case_retry(listing, tries, "another case's page")
             return
         derived = derive(fields["docket_entries"], fields["disposition"])
         flags = fields.pop("flags")
@@ -103,7 +107,7 @@ class CasePagesMixin:
         self.crawler.stats.inc_value("ctf/cases/detail")
         yield item
 
-    def _case_retry(self, listing: dict, response, tries: int, reason: str):
+    def _case_retry(self, listing: dict, tries: int, reason: str):
         self.crawler.stats.inc_value("ctf/cases/retried")
         if tries < self.case_attempts:
             logger.info("case %s again (%s)", listing["docket_no"], reason)
@@ -122,13 +126,16 @@ class CasePagesMixin:
         yield listing_item(listing)
 
     def case_failed(self, failure):
-        """Keep the listing of a case whose page could not be fetched."""
-        listing = failure.request.cb_kwargs["listing"]
-        self.crawler.stats.inc_value("ctf/errors/case_page")
-        logger.error(
-            "case %s: page not fetched (%s)", listing["docket_no"], failure.value
-        )
-        yield listing_item(listing)
+        """Try a case page whose download failed (retries spent) in a fresh session.
+
+        After ``CASE_MAX_ATTEMPTS`` the listing is kept, with the error counted.
+        """
+        request = failure.request
+        listing, tries = request.cb_kwargs["listing"], request.cb_kwargs["tries"]
+        if failure.check(IgnoreRequest):  # robots.txt, the site budget: no retry
+            tries = self.case_attempts
+        reason = f"page not fetched: {failure.value}"
+        yield from self._case_retry(listing, tries, reason)
 
 
 def listing_item(listing: dict) -> CaseItem:

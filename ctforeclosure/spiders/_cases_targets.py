@@ -89,19 +89,34 @@ def search_terms(targets: list[towns.Town]) -> list[str]:
 
 
 def load_index(target_names: set[str]) -> dict:
-    """Return the stored listing hashes for ``details=changed`` (needs DATABASE_URL)."""
+    """Return the stored cases' listing hashes for ``details=changed``.
+
+    The configured database (``DATABASE_URL`` or the embedded default). With nothing
+    stored yet, or a database the crawl cannot read, the index is empty and every
+    case page is fetched; an unreachable or unmigrated database is then refused, with
+    its own clear message, by the upsert pipeline before any request is made.
+    """
+    import sqlalchemy as sa
+
     from ctforeclosure import config
     from ctforeclosure.db import make_engine
     from ctforeclosure.store.index import load_case_index
 
-    url = config.load().database_url
-    if not url:
-        raise UsageError("-a details=changed needs DATABASE_URL (the stored cases)")
-    engine = make_engine(url)
+    settings = config.load()
+    if not settings.database_url_env and not settings.default_database_path.exists():
+        return {}  # never create the embedded database just to ask
     try:
-        return load_case_index(engine, target_names)
-    finally:
-        engine.dispose()
+        engine = make_engine(settings.database_url)
+        try:
+            return load_case_index(engine, target_names)
+        finally:
+            engine.dispose()
+    except sa.exc.SQLAlchemyError as exc:
+        logger.warning(
+            "details=changed: no stored case index (%s); every case page is fetched",
+            type(exc).__name__,
+        )
+        return {}
 
 
 def stored_town_sizes(target_names: set[str]) -> dict[str, int]:

@@ -3,7 +3,9 @@
 Domain: civilinquiry.jud.ct.gov (``CTJUD_BASE_URL``), SITES.md §1-§3.
 Run: ``scrapy crawl cases -a town=Bethel`` | ``-a towns=Avon,Bethel`` |
 ``-a county="New Haven"`` | ``-a town=all``; ``-a status=active|all``,
-``-a property=residential|all``, ``-a details=all|none|changed``.
+``-a property=residential|all``, ``-a details=changed|all|none`` (default
+``changed``: case pages only for new dockets, changed grid rows and pages older than
+``DETAILS_MAX_AGE_DAYS``).
 
 Flow, per search term (a town name; direction towns also search their base name so
 "E. HARTFORD" rows are not lost, and a term another term contains is dropped):
@@ -38,6 +40,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import defaultdict
+from datetime import timedelta
 
 import scrapy
 from scrapy.exceptions import UsageError
@@ -122,7 +125,7 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
         county: str | None = None,
         status: str = "active",
         property: str = "residential",
-        details: str = "all",
+        details: str = "changed",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -132,6 +135,14 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
         self.status = choice("status", status, STATUS_LABELS)
         self.property = choice("property", property, PROPERTY_LABELS)
         self.details = choice("details", details, DETAILS_MODES)
+        # What the crawl record keeps: the arguments given, with the defaults used.
+        given = {"town": town, "towns": towns, "county": county}
+        self.crawl_args = {
+            **{name: value for name, value in given.items() if value},
+            "status": self.status,
+            "property": self.property,
+            "details": self.details,
+        }
         self.target_names = {t.name for t in self.targets}
         self.terms = search_terms(self.targets)
         # town name -> terms whose results it needs
@@ -173,6 +184,9 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
             # Longer than a form GET with all its retries (and a wait for the
             # deployment-wide search lease) can take.
             stale_after=2 * self.postback_timeout,
+        )
+        self.details_max_age = timedelta(
+            days=settings.getfloat("DETAILS_MAX_AGE_DAYS", 7.0)
         )
         if self.details == "changed":
             self._index = load_index(self.target_names)

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted
-from scrapy.exceptions import UsageError
+from scrapy.exceptions import IgnoreRequest, UsageError
 from scrapy.utils.test import get_crawler
+from twisted.python.failure import Failure
 
 from ctforeclosure import signals as ctf_signals
 from ctforeclosure import towns
@@ -195,6 +196,35 @@ def test_parse_case_yields_one_full_item_from_the_real_page():
     assert len(item.docket_entries) == 101
     assert item.court_dates == []
     assert item.is_active is False  # it has a disposition
+
+
+def _failed_case_download(spider, tries: int, error: Exception) -> Failure:
+    listing = {"docket_no": "HHDCV226160660S", "search_town": "Hartford"}
+    request = spider._case_request(listing, "jar", None, tries)
+    failure = Failure(error)
+    failure.request = request
+    return failure
+
+
+def test_a_case_page_whose_download_failed_is_tried_again_then_kept_as_listing():
+    crawler = get_crawler(
+        CasesSpider, {"CTJUD_BASE_URL": "http://127.0.0.1:9/civilinquiry"}
+    )
+    spider = CasesSpider.from_crawler(crawler, town="Hartford")
+    error = ConnectionRefusedError("503 after every download retry")
+    (again,) = spider.case_failed(_failed_case_download(spider, 1, error))
+    assert again.cb_kwargs["tries"] == 2  # a fresh attempt, not a lost case
+    assert again.meta["cookiejar"] != "jar"  # in a fresh session
+    last = _failed_case_download(spider, spider.case_attempts, error)
+    (kept,) = spider.case_failed(last)
+    assert kept.docket_no == "HHDCV226160660S" and kept.detail_fetched is False
+    assert crawler.stats.get_value("ctf/errors/case_page") == 1
+    # robots.txt forbids the page: trying again cannot help
+    (ignored,) = spider.case_failed(
+        _failed_case_download(spider, 1, IgnoreRequest("Forbidden by robots.txt"))
+    )
+    assert ignored.detail_fetched is False
+    assert crawler.stats.get_value("ctf/errors/case_page") == 2
 
 
 # --- end to end against the replica -------------------------------------------------
@@ -374,9 +404,8 @@ def test_crawl_details_changed_fetches_only_new_or_changed_listings(
     first = len(items)
     assert first and stats(log)["ctf/cases/detail"] == first
     replica.mutate(kind="new_case", count=1)
-    status, log, items = crawl(
-        replica, tmp_path, "town=Middletown", "details=changed", settings=settings
-    )
+    # details=changed is the default
+    status, log, items = crawl(replica, tmp_path, "town=Middletown", settings=settings)
     assert status == 0, log[-3000:]
     crawl_stats = stats(log)
     assert crawl_stats["ctf/cases/detail"] == 1  # only the new case's page
@@ -386,6 +415,25 @@ def test_crawl_details_changed_fetches_only_new_or_changed_listings(
     assert fetched[0]["docket_no"] not in {
         i["docket_no"] for i in items if not i["detail_fetched"]
     }
+
+
+def test_crawl_details_changed_rereads_pages_older_than_the_max_age(
+    replica_factory, tmp_path, migrated_db_url, monkeypatch
+):
+    replica = replica_factory(cases=30, towns=("Middletown",))
+    monkeypatch.setenv("DATABASE_URL", migrated_db_url)
+    settings = [s for s in FAST if not s.startswith("ITEM_PIPELINES")]
+    status, log, items = crawl(replica, tmp_path, "town=Middletown", settings=settings)
+    assert status == 0, log[-3000:]
+    stored = len(items)
+    status, log, _ = crawl(replica, tmp_path, "town=Middletown", settings=settings)
+    assert status == 0, log[-3000:]
+    assert stats(log).get("ctf/cases/detail", 0) == 0  # nothing changed, all fresh
+    aged = [*settings, "DETAILS_MAX_AGE_DAYS=0"]
+    status, log, items = crawl(replica, tmp_path, "town=Middletown", settings=aged)
+    assert status == 0, log[-3000:]
+    assert stats(log)["ctf/cases/detail"] == stored
+    assert all(i["detail_fetched"] for i in items)
 
 
 def test_crawl_stopped_with_ctrl_c_resumes_from_jobdir(replica_factory, tmp_path):
