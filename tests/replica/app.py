@@ -9,8 +9,11 @@ the skip-trace API (when tests/replica/batchdata.py is present), and at the root
 from __future__ import annotations
 
 import importlib
+import itertools
 import secrets
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -37,6 +40,15 @@ class ReplicaState:
     dataset: Dataset
     machinery: Machinery
     prefixes: dict[str, str] = field(default_factory=lambda: dict(PREFIXES))
+    nobot_answers: Iterator[int] = field(default_factory=itertools.count)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def refuse_some_nobot_answer(self) -> bool:
+        """Return True for the NoBot answers "nobot-reject-some" refuses."""
+        with self.lock:
+            return fault_injection.in_burst(
+                self.nobot_answers, self.options.fault_every
+            )
 
 
 def _rules(options: ReplicaOptions) -> NoBotRules:

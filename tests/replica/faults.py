@@ -31,7 +31,8 @@ def _broken_body():
     raise DroppedConnection("replica fault drop-connection")
 
 
-def _hits(counter, every: int) -> bool:
+def in_burst(counter, every: int) -> bool:
+    """Return True for the requests a probabilistic fault hits (the fixed pattern)."""
     n = next(counter)
     return n % (2 * every) in (every, every + 1)
 
@@ -45,7 +46,7 @@ def install(app: Flask, faults: frozenset[str], every: int) -> None:
 
     def hit(name: str) -> bool:
         with lock:
-            return _hits(counters[name], every)
+            return in_burst(counters[name], every)
 
     @app.before_request
     def _before():

@@ -279,6 +279,8 @@ def _nobot(session, state: dict) -> str:
     st = _state()
     if "nobot-reject" in st.options.faults:
         return aspnet.NOBOT_BAD_RESPONSE
+    if "nobot-reject-some" in st.options.faults and st.refuse_some_nobot_answer():
+        return aspnet.NOBOT_BAD_RESPONSE
     return st.machinery.check_nobot(
         session,
         state.get("nb", ""),

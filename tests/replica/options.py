@@ -15,6 +15,7 @@ FAULTS = frozenset(
         "changed-layout",  # the results grid id is renamed (a redesign)
         "viewstate-expiry",  # sessions expire after a few requests
         "nobot-reject",  # every NoBot answer is refused
+        "nobot-reject-some",  # bursts of refused NoBot answers (two in 2 * N)
         "nobot-unknown-script",  # NoBot challenge only a browser can answer
         "robots-disallow",  # robots.txt says Disallow: /
     }

@@ -331,6 +331,21 @@ def test_crawl_changed_layout_is_reported_not_silent(replica_factory, tmp_path):
     assert stats(log)["ctf/errors/parsing"] >= 1
 
 
+@pytest.mark.parametrize(
+    "mode", ["http", pytest.param("auto", marks=pytest.mark.browser)]
+)
+def test_crawl_with_some_nobot_answers_refused_scrapes_every_case(
+    replica_factory, tmp_path, mode
+):
+    replica = replica_factory(cases=200, faults=["nobot-reject-some"])
+    status, log, items = crawl(replica, tmp_path, "county=Middlesex", mode=mode)
+    assert status == 0, log[-3000:]
+    assert_every_case_once(items, listed(replica, county="Middlesex"))
+    crawl_stats = stats(log)
+    assert crawl_stats["ctf/search/refused"] >= 1  # the fault did hit
+    assert crawl_stats.get("ctf/errors/search_given_up") is None
+
+
 def test_crawl_refused_nobot_answers_end_loudly(replica_factory, tmp_path):
     # The replica's "nobot-reject" refuses every answer, even a browser's: no crawl
     # can finish; it must give up each search and say so, not report zero cases.
