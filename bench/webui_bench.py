@@ -346,6 +346,13 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
             "SELECT id, '+1860555' || lpad((id % 10000)::text, 4, '0'), 'Mobile', "
             "id % 7 = 0, false, 1 FROM skiptrace_results"
         )
+        # what the skip-trace store does when it stores phones (migration 0005's
+        # flag); these rows went in around it
+        cur.execute(
+            "UPDATE cases SET has_phones = true WHERE docket_no IN (SELECT p.docket_no "
+            "FROM parties p JOIN skiptrace_results r ON r.party_id = p.id "
+            "JOIN skiptrace_phones ph ON ph.result_id = r.id)"
+        )
         conn.commit()
         conn.autocommit = True
         cur.execute("VACUUM ANALYZE")

@@ -137,6 +137,15 @@ cases = sa.Table(
     sa.Column("sale_date", sa.Date, index=True),
     sa.Column("is_active", sa.Boolean, index=True),
     sa.Column("flags", JSON, nullable=False, default=list),
+    # any party's skip trace found a phone: kept by ctforeclosure.skiptrace.store and
+    # purge (migration 0005), so the web UI's "has phones" filter is a column test
+    sa.Column(
+        "has_phones",
+        sa.Boolean,
+        nullable=False,
+        default=False,
+        server_default=sa.false(),
+    ),
     # lifecycle
     sa.Column("listed", sa.Boolean, nullable=False, default=True),
     sa.Column("no_longer_listed_at", TS),
@@ -370,6 +379,20 @@ sa.Index("ix_cases_county_newest", cases.c.county, _NEWEST, cases.c.docket_no).d
 )
 sa.Index("ix_cases_newest", _NEWEST, cases.c.docket_no).ddl_if(dialect="postgresql")
 sa.Index("ix_cases_law_day_docket_no", cases.c.law_day, cases.c.docket_no)
+# Cases with phones in the order shown (migration 0005): partial, so small.
+sa.Index(
+    "ix_cases_phones_town_newest",
+    cases.c.search_town,
+    _NEWEST,
+    cases.c.docket_no,
+    postgresql_where=cases.c.has_phones,
+).ddl_if(dialect="postgresql")
+sa.Index(
+    "ix_cases_phones_newest",
+    _NEWEST,
+    cases.c.docket_no,
+    postgresql_where=cases.c.has_phones,
+).ddl_if(dialect="postgresql")
 sa.Index(
     "ix_parties_name_trgm",
     parties.c.name,

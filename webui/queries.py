@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
@@ -163,7 +165,8 @@ class CaseFilter:
         if self.skip_traced:
             where.append(_traced_exists())
         if self.has_phones:
-            where.append(_phones_exist())
+            # kept by the skip-trace store and purge (migration 0005)
+            where.append(cases.c.has_phones.is_(True))
         return where
 
 
@@ -173,29 +176,57 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+class _InMatches(ColumnElement):
+    """``column IN (subquery)``; on PostgreSQL ``column = ANY(ARRAY(subquery))``.
+
+    The array is computed once, and PostgreSQL can OR its primary-key lookups with
+    the trigram indexes of the case's own columns (one bitmap scan of the cases)
+    instead of hash-joining a union of matches with a sequential scan of every case
+    (a common surname: 50-95 ms with ``IN (union)``, 200,000 cases).
+    """
+
+    inherit_cache = True
+    type = sa.Boolean()
+
+    def __init__(self, column, subquery):
+        self.column = column
+        self.subquery = subquery
+
+
+@compiles(_InMatches)
+def _in_matches(element, compiler, **kw):
+    return compiler.process(element.column.in_(element.subquery), **kw)
+
+
+@compiles(_InMatches, "postgresql")
+def _in_matches_pg(element, compiler, **kw):
+    array = sa.func.array(element.subquery.scalar_subquery())
+    return compiler.process(element.column == sa.any_(array), **kw)
+
+
 def _search_condition(q: str):
     """Docket number (any form), else party name, case name or property street.
 
-    The text search is a union of one ILIKE per column, so PostgreSQL answers each
-    from its trigram index (migration 0003) instead of scanning every case.
+    One ILIKE per column, each answerable from its trigram index (migration 0003);
+    the parties' matches are looked up as a list of docket numbers.
     """
     if dockets.is_valid(q):
         return cases.c.docket_no == dockets.compact(q)
     pattern = like_pattern(q)
-    matches = sa.union(
-        sa.select(parties.c.docket_no).where(
-            parties.c.name.ilike(pattern, escape="\\")
-        ),
+    party_matches = sa.select(parties.c.docket_no).where(
+        parties.c.name.ilike(pattern, escape="\\")
+    )
+    return sa.or_(
         *(
-            sa.select(cases.c.docket_no).where(column.ilike(pattern, escape="\\"))
+            column.ilike(pattern, escape="\\")
             for column in (
                 cases.c.case_name,
                 cases.c.property_street,
                 cases.c.listing_street,
             )
         ),
+        _InMatches(cases.c.docket_no, party_matches),
     )
-    return cases.c.docket_no.in_(matches)
 
 
 def _traced_exists():
@@ -207,20 +238,12 @@ def _traced_exists():
     )
 
 
-def _phones_exist():
-    return (
-        sa.select(skiptrace_phones.c.id)
-        .join(skiptrace_results, skiptrace_results.c.id == skiptrace_phones.c.result_id)
-        .join(parties, parties.c.id == skiptrace_results.c.party_id)
-        .where(parties.c.docket_no == cases.c.docket_no)
-        .exists()
-    )
-
-
-def _ordered(stmt, flt: CaseFilter):
-    column = SORTS[flt.sort]
+def _ordered(stmt, flt: CaseFilter, source=cases):
+    """Order by the chosen column (nulls last), then docket; ``source`` is the
+    cases table or a selection of its columns."""
+    column = source.c[SORTS[flt.sort].name]
     primary = column.asc() if flt.order == "asc" else column.desc()
-    return stmt.order_by(primary.nulls_last(), cases.c.docket_no)
+    return stmt.order_by(primary.nulls_last(), source.c.docket_no)
 
 
 def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
@@ -229,19 +252,41 @@ def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
     where = flt.conditions()
     if flt.q and not dockets.is_valid(flt.q):
         # A text search is the costly part: run it once, counting in the same pass.
-        stmt = _ordered(
-            sa.select(*LIST_COLUMNS, sa.func.count().over().label("_matches")).where(
-                *where
-            ),
-            flt,
+        # Its matches are found first, on their own (MATERIALIZED): left to plan the
+        # search with the ORDER BY ... LIMIT, PostgreSQL walked every case in the
+        # shown order testing each ("oak lane": 370 ms instead of 9, 200,000 cases).
+        sort_column = SORTS[flt.sort]
+        columns = list(LIST_COLUMNS)
+        if sort_column not in columns:
+            columns.append(sort_column)
+        matches = (
+            sa.select(*columns)
+            .where(*where)
+            .cte("matches")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
         rows = conn.execute(
-            stmt.limit(flt.per_page).offset((flt.page - 1) * flt.per_page)
+            _ordered(
+                sa.select(
+                    *(matches.c[c.name] for c in LIST_COLUMNS),
+                    sa.func.count().over().label("_matches"),
+                ),
+                flt,
+                matches,
+            )
+            .limit(flt.per_page)
+            .offset((flt.page - 1) * flt.per_page)
         ).all()
         if rows:
             total = rows[0]._matches
-            return rows, min(total, COUNT_CAP), total > COUNT_CAP
-    if flt.has_phones or flt.skip_traced:
+        else:  # past the last page: count the same way (not the walk above)
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(
+                    sa.select(matches.c.docket_no).limit(COUNT_CAP + 1).subquery()
+                )
+            ).scalar_one()
+        return rows, min(total, COUNT_CAP), total > COUNT_CAP
+    if flt.skip_traced:
         # An EXISTS through parties and results per case is the costly part: walk the
         # matches once, in the shown order, up to the cap, then read the page by key
         # (a count and a page query each ran it: town + has phones 47 -> ~25 ms).

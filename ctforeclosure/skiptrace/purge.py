@@ -16,20 +16,28 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from ctforeclosure import audit, db
+from ctforeclosure.skiptrace import store
 from ctforeclosure.skiptrace.normalize import split_name
 
 __all__ = ["purge_expired", "purge_parties", "purge_person"]
 
 
 def _delete_results(conn: sa.Connection, where) -> int:
+    """Delete the results (with phones and emails), then recompute the cases'
+    ``has_phones`` flag (another party's result may still have phones)."""
     r = db.skiptrace_results
-    ids = [row.id for row in conn.execute(sa.select(r.c.id).where(where))]
+    query = sa.select(r.c.id, db.parties.c.docket_no).join(
+        db.parties, db.parties.c.id == r.c.party_id
+    )
+    found = conn.execute(query.where(where)).all()
+    ids = [row.id for row in found]
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         # explicit child deletes: SQLite only cascades with foreign keys on
         for table in (db.skiptrace_phones, db.skiptrace_emails):
             conn.execute(table.delete().where(table.c.result_id.in_(chunk)))
         conn.execute(r.delete().where(r.c.id.in_(chunk)))
+    store.refresh_has_phones(conn, {row.docket_no for row in found})
     return len(ids)
 
 

@@ -23,7 +23,9 @@ __all__ = [
     "insert_ledger",
     "insert_result",
     "insert_results",
+    "mark_has_phones",
     "plaintiff_names",
+    "refresh_has_phones",
     "results_for",
     "spent_since",
 ]
@@ -221,6 +223,7 @@ def insert_results(conn: sa.Connection, results: Sequence[dict[str, Any]]) -> li
         ]
     if phones:
         conn.execute(db.skiptrace_phones.insert(), phones)
+        mark_has_phones(conn, {row["result_id"] for row in phones})
     if emails:
         conn.execute(db.skiptrace_emails.insert(), emails)
     return list(ids)
@@ -255,4 +258,64 @@ def copy_result(conn: sa.Connection, source_id: int, party_id: int) -> int:
         copies = [{**row._asdict(), "result_id": new_id} for row in rows]
         if copies:
             conn.execute(table.insert(), copies)
+            if table is db.skiptrace_phones:
+                mark_has_phones(conn, [new_id])
     return new_id
+
+
+# -- the cases' "has phones" flag (migration 0005) ---------------------------------
+# ``cases.has_phones`` says whether any party of the case has a stored skip-trace
+# result with a phone, so the web UI filters on a column instead of an EXISTS over
+# parties, results and phones per case. Storing phones sets it (here); deleting
+# results recomputes it (:mod:`ctforeclosure.skiptrace.purge`).
+
+
+def _dockets_of_results(result_ids: Iterable[int]) -> sa.Select:
+    r, p = db.skiptrace_results.c, db.parties.c
+    return (
+        sa.select(p.docket_no)
+        .join(db.skiptrace_results, r.party_id == p.id)
+        .where(r.id.in_(list(result_ids)))
+    )
+
+
+def mark_has_phones(conn: sa.Connection, result_ids: Iterable[int]) -> None:
+    """Flag the cases of these results (which have just been given phones)."""
+    c = db.cases.c
+    for chunk in _chunks(sorted(set(result_ids))):
+        conn.execute(
+            db.cases.update()
+            .where(c.docket_no.in_(_dockets_of_results(chunk)), c.has_phones.is_(False))
+            .values(has_phones=True)
+        )
+
+
+def phones_exist():
+    """Return a condition true for cases where any party's result has a phone."""
+    r, p = db.skiptrace_results.c, db.parties.c
+    return (
+        sa.select(db.skiptrace_phones.c.id)
+        .join(db.skiptrace_results, r.id == db.skiptrace_phones.c.result_id)
+        .join(db.parties, p.id == r.party_id)
+        .where(p.docket_no == db.cases.c.docket_no)
+        .exists()
+    )
+
+
+def refresh_has_phones(
+    conn: sa.Connection, docket_nos: Iterable[str] | None = None
+) -> None:
+    """Recompute the flag of these cases (all cases when ``docket_nos`` is None)."""
+    c = db.cases.c
+    flag = phones_exist()
+    if docket_nos is None:
+        conn.execute(
+            db.cases.update().where(c.has_phones != flag).values(has_phones=flag)
+        )
+        return
+    for chunk in _chunks(sorted(set(docket_nos))):
+        conn.execute(
+            db.cases.update()
+            .where(c.docket_no.in_(chunk), c.has_phones != flag)
+            .values(has_phones=flag)
+        )

@@ -11,6 +11,7 @@ import pytest
 
 from ctforeclosure import db
 from ctforeclosure.services import users as user_service
+from ctforeclosure.skiptrace import store
 
 # The BatchData stand-in and its environment, shared with the skip-trace tests.
 from tests.skiptrace.conftest import (  # noqa: F401 -- fixtures, used by name
@@ -297,6 +298,8 @@ def _seed(conn) -> dict:
         ],
     )
     _insert(conn, db.skiptrace_emails, [{"result_id": 1, "email": EMAIL, "rank": 1}])
+    # the phones went in by plain inserts, around the store that keeps the flag
+    store.refresh_has_phones(conn)
     for role, email in EMAILS.items():
         user_service.create_user(conn, email, PASSWORD, role, actor="test")
     return {}
