@@ -67,6 +67,9 @@ def detail(docket_no: str):
     case = queries.get_case(conn, compact)
     if case is None:
         abort(404)
-    story = queries.case_story(conn, compact)
-    traces = queries.skiptrace_by_party(conn, [p.id for p in story["parties"]])
+    # most parties were never traced: no results query for them (a round trip)
+    story = queries.case_story(conn, compact, traced=True)
+    traces = queries.skiptrace_by_party(
+        conn, [p.id for p in story["parties"] if p.traced]
+    )
     return render_template("cases/detail.html", case=case, traces=traces, **story)

@@ -335,18 +335,28 @@ def get_case(conn: sa.Connection, docket_no: str):
     return conn.execute(sa.select(cases).where(cases.c.docket_no == docket_no)).first()
 
 
-def case_parties(conn: sa.Connection, docket_nos) -> list:
+def case_parties(conn: sa.Connection, docket_nos, *, traced: bool = False) -> list:
+    """Return the cases' parties; with ``traced``, each row also says whether the
+    party has skip-trace results (so a page asks for them only when there are)."""
+    columns = [parties]
+    if traced:
+        columns.append(
+            sa.select(skiptrace_results.c.id)
+            .where(skiptrace_results.c.party_id == parties.c.id)
+            .exists()
+            .label("traced")
+        )
     return conn.execute(
-        sa.select(parties)
+        sa.select(*columns)
         .where(parties.c.docket_no.in_(list(docket_nos)))
         .order_by(parties.c.docket_no, parties.c.party_no)
     ).all()
 
 
-def case_story(conn: sa.Connection, docket_no: str) -> dict:
+def case_story(conn: sa.Connection, docket_no: str, *, traced: bool = False) -> dict:
     """Return the children of one case: parties, entries, dates, changes."""
     return {
-        "parties": case_parties(conn, [docket_no]),
+        "parties": case_parties(conn, [docket_no], traced=traced),
         "entries": conn.execute(
             sa.select(docket_entries)
             .where(docket_entries.c.docket_no == docket_no)
