@@ -163,16 +163,18 @@ def _copy_upsert(conn, table, rows, names, keys, updates) -> None:
     (STACK.md). Same semantics as the SQLite executemany: later values win on a
     key conflict, ``keep`` columns keep their stored value.
     """
+    if not keys:  # nothing to merge: straight into the table
+        _copy_rows(conn, table, table.name, rows, names)
+        return
     tmp = _stage(conn, table, rows, names)
     cols = ", ".join(f'"{n}"' for n in names)
     sql = f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{tmp}"'  # noqa: S608
-    if keys:
-        target = ", ".join(f'"{k}"' for k in keys)
-        if updates:
-            sets = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in updates)
-            sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
-        else:
-            sql += f" ON CONFLICT ({target}) DO NOTHING"
+    target = ", ".join(f'"{k}"' for k in keys)
+    if updates:
+        sets = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in updates)
+        sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
+    else:
+        sql += f" ON CONFLICT ({target}) DO NOTHING"
     conn.exec_driver_sql(sql)
     conn.exec_driver_sql(f'DROP TABLE "{tmp}"')
 
@@ -213,18 +215,25 @@ def _stage(conn, table, rows, names) -> str:
     constraints or defaults (no sequence is used); it is dropped at commit at the
     latest. Identifiers come from ctforeclosure.db's tables, never from data.
     """
-    from psycopg.types.json import Jsonb
-
     tmp = f"_ctf_stage_{table.name}_{next(_staging)}"
     cols = ", ".join(f'"{n}"' for n in names)
     conn.exec_driver_sql(
         f'CREATE TEMPORARY TABLE "{tmp}" ON COMMIT DROP AS '  # noqa: S608
         f'SELECT {cols} FROM "{table.name}" WITH NO DATA'
     )
+    _copy_rows(conn, table, tmp, rows, names)
+    return tmp
+
+
+def _copy_rows(conn, table, target: str, rows, names) -> None:
+    """PostgreSQL: COPY rows (dicts of ``table``'s columns) into ``target``."""
+    from psycopg.types.json import Jsonb
+
+    cols = ", ".join(f'"{n}"' for n in names)
     # JSON columns: psycopg would dump a list as an array; None stays JSON null,
     # as SQLAlchemy's JSON type stores it.
     json_at = [i for i, n in enumerate(names) if isinstance(table.c[n].type, sa.JSON)]
-    copy_sql = f'COPY "{tmp}" ({cols}) FROM STDIN'
+    copy_sql = f'COPY "{target}" ({cols}) FROM STDIN'
     raw = conn.connection.driver_connection
     try:
         with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
@@ -247,7 +256,6 @@ def _stage(conn, table, rows, names) -> str:
             dialect=conn.dialect,
             is_disconnect=disconnect,
         ) from exc
-    return tmp
 
 
 def _chunks(values: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
@@ -534,37 +542,51 @@ def _same(row, wanted: dict, fields_) -> bool:
     return row.removed_at is None and all(getattr(row, f) == wanted[f] for f in fields_)
 
 
+def _child_row(docket: str, key_col: str, key: str, values: dict, now) -> dict:
+    return {
+        "docket_no": docket,
+        key_col: key,
+        **values,
+        "first_seen": now,
+        "last_seen": now,
+        "removed_at": None,
+    }
+
+
 def _sync_table(
     conn, table, key_col, fields_, wanted_by_case, stored, now, on_added, on_removed
 ):
-    """Upsert new/changed/returning children, mark vanished ones removed."""
+    """Upsert new/changed/returning children, mark vanished ones removed.
+
+    A case with no stored rows in the table (read for the first time) cannot
+    conflict: its rows are plainly inserted (on PostgreSQL, COPYed straight into
+    the table), the bulk of a first load.
+    """
     upserts: list[dict] = []
+    inserts: list[dict] = []
     removed: list[dict] = []
     for docket, wanted in wanted_by_case.items():
         have = stored.get(docket, {})
+        if not have:
+            for key, values in wanted.items():
+                on_added(docket, key, values, None)
+                inserts.append(_child_row(docket, key_col, key, values, now))
+            continue
         for key, values in wanted.items():
             row = have.get(key)
             if row is not None and _same(row, values, fields_):
                 continue
             if row is None or row.removed_at is not None:
                 on_added(docket, key, values, row)
-            upserts.append(
-                {
-                    "docket_no": docket,
-                    key_col: key,
-                    **values,
-                    "first_seen": now,
-                    "last_seen": now,
-                    "removed_at": None,
-                }
-            )
+            upserts.append(_child_row(docket, key_col, key, values, now))
         for key, row in have.items():
             if key not in wanted and row.removed_at is None:
                 removed.append({"docket_no": docket, key_col: key, "removed_at": now})
                 on_removed(docket, key, row)
+    _upsert(conn, table, inserts)
     _upsert(conn, table, upserts, ["docket_no", key_col], keep=["first_seen"])
     _update_many(conn, table, removed, ["docket_no", key_col])
-    return upserts
+    return inserts + upserts
 
 
 def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
