@@ -12,6 +12,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
@@ -185,6 +186,11 @@ class _InMatches(ColumnElement):
     (a common surname: 50-95 ms with ``IN (union)``, 200,000 cases).
     """
 
+    # cacheable: the compiled statement is reused, with the subquery's parameters
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("subquery", InternalTraversal.dp_clauseelement),
+    ]
     inherit_cache = True
     type = sa.Boolean()
 

@@ -67,6 +67,16 @@ def test_cases_list_filters(viewer, query, expected):
     assert f"{len(expected)} cases" in html
 
 
+def test_text_searches_in_one_process_each_use_their_own_words(viewer):
+    """The search's compiled SQL is cached (reused): its words must not be."""
+    for _ in range(2):
+        for query, expected in (("poe", [DOCKET_OLD]), ("chapel", [DOCKET_NEW_HAVEN])):
+            html = viewer.get(f"/cases/?q={query}").get_data(as_text=True)
+            assert _dockets(html) == expected
+        past_the_end = viewer.get("/cases/?q=poe&page=3").get_data(as_text=True)
+        assert "1 cases" in past_the_end and _dockets(past_the_end) == []
+
+
 def test_cases_list_unknown_town_suggests_real_ones(viewer):
     html = viewer.get("/cases/?town=Hartfordshire").get_data(as_text=True)
     assert 'id="town-problem"' in html
