@@ -2,7 +2,8 @@
 
 Scrapy's RetryMiddleware retries 429/503 at once (only the download delay between),
 which a rate-limited court server answers with another refusal. This subclass waits
-the ``Retry-After`` seconds (a number or an HTTP date), capped at
+the ``Retry-After`` seconds (a number or an HTTP date; up to 25 % longer at random, so
+that requests refused together do not all return together), capped at
 ``RETRY_AFTER_MAX_SECONDS`` (default 120), and otherwise backs off exponentially
 from ``RETRY_BACKOFF_BASE`` seconds (default 1; 0 turns the backoff off) for 5xx and
 timeouts. Waiting is an ``asyncio.sleep``: the reactor keeps serving other requests.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -52,6 +54,18 @@ def retry_after_seconds(
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+#: A wait is lengthened by up to this fraction, at random. Requests refused together
+#: with the same Retry-After would otherwise all come back at the same instant, in
+#: the same order, and a server (or a rate rule) that refuses by arrival order then
+#: refuses the same ones every time.
+JITTER = 0.25
+
+
+def spread(seconds: float) -> float:
+    """Return ``seconds`` lengthened by a random part of ``JITTER`` (never shorter)."""
+    return seconds * (1 + random.random() * JITTER)
+
+
 class RetryAfterMiddleware(RetryMiddleware):
     """RetryMiddleware that sleeps for Retry-After / an exponential backoff first."""
 
@@ -71,11 +85,11 @@ class RetryAfterMiddleware(RetryMiddleware):
         if response is not None:
             asked = retry_after_seconds(response.headers.get(b"Retry-After"))
         if asked is not None:
-            return min(asked, self.max_wait)
+            return min(spread(asked), self.max_wait)
         if not self.backoff_base:
             return 0.0
         tries = request.meta.get("retry_times", 0)
-        return min(self.backoff_base * (2**tries), self.max_wait)
+        return min(spread(self.backoff_base * (2**tries)), self.max_wait)
 
     async def _wait(self, seconds: float) -> None:
         if seconds > 0:

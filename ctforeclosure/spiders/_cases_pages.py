@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
 
 from ctforeclosure import dockets
 from ctforeclosure.hashing import listing_hash
@@ -132,8 +133,8 @@ class CasePagesMixin:
         """
         request = failure.request
         listing, tries = request.cb_kwargs["listing"], request.cb_kwargs["tries"]
-        if failure.check(IgnoreRequest):  # robots.txt, the site budget: no retry
-            tries = self.case_attempts
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            tries = self.case_attempts  # robots.txt, the site budget: no retry
         reason = f"page not fetched: {failure.value}"
         yield from self._case_retry(listing, tries, reason)
 

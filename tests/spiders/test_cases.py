@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import pytest_twisted
 from scrapy.exceptions import IgnoreRequest, UsageError
+from scrapy.http import HtmlResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
@@ -211,10 +213,15 @@ def test_a_case_page_whose_download_failed_is_tried_again_then_kept_as_listing()
         CasesSpider, {"CTJUD_BASE_URL": "http://127.0.0.1:9/civilinquiry"}
     )
     spider = CasesSpider.from_crawler(crawler, town="Hartford")
-    error = ConnectionRefusedError("503 after every download retry")
+    # 503 after every download retry (HttpError is an IgnoreRequest, yet retried)
+    unavailable = HtmlResponse("http://127.0.0.1:9/LoadDocket.aspx", status=503)
+    error = HttpError(unavailable, "Ignoring non-200 response")
     (again,) = spider.case_failed(_failed_case_download(spider, 1, error))
     assert again.cb_kwargs["tries"] == 2  # a fresh attempt, not a lost case
     assert again.meta["cookiejar"] != "jar"  # in a fresh session
+    lost = ConnectionRefusedError("connection refused after every retry")
+    (again,) = spider.case_failed(_failed_case_download(spider, 2, lost))
+    assert again.cb_kwargs["tries"] == 3
     last = _failed_case_download(spider, spider.case_attempts, error)
     (kept,) = spider.case_failed(last)
     assert kept.docket_no == "HHDCV226160660S" and kept.detail_fetched is False
