@@ -15,7 +15,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import sqlalchemy as sa
-from flask import current_app, g
+from flask import current_app, g, request
 
 from ctforeclosure.db import make_engine
 from ctforeclosure.migrate import require_current
@@ -46,6 +46,8 @@ def init_app(app) -> None:
     require_current(engine)
     app.extensions[EXTENSION_KEY] = engine
     app.teardown_appcontext(close_conn)
+    app.register_error_handler(sa.exc.OperationalError, database_unavailable)
+    app.register_error_handler(sa.exc.InterfaceError, database_unavailable)
 
 
 def get_engine() -> sa.Engine:
@@ -75,3 +77,31 @@ def close_conn(_exc=None) -> None:
     conn = g.pop("conn", None)
     if conn is not None:
         conn.close()
+
+
+UNAVAILABLE_TEXT = (
+    "The database cannot be reached just now (restarted, or down). Nothing was "
+    "changed. Try again in a moment; if it lasts, tell whoever runs ctforeclosure."
+)
+
+
+def database_unavailable(exc):
+    """Answer a lost or unreachable database with 503 and a plain explanation.
+
+    Not the generic 500 page: staff should know it is not their input, and that a
+    retry is safe. A dead pooled connection (the database restarted) drops the
+    whole pool, so the next request reconnects.
+    """
+    current_app.logger.warning(
+        "database unavailable: %s", type(getattr(exc, "orig", exc)).__name__
+    )
+    headers = {"Retry-After": "5"}
+    if request.path.startswith("/api/"):
+        body = {"error": "database_unavailable", "message": UNAVAILABLE_TEXT}
+        return body, 503, headers
+    page = (
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<title>Database unavailable - ctforeclosure</title>"
+        f"<h1>Database unavailable</h1><p>{UNAVAILABLE_TEXT}</p>"
+    )
+    return page, 503, {**headers, "Content-Type": "text/html; charset=utf-8"}
