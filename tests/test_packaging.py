@@ -55,3 +55,16 @@ def test_wheel_holds_package_data_migrations_and_templates(tmp_path):
     assert {Path(n).name for n in versions} >= on_disk
     assert "webui/templates/base.html" in names
     assert not [n for n in names if n.startswith("tests/")]
+
+
+def test_ci_runs_the_readme_two_commands_section_test_command():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## On a fresh machine: two commands", 1)[1]
+    section = section.split("\n## ")[0]
+    blocks = [b.split("```", 1)[0].strip() for b in section.split("```sh\n")[1:]]
+    assert len(blocks) == 2, "README shows two commands, one per block"
+    main_job, tests = blocks
+    assert (ROOT / main_job).is_file() and (ROOT / tests).is_file()
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    ci_lines = [line.strip() for line in ci_run.splitlines()]
+    assert tests in ci_lines  # run as a command of its own, not only mentioned
