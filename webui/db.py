@@ -79,9 +79,12 @@ def close_conn(_exc=None) -> None:
         conn.close()
 
 
+# Operational errors are lost connections, but also a busy SQLite file or a deadlock:
+# the text must be true of all of them.
 UNAVAILABLE_TEXT = (
-    "The database cannot be reached just now (restarted, or down). Nothing was "
-    "changed. Try again in a moment; if it lasts, tell whoever runs ctforeclosure."
+    "The database could not answer this request (it is restarting, down or busy). "
+    "Nothing was changed. Try again in a moment; if it lasts, tell whoever runs "
+    "ctforeclosure."
 )
 
 

@@ -88,35 +88,43 @@ def search_terms(targets: list[towns.Town]) -> list[str]:
     return terms
 
 
-def load_index(target_names: set[str]) -> dict:
-    """Return the stored cases' listing hashes for ``details=changed``.
+def _read_stored_cases(read, target_names: set[str], what: str) -> dict:
+    """Return ``read(engine, sorted names)`` on the configured database, or ``{}``.
 
-    The configured database (``DATABASE_URL`` or the embedded default). With nothing
-    stored yet, or a database the crawl cannot read, the index is empty and every
-    case page is fetched; an unreachable or unmigrated database is then refused, with
-    its own clear message, by the upsert pipeline before any request is made.
+    The configured database is ``DATABASE_URL`` or the embedded default. Empty when
+    nothing is stored yet (the embedded file is never created just to ask) or when
+    the database cannot be read: an unreachable or unmigrated database is refused,
+    with its own clear message, by the upsert pipeline before any request is made.
     """
     import sqlalchemy as sa
 
     from ctforeclosure import config
     from ctforeclosure.db import make_engine
-    from ctforeclosure.store.index import load_case_index
 
     settings = config.load()
     if not settings.database_url_env and not settings.default_database_path.exists():
-        return {}  # never create the embedded database just to ask
+        return {}
     try:
         engine = make_engine(settings.database_url)
         try:
-            return load_case_index(engine, target_names)
+            return read(engine, sorted(target_names))
         finally:
             engine.dispose()
     except sa.exc.SQLAlchemyError as exc:
-        logger.warning(
-            "details=changed: no stored case index (%s); every case page is fetched",
-            type(exc).__name__,
-        )
+        logger.warning("cases: %s unknown (%s)", what, type(exc).__name__)
         return {}
+
+
+def load_index(target_names: set[str]) -> dict:
+    """Return the stored cases' listing hashes for ``details=changed``.
+
+    Empty (nothing stored, or unreadable): every case page is fetched.
+    """
+    from ctforeclosure.store.index import load_case_index
+
+    return _read_stored_cases(
+        load_case_index, target_names, "stored cases (every case page is fetched)"
+    )
 
 
 def stored_town_sizes(target_names: set[str]) -> dict[str, int]:
@@ -126,30 +134,21 @@ def stored_town_sizes(target_names: set[str]) -> dict[str, int]:
     the wait for the next window: searching the towns with the most cases first
     leaves the fewest idle slots. A first crawl knows nothing and goes by name.
     """
-    import sqlalchemy as sa
 
-    from ctforeclosure import config
-    from ctforeclosure.db import cases, make_engine
+    def count(engine, names: list[str]) -> dict[str, int]:
+        import sqlalchemy as sa
 
-    settings = config.load()
-    if not settings.database_url_env and not settings.default_database_path.exists():
-        return {}  # never create the embedded database just to ask
-    names = sorted(target_names)
-    try:
-        engine = make_engine(settings.database_url)
-        try:
-            with engine.connect() as conn:
-                rows = conn.execute(
-                    sa.select(cases.c.search_town, sa.func.count())
-                    .where(cases.c.search_town.in_(names))
-                    .group_by(cases.c.search_town)
-                )
-                return {town: count for town, count in rows}
-        finally:
-            engine.dispose()
-    except sa.exc.SQLAlchemyError as exc:
-        logger.info("no stored case counts (%s): towns go by name", type(exc).__name__)
-        return {}
+        from ctforeclosure.db import cases
+
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(cases.c.search_town, sa.func.count())
+                .where(cases.c.search_town.in_(names))
+                .group_by(cases.c.search_town)
+            )
+            return {town: n for town, n in rows}
+
+    return _read_stored_cases(count, target_names, "town sizes (towns go by name)")
 
 
 def largest_first(terms: list[str], town_terms: dict, sizes: dict[str, int]):

@@ -415,46 +415,35 @@ def test_crawl_unknown_challenge_falls_back_to_the_browser(replica_factory, tmp_
     assert crawl_stats["ctf/search/browser"] >= 1
 
 
-def test_crawl_details_changed_fetches_only_new_or_changed_listings(
+def test_crawl_details_changed_reads_only_new_changed_or_old_case_pages(
     replica_factory, tmp_path, migrated_db_url, monkeypatch
 ):
     replica = replica_factory(cases=40, towns=("Middletown",))
     monkeypatch.setenv("DATABASE_URL", migrated_db_url)
     settings = [s for s in FAST if not s.startswith("ITEM_PIPELINES")]
-    status, log, items = crawl(replica, tmp_path, "town=Middletown", settings=settings)
-    assert status == 0, log[-3000:]
+
+    def crawl_middletown(*extra):
+        status, log, items = crawl(
+            replica, tmp_path, "town=Middletown", settings=[*settings, *extra]
+        )
+        assert status == 0, log[-3000:]
+        return stats(log).get("ctf/cases/detail", 0), items
+
+    pages, items = crawl_middletown()  # nothing stored: every page
     first = len(items)
-    assert first and stats(log)["ctf/cases/detail"] == first
+    assert first and pages == first
+    pages, _ = crawl_middletown()  # details=changed is the default
+    assert pages == 0  # nothing changed, every stored page fresh
     replica.mutate(kind="new_case", count=1)
-    # details=changed is the default
-    status, log, items = crawl(replica, tmp_path, "town=Middletown", settings=settings)
-    assert status == 0, log[-3000:]
-    crawl_stats = stats(log)
-    assert crawl_stats["ctf/cases/detail"] == 1  # only the new case's page
-    assert crawl_stats["ctf/cases/listing_only"] == first
+    pages, items = crawl_middletown()
+    assert pages == 1  # only the new case's page
     fetched = [i for i in items if i["detail_fetched"]]
-    assert len(fetched) == 1
+    assert len(fetched) == 1 and len(items) == first + 1
     assert fetched[0]["docket_no"] not in {
         i["docket_no"] for i in items if not i["detail_fetched"]
     }
-
-
-def test_crawl_details_changed_rereads_pages_older_than_the_max_age(
-    replica_factory, tmp_path, migrated_db_url, monkeypatch
-):
-    replica = replica_factory(cases=30, towns=("Middletown",))
-    monkeypatch.setenv("DATABASE_URL", migrated_db_url)
-    settings = [s for s in FAST if not s.startswith("ITEM_PIPELINES")]
-    status, log, items = crawl(replica, tmp_path, "town=Middletown", settings=settings)
-    assert status == 0, log[-3000:]
-    stored = len(items)
-    status, log, _ = crawl(replica, tmp_path, "town=Middletown", settings=settings)
-    assert status == 0, log[-3000:]
-    assert stats(log).get("ctf/cases/detail", 0) == 0  # nothing changed, all fresh
-    aged = [*settings, "DETAILS_MAX_AGE_DAYS=0"]
-    status, log, items = crawl(replica, tmp_path, "town=Middletown", settings=aged)
-    assert status == 0, log[-3000:]
-    assert stats(log)["ctf/cases/detail"] == stored
+    pages, items = crawl_middletown("DETAILS_MAX_AGE_DAYS=0")  # all pages are old
+    assert pages == first + 1
     assert all(i["detail_fetched"] for i in items)
 
 
