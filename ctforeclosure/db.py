@@ -363,6 +363,34 @@ audit_log = sa.Table(
 )
 
 
+# The web UI's shared state (migration 0006), in the database so that every worker
+# process of ``ctforeclosure web`` sees the same: failed sign-ins per client address
+# and per email (throttling), and background jobs' progress (skip traces).
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(300), nullable=False),  # "ip:..." or "email:..."
+    sa.Column("at", TS, nullable=False),
+    sa.Index("ix_login_failures_key_at", "key", "at"),
+)
+
+web_jobs = sa.Table(
+    "web_jobs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("owner", sa.String(254), nullable=False),
+    sa.Column("started_at", TS, nullable=False, index=True),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # running | finished | failed
+    sa.Column("done", sa.Integer, nullable=False, default=0),
+    sa.Column("total", sa.Integer, nullable=False, default=0),
+    sa.Column("lines", JSON),
+    sa.Column("error", sa.Text),
+)
+
+
 # Indexes for the web UI's lists and searches (migrations 0003, 0004). Trigram GIN
 # indexes make ILIKE '%text%' searches fast on PostgreSQL (pg_trgm); on SQLite they
 # are plain indexes.

@@ -405,11 +405,8 @@ def skiptraces_lookup():
         )
 
     def work(job):
-        def progress(done: int, total: int) -> None:
-            job.done, job.total = done, total
-
         job.total = len(quote.records)
-        return service.run(quote, triggered_by=actor, progress=progress).lines()
+        return service.run(quote, triggered_by=actor, progress=job.progress).lines()
 
     job = skiptrace_views.registry().start("skiptrace", actor, work)
     response = jsonify({"quote": summary, "job": job.as_dict()})

@@ -81,7 +81,9 @@ def init_app(app) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     app.extensions["login_limiter"] = FailureLimiter(
-        app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_SECONDS"]
+        db.get_engine_of(app),
+        app.config["LOGIN_MAX_FAILURES"],
+        app.config["LOGIN_WINDOW_SECONDS"],
     )
     app.register_blueprint(bp)
     app.before_request(_require_login)

@@ -38,7 +38,8 @@ def init_app(app) -> None:
         # meet a dead connection fails once; SQLAlchemy then drops the whole pool.
         kwargs["pool_pre_ping"] = False
         kwargs["pool_recycle"] = 1800
-    # One pooled connection per waitress thread (8 by default, ``--threads``): with
+    # A pooled connection per server thread (4 per worker by default, ``--threads``;
+    # 8 before, in one waitress process): with
     # SQLAlchemy's default 5, the 6th-8th concurrent requests' connections were
     # overflow, closed on return and opened again (a new server process) next time.
     kwargs["pool_size"] = app.config.get("DB_POOL_SIZE", 16)
@@ -51,7 +52,11 @@ def init_app(app) -> None:
 
 
 def get_engine() -> sa.Engine:
-    return current_app.extensions[EXTENSION_KEY]
+    return get_engine_of(current_app)
+
+
+def get_engine_of(app) -> sa.Engine:
+    return app.extensions[EXTENSION_KEY]
 
 
 def get_conn() -> sa.Connection:

@@ -1,45 +1,52 @@
 """Login throttling: count recent failures per client address and per email.
 
-In memory, per process: ``ctforeclosure web`` runs one waitress process, so this is
-the whole picture. A restart forgets the counts, which only helps a legitimate user.
+Kept in the database (``login_failures``, migration 0006): ``ctforeclosure web`` runs
+several worker processes, and a limit each of them kept alone would allow that many
+times the failures. A failure older than the window no longer counts and is deleted
+when the next failure is written.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from ctforeclosure.db import login_failures
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class FailureLimiter:
     """Allow at most ``max_failures`` failures per key within ``window`` seconds."""
 
-    def __init__(self, max_failures: int, window: float, clock=time.monotonic):
+    def __init__(self, engine: sa.Engine, max_failures: int, window: float, clock=None):
+        self.engine = engine
         self.max_failures = max_failures
-        self.window = window
-        self._clock = clock
-        self._failures: dict[str, deque] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _prune(self, key: str, now: float) -> deque:
-        stamps = self._failures[key]
-        while stamps and now - stamps[0] > self.window:
-            stamps.popleft()
-        return stamps
+        self.window = timedelta(seconds=window)
+        self._clock = clock or _utcnow
 
     def blocked(self, *keys: str) -> bool:
         """Return True when any key has used up its failures."""
-        now = self._clock()
-        with self._lock:
-            return any(len(self._prune(k, now)) >= self.max_failures for k in keys)
+        since = self._clock() - self.window
+        with self.engine.connect() as conn:
+            counts = conn.execute(
+                sa.select(sa.func.count())
+                .where(login_failures.c.key.in_(keys), login_failures.c.at > since)
+                .group_by(login_failures.c.key)
+            ).scalars()
+            return any(n >= self.max_failures for n in counts)
 
     def fail(self, *keys: str) -> None:
         now = self._clock()
-        with self._lock:
-            for key in keys:
-                self._prune(key, now).append(now)
+        with self.engine.begin() as conn:
+            conn.execute(
+                login_failures.delete().where(login_failures.c.at <= now - self.window)
+            )
+            conn.execute(login_failures.insert(), [{"key": k, "at": now} for k in keys])
 
     def reset(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+        with self.engine.begin() as conn:
+            conn.execute(login_failures.delete().where(login_failures.c.key.in_(keys)))

@@ -46,7 +46,9 @@ class SelectionError(ValueError):
 
 
 def registry() -> JobRegistry:
-    return current_app.extensions.setdefault("ctf_jobs", JobRegistry())
+    if "ctf_jobs" not in current_app.extensions:
+        current_app.extensions["ctf_jobs"] = JobRegistry(get_engine())
+    return current_app.extensions["ctf_jobs"]
 
 
 def make_service() -> SkipTraceService:
@@ -162,11 +164,8 @@ def run():
         )
 
     def work(job):
-        def progress(done: int, total: int) -> None:
-            job.done, job.total = done, total
-
         job.total = len(q.records)
-        return service.run(q, triggered_by=actor, progress=progress).lines()
+        return service.run(q, triggered_by=actor, progress=job.progress).lines()
 
     job = registry().start("skiptrace", actor, work)
     return redirect(url_for("skiptrace.job", job_id=job.id))

@@ -1,27 +1,87 @@
-"""``ctforeclosure web``: serve the staff web UI with waitress (debug on request)."""
+"""``ctforeclosure web``: serve the staff web UI with gunicorn (debug on request).
+
+Worker processes, not only threads: one process of Python threads uses one core (the
+GIL), and the web UI's own CPU, not the database, was the limit (227 requests/s in
+one waitress process, 280-300 in two worker processes on 2 cores, BENCHMARKS.md). What
+every worker must see lives in the database: sessions are signed cookies, and login
+throttling and background jobs' progress have their tables (migration 0006).
+"""
+
+from __future__ import annotations
+
+import os
 
 import click
+from gunicorn.app.base import BaseApplication
+
+
+def default_workers() -> int:
+    """One worker per core available to this process, at least two."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(2, cores)
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes [default: one per core, at least 2].",
+)
+@click.option(
+    "--threads", default=4, show_default=True, type=int, help="Threads per worker."
+)
 @click.option(
     "--debug", is_flag=True, help="Flask's debug server (never in production)."
 )
-def web(host: str, port: int, threads: int, debug: bool) -> None:
+def web(host: str, port: int, workers: int | None, threads: int, debug: bool) -> None:
     """Serve the web UI for staff."""
     from webui import create_app
+    from webui.db import get_engine_of
 
+    # Built here first so that a bad configuration (no secret key, a database not
+    # migrated) stops the command with its own message, not a worker boot loop.
     app = create_app({"DEBUG_SERVER": debug})
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=False)
         return
-    import waitress
+    get_engine_of(app).dispose()  # each worker opens its own connections
+    workers = workers or default_workers()
+    click.echo(
+        f"serving the web UI on http://{host}:{port}/ "
+        f"({workers} workers x {threads} threads)"
+    )
+    _Server(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            # keep-alive connections stay with their worker's threads
+            "keepalive": 5,
+            "timeout": 60,
+            "graceful_timeout": 30,
+        }
+    ).run()
 
-    # One process on purpose: skip-trace progress (webui/jobs.py) lives in it, and on
-    # the benchmark machine the cores, not the GIL, were the limit (BENCHMARKS.md).
 
-    click.echo(f"serving the web UI on http://{host}:{port}/")
-    waitress.serve(app, host=host, port=port, threads=threads)
+class _Server(BaseApplication):
+    """gunicorn's application interface: each worker builds its own app."""
+
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from webui import create_app
+
+        return create_app()
