@@ -8,8 +8,8 @@ entries); the filtered cases list and the case page under 20 concurrent clients 
    indexes) and fill it with fake data by COPY: cases spread over the 169 towns,
    ``--parties`` parties and ``--entries`` docket entries per case, court dates,
    changes and skip-trace results for a tenth of the cases. ANALYZE.
-2. Serve the app as production does: ``ctforeclosure web`` (waitress) in its own
-   process.
+2. Serve the app as production does: ``ctforeclosure web`` (gunicorn, a worker
+   process per core, ``--threads`` each) in its own process.
 3. ``--clients`` threads, each signed in as a manager with its own session, loop for
    ``--seconds``: a filtered list (town, county + status, judgment type + file-date
    range, party-name search (a surname drawn as the fake data's surnames are: 3,000
@@ -500,7 +500,7 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=20)
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--threads", type=int, default=8, help="waitress threads")
+    ap.add_argument("--threads", type=int, default=4, help="threads per worker")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pg-admin-url", default=PG_ADMIN)
     ap.add_argument("--keep", action="store_true", help="keep the database")
@@ -560,8 +560,8 @@ def main() -> None:
     print(
         f"\n{platform.node()} {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
-        f"{args.clients} clients x {args.seconds:.0f} s, waitress {args.threads} "
-        "threads"
+        f"{args.clients} clients x {args.seconds:.0f} s, `ctforeclosure web` "
+        f"(default workers, {args.threads} threads each)"
     )
     print("| request | n | req/s | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|---|---|")
