@@ -38,10 +38,10 @@ def init_app(app) -> None:
         # meet a dead connection fails once; SQLAlchemy then drops the whole pool.
         kwargs["pool_pre_ping"] = False
         kwargs["pool_recycle"] = 1800
-    # A pooled connection per server thread (4 per worker by default, ``--threads``;
-    # 8 before, in one waitress process): with
-    # SQLAlchemy's default 5, the 6th-8th concurrent requests' connections were
-    # overflow, closed on return and opened again (a new server process) next time.
+    # Room for a pooled connection per server thread and background job: overflow
+    # connections are closed on return and opened again (a new server process) next
+    # time, which SQLAlchemy's default of 5 did to 8 waitress threads. Connections
+    # open only when needed, so a worker of 4 threads holds about 4.
     kwargs["pool_size"] = app.config.get("DB_POOL_SIZE", 16)
     engine = make_engine(url, **kwargs)
     require_current(engine)
