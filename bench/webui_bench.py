@@ -367,7 +367,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(url: str, port: int, threads: int) -> subprocess.Popen:
+def start_server(
+    url: str, port: int, threads: int, workers: int | None
+) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, CTF_SECRET_KEY=uuid.uuid4().hex)
     proc = subprocess.Popen(
         [
@@ -377,6 +379,7 @@ def start_server(url: str, port: int, threads: int) -> subprocess.Popen:
             str(port),
             "--threads",
             str(threads),
+            *(["--workers", str(workers)] if workers else []),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -501,6 +504,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--threads", type=int, default=4, help="threads per worker")
+    ap.add_argument(
+        "--workers", type=int, help="worker processes (default: ctforeclosure web's)"
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pg-admin-url", default=PG_ADMIN)
     ap.add_argument("--keep", action="store_true", help="keep the database")
@@ -542,7 +548,7 @@ def main() -> None:
         engine.dispose()
         print(f"{name}: {counts}, loaded in {load_s:.0f} s (COPY, VACUUM ANALYZE)")
         port = free_port()
-        proc = start_server(url, port, args.threads)
+        proc = start_server(url, port, args.threads, args.workers)
         base = f"http://127.0.0.1:{port}"
         sessions = [signed_in(base, "bench@example.org") for _ in range(args.clients)]
         # warm-up: a few requests of each kind, not measured
@@ -561,7 +567,7 @@ def main() -> None:
         f"\n{platform.node()} {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
         f"{args.clients} clients x {args.seconds:.0f} s, `ctforeclosure web` "
-        f"(default workers, {args.threads} threads each)"
+        f"({args.workers or 'default'} workers, {args.threads} threads each)"
     )
     print("| request | n | req/s | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|---|---|")

@@ -59,6 +59,14 @@ def test_cases_list_shows_all_newest_first(viewer):
         ("q=poe", [DOCKET_OLD]),  # party name, any case
         ("q=chapel", [DOCKET_NEW_HAVEN]),  # address
         ("q=100%25", []),  # LIKE wildcard is literal
+        ("q=doe", [DOCKET_HARTFORD]),  # case name and a party: the case once
+        ("q=alert", [DOCKET_HARTFORD]),  # a party's name only
+        ("q=alert&town=Hartford", [DOCKET_HARTFORD]),
+        ("q=alert&town=New+Haven", []),
+        ("q=alert&county=Hartford", [DOCKET_HARTFORD]),
+        ("q=hyperlink&status=disposed", [DOCKET_NEW_HAVEN]),
+        ("q=hyperlink&status=active", []),
+        ("q=chapel&status=active", []),
     ],
 )
 def test_cases_list_filters(viewer, query, expected):
@@ -75,6 +83,23 @@ def test_text_searches_in_one_process_each_use_their_own_words(viewer):
             assert _dockets(html) == expected
         past_the_end = viewer.get("/cases/?q=poe&page=3").get_data(as_text=True)
         assert "1 cases" in past_the_end and _dockets(past_the_end) == []
+
+
+def _in_page_order(html: str) -> list[str]:
+    shown = _dockets(html)
+    return sorted(shown, key=lambda d: html.index(f"/cases/{d}"))
+
+
+def test_text_search_pages_follow_the_chosen_sort(viewer):
+    """Every case name has "v.": the matches, sorted by docket, paged two at a time."""
+    first = viewer.get("/cases/?q=v.&sort=docket&order=asc&per_page=2")
+    html = first.get_data(as_text=True)
+    assert _in_page_order(html) == [DOCKET_OLD, DOCKET_HARTFORD]
+    assert "3 cases" in html and "Page 1 of 2" in html
+    second = viewer.get("/cases/?q=v.&sort=docket&order=asc&per_page=2&page=2")
+    assert _dockets(second.get_data(as_text=True)) == [DOCKET_NEW_HAVEN]
+    newest = viewer.get("/cases/?q=v.").get_data(as_text=True)
+    assert _in_page_order(newest) == [DOCKET_HARTFORD, DOCKET_NEW_HAVEN, DOCKET_OLD]
 
 
 def test_cases_list_unknown_town_suggests_real_ones(viewer):
