@@ -6,8 +6,10 @@ API and the exports, so a shared URL means the same rows everywhere.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, fields
 from datetime import date
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -143,35 +145,85 @@ class CaseFilter:
                 out[f.name] = value.isoformat() if isinstance(value, date) else value
         return out
 
-    def conditions(self) -> list:
-        """Return the WHERE conditions for the search text and the filters."""
-        search = [_search_condition(self.q)] if self.q else []
-        return search + self.filter_conditions()
+    def shape(self) -> Shape:
+        """What decides the form of the SQL, not its values (statements are cached
+        by it)."""
+        docket = bool(self.q) and dockets.is_valid(self.q)
+        return Shape(
+            q="docket" if docket else "text" if self.q else "",
+            town=bool(self.town),
+            county=bool(self.county),
+            status=self.status,
+            judgment_type=bool(self.judgment_type),
+            filed_from=self.filed_from is not None,
+            filed_to=self.filed_to is not None,
+            skip_traced=self.skip_traced,
+            has_phones=self.has_phones,
+            sort=self.sort,
+            order=self.order,
+        )
 
-    def filter_conditions(self) -> list:
-        """Return the WHERE conditions for the filters (not the search text)."""
-        where = []
-        # exact matches on canonical names, so the (town|county, file_date) indexes work
-        if self.town:
-            where.append(cases.c.search_town == self.town)
-        if self.county:
-            where.append(cases.c.county == self.county)
-        if self.status == "active":
-            where.append(cases.c.is_active.is_(True))
-        elif self.status == "disposed":
-            where.append(cases.c.is_active.is_(False))
-        if self.judgment_type:
-            where.append(cases.c.judgment_type == self.judgment_type)
-        if self.filed_from:
-            where.append(cases.c.file_date >= self.filed_from)
-        if self.filed_to:
-            where.append(cases.c.file_date <= self.filed_to)
-        if self.skip_traced:
-            where.append(_traced_exists())
-        if self.has_phones:
-            # kept by the skip-trace store and purge (migration 0005)
-            where.append(cases.c.has_phones.is_(True))
-        return where
+    def params(self) -> dict:
+        """The values of the statements' parameters."""
+        docket = bool(self.q) and dockets.is_valid(self.q)
+        return {
+            "docket": dockets.compact(self.q) if docket else None,
+            "pattern": like_pattern(self.q),
+            "town": self.town,
+            "county": self.county,
+            "judgment_type": self.judgment_type,
+            "filed_from": self.filed_from,
+            "filed_to": self.filed_to,
+            "limit": self.per_page,
+            "offset": (self.page - 1) * self.per_page,
+        }
+
+
+class Shape(NamedTuple):
+    """A :class:`CaseFilter` without its values: which filters, which sort."""
+
+    q: str  # "", "docket" or "text"
+    town: bool
+    county: bool
+    status: str
+    judgment_type: bool
+    filed_from: bool
+    filed_to: bool
+    skip_traced: bool
+    has_phones: bool
+    sort: str
+    order: str
+
+
+def _conditions(shape: Shape, *, search: bool = True) -> list:
+    """Return the WHERE conditions of ``shape``, its values as named parameters
+    (:meth:`CaseFilter.params`); with ``search=False``, the filters alone."""
+    where = []
+    if search and shape.q == "docket":
+        where.append(cases.c.docket_no == sa.bindparam("docket"))
+    elif search and shape.q == "text":
+        where.append(_search_condition())
+    # exact matches on canonical names, so the (town|county, file_date) indexes work
+    if shape.town:
+        where.append(cases.c.search_town == sa.bindparam("town"))
+    if shape.county:
+        where.append(cases.c.county == sa.bindparam("county"))
+    if shape.status == "active":
+        where.append(cases.c.is_active.is_(True))
+    elif shape.status == "disposed":
+        where.append(cases.c.is_active.is_(False))
+    if shape.judgment_type:
+        where.append(cases.c.judgment_type == sa.bindparam("judgment_type"))
+    if shape.filed_from:
+        where.append(cases.c.file_date >= sa.bindparam("filed_from", type_=sa.Date))
+    if shape.filed_to:
+        where.append(cases.c.file_date <= sa.bindparam("filed_to", type_=sa.Date))
+    if shape.skip_traced:
+        where.append(_traced_exists())
+    if shape.has_phones:
+        # kept by the skip-trace store and purge (migration 0005)
+        where.append(cases.c.has_phones.is_(True))
+    return where
 
 
 def like_pattern(text: str) -> str:
@@ -213,16 +265,16 @@ def _in_matches_pg(element, compiler, **kw):
     return compiler.process(element.column == sa.any_(array), **kw)
 
 
-def _party_matches(pattern: str):
+def _party_matches():
     return sa.select(parties.c.docket_no).where(
-        parties.c.name.ilike(pattern, escape="\\")
+        parties.c.name.ilike(sa.bindparam("pattern"), escape="\\")
     )
 
 
-def _case_column_matches(pattern: str):
+def _case_column_matches():
     return sa.or_(
         *(
-            column.ilike(pattern, escape="\\")
+            column.ilike(sa.bindparam("pattern"), escape="\\")
             for column in (
                 cases.c.case_name,
                 cases.c.property_street,
@@ -232,18 +284,14 @@ def _case_column_matches(pattern: str):
     )
 
 
-def _search_condition(q: str):
-    """Docket number (any form), else party name, case name or property street.
+def _search_condition():
+    """Party name, case name or property street contains the ``pattern`` parameter.
 
     One ILIKE per column, each answerable from its trigram index (migration 0003);
     the parties' matches are looked up as a list of docket numbers.
     """
-    if dockets.is_valid(q):
-        return cases.c.docket_no == dockets.compact(q)
-    pattern = like_pattern(q)
     return sa.or_(
-        _case_column_matches(pattern),
-        _InMatches(cases.c.docket_no, _party_matches(pattern)),
+        _case_column_matches(), _InMatches(cases.c.docket_no, _party_matches())
     )
 
 
@@ -256,60 +304,90 @@ def _traced_exists():
     )
 
 
-def _ordered(stmt, flt: CaseFilter, source=cases):
+def _ordered(stmt, shape: Shape, source=cases):
     """Order by the chosen column (nulls last), then docket; ``source`` is the
     cases table or a selection of its columns."""
-    column = source.c[SORTS[flt.sort].name]
-    primary = column.asc() if flt.order == "asc" else column.desc()
+    column = source.c[SORTS[shape.sort].name]
+    primary = column.asc() if shape.order == "asc" else column.desc()
     return stmt.order_by(primary.nulls_last(), source.c.docket_no)
+
+
+_LIMIT = sa.bindparam("limit", type_=sa.Integer)
+_OFFSET = sa.bindparam("offset", type_=sa.Integer)
+
+
+class _Statements(NamedTuple):
+    """The statements of one list shape."""
+
+    page: sa.Select  # a page (of a text search: with the number of matches)
+    count: sa.Select  # the number of matches, up to the cap
+    keys: sa.Select | None = None  # skip-traced: the matches' keys, up to the cap
+    page_of_keys: sa.Select | None = None  # skip-traced: the rows of those keys
+
+
+@functools.lru_cache(maxsize=512)
+def _list_statements(shape: Shape, dialect: str) -> _Statements:
+    """Build the statements of a list shape once: building them per request cost
+    about as much CPU as PostgreSQL spent answering them."""
+    if shape.q == "text":
+        return _text_search_statements(shape, dialect)
+    where = _conditions(shape)
+    capped = sa.select(cases.c.docket_no).where(*where).limit(COUNT_CAP + 1).subquery()
+    statements = _Statements(
+        count=sa.select(sa.func.count()).select_from(capped),
+        page=_ordered(sa.select(*LIST_COLUMNS).where(*where), shape)
+        .limit(_LIMIT)
+        .offset(_OFFSET),
+    )
+    if shape.skip_traced:
+        statements = statements._replace(
+            keys=_ordered(sa.select(cases.c.docket_no).where(*where), shape).limit(
+                COUNT_CAP + 1
+            ),
+            page_of_keys=_ordered(
+                sa.select(*LIST_COLUMNS).where(
+                    cases.c.docket_no.in_(sa.bindparam("keys", expanding=True))
+                ),
+                shape,
+            ),
+        )
+    return statements
 
 
 def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
     """Return one page of matching cases, the number of matches and whether that
     number is only a lower bound (counting stops at :data:`COUNT_CAP`)."""
-    if flt.q and not dockets.is_valid(flt.q):
-        return _text_search_page(conn, flt)
-    where = flt.conditions()
-    if flt.skip_traced:
+    shape, params = flt.shape(), flt.params()
+    statements = _list_statements(shape, conn.dialect.name)
+    if shape.q == "text":
+        # A text search is the costly part: run it once, counting in the same pass.
+        rows = conn.execute(statements.page, params).all()
+        if rows:
+            total = rows[0]._matches
+        else:  # past the last page: count the same way (not the walk above)
+            total = conn.execute(statements.count, params).scalar_one()
+        return rows, min(total, COUNT_CAP), total > COUNT_CAP
+    if shape.skip_traced:
         # An EXISTS through parties and results per case is the costly part: walk the
         # matches once, in the shown order, up to the cap, then read the page by key
         # (a count and a page query each ran it: town + has phones 47 -> ~25 ms).
-        keys = (
-            conn.execute(
-                _ordered(sa.select(cases.c.docket_no).where(*where), flt).limit(
-                    COUNT_CAP + 1
-                )
-            )
-            .scalars()
-            .all()
-        )
-        start = (flt.page - 1) * flt.per_page
+        keys = conn.execute(statements.keys, params).scalars().all()
+        start = params["offset"]
         if start + flt.per_page <= len(keys) or len(keys) <= COUNT_CAP:
             page_keys = keys[start : start + flt.per_page]
             rows = (
-                conn.execute(
-                    _ordered(
-                        sa.select(*LIST_COLUMNS).where(
-                            cases.c.docket_no.in_(page_keys)
-                        ),
-                        flt,
-                    )
-                ).all()
+                conn.execute(statements.page_of_keys, {"keys": page_keys}).all()
                 if page_keys
                 else []
             )
             total = len(keys)
             return rows, min(total, COUNT_CAP), total > COUNT_CAP
-    capped = sa.select(cases.c.docket_no).where(*where).limit(COUNT_CAP + 1).subquery()
-    total = conn.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
-    stmt = _ordered(sa.select(*LIST_COLUMNS).where(*where), flt)
-    rows = conn.execute(
-        stmt.limit(flt.per_page).offset((flt.page - 1) * flt.per_page)
-    ).all()
+    total = conn.execute(statements.count, params).scalar_one()
+    rows = conn.execute(statements.page, params).all()
     return rows, min(total, COUNT_CAP), total > COUNT_CAP
 
 
-def _party_branch(conn: sa.Connection, flt: CaseFilter, narrow: list, pattern: str):
+def _party_branch(shape: Shape, dialect: str, narrow: list):
     """Select ``narrow`` of the cases a party name matches.
 
     Within one town or county, those cases are read from its index and kept if a
@@ -319,8 +397,8 @@ def _party_branch(conn: sa.Connection, flt: CaseFilter, narrow: list, pattern: s
     case to hash-join them (50 instead of 18 ms); as ``= ANY(array)`` beside a
     filter, it tested each case against the whole list (35 instead of 9 ms).
     """
-    matches = _party_matches(pattern)
-    if flt.town or flt.county or conn.dialect.name != "postgresql":
+    matches = _party_matches()
+    if shape.town or shape.county or dialect != "postgresql":
         return sa.select(*narrow).where(cases.c.docket_no.in_(matches))
     keys = (
         sa.func.unnest(sa.func.array(matches.scalar_subquery()))
@@ -332,7 +410,7 @@ def _party_branch(conn: sa.Connection, flt: CaseFilter, narrow: list, pattern: s
     )
 
 
-def _text_search_page(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
+def _text_search_statements(shape: Shape, dialect: str) -> _Statements:
     """One page of a text search, its matches counted in the same pass.
 
     The matches are found first, on their own (MATERIALIZED): left to plan the search
@@ -342,18 +420,17 @@ def _text_search_page(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, 
     index holds) and as a UNION of the case columns' matches and the parties'
     matches, so the cases a party name finds are read from that index alone and
     no case is tested against the other branch's list. Only the page's rows are
-    then read whole. The commonest surname (4,838 cases of 200,000): 45 -> ~20 ms.
+    then read whole. The commonest surname (4,838 cases of 200,000): 45 -> 18 ms.
     """
-    pattern = like_pattern(flt.q)
-    filters = flt.filter_conditions()
-    sort_column = SORTS[flt.sort]
+    filters = _conditions(shape, search=False)
+    sort_column = SORTS[shape.sort]
     narrow = [cases.c.docket_no]
     if sort_column is not cases.c.docket_no:
         narrow.append(sort_column)
     matches = (
         sa.union(
-            sa.select(*narrow).where(_case_column_matches(pattern), *filters),
-            _party_branch(conn, flt, narrow, pattern).where(*filters),
+            sa.select(*narrow).where(_case_column_matches(), *filters),
+            _party_branch(shape, dialect, narrow).where(*filters),
         )
         .cte("matches")
         .prefix_with("MATERIALIZED", dialect="postgresql")
@@ -361,40 +438,68 @@ def _text_search_page(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, 
     page = (
         _ordered(
             sa.select(matches.c.docket_no, sa.func.count().over().label("_matches")),
-            flt,
+            shape,
             matches,
         )
-        .limit(flt.per_page)
-        .offset((flt.page - 1) * flt.per_page)
+        .limit(_LIMIT)
+        .offset(_OFFSET)
         .subquery("page")
     )
-    rows = conn.execute(
-        _ordered(
+    return _Statements(
+        page=_ordered(
             sa.select(*LIST_COLUMNS, page.c._matches).join_from(
                 page, cases, cases.c.docket_no == page.c.docket_no
             ),
-            flt,
-        )
-    ).all()
-    if rows:
-        total = rows[0]._matches
-    else:  # past the last page: count the same way (not the walk above)
-        total = conn.execute(
-            sa.select(sa.func.count()).select_from(
-                sa.select(matches.c.docket_no).limit(COUNT_CAP + 1).subquery()
-            )
-        ).scalar_one()
-    return rows, min(total, COUNT_CAP), total > COUNT_CAP
+            shape,
+        ),
+        count=sa.select(sa.func.count()).select_from(
+            sa.select(matches.c.docket_no).limit(COUNT_CAP + 1).subquery()
+        ),
+    )
 
 
 def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
     """Return every matching case (for exports), up to ``limit`` rows."""
-    stmt = _ordered(sa.select(*LIST_COLUMNS).where(*flt.conditions()), flt)
-    return conn.execute(stmt.limit(limit)).all()
+    shape = flt.shape()
+    stmt = _ordered(sa.select(*LIST_COLUMNS).where(*_conditions(shape)), shape)
+    return conn.execute(stmt.limit(limit), flt.params()).all()
+
+
+# The case page's statements, built once: building them per request cost more CPU
+# than PostgreSQL spent answering them (the page is half of all requests).
+_DOCKET = sa.bindparam("docket_no")
+_CASE = sa.select(cases).where(cases.c.docket_no == _DOCKET)
+_TRACED = (
+    sa.select(skiptrace_results.c.id)
+    .where(skiptrace_results.c.party_id == parties.c.id)
+    .exists()
+    .label("traced")
+)
+_PARTIES_OF_CASE = (
+    sa.select(parties, _TRACED)
+    .where(parties.c.docket_no == _DOCKET)
+    .order_by(parties.c.party_no)
+)
+_ENTRIES = (
+    sa.select(docket_entries)
+    .where(docket_entries.c.docket_no == _DOCKET)
+    .order_by(docket_entries.c.seq)
+)
+_COURT_DATES = (
+    sa.select(court_dates)
+    .where(court_dates.c.docket_no == _DOCKET)
+    .order_by(court_dates.c.court_date.desc().nulls_last())
+)
+_CHANGES = (
+    sa.select(case_changes)
+    .where(case_changes.c.docket_no == _DOCKET)
+    .order_by(case_changes.c.seen_at.desc(), case_changes.c.id.desc())
+    .limit(200)
+)
 
 
 def get_case(conn: sa.Connection, docket_no: str):
-    return conn.execute(sa.select(cases).where(cases.c.docket_no == docket_no)).first()
+    return conn.execute(_CASE, {"docket_no": docket_no}).first()
 
 
 def case_parties(conn: sa.Connection, docket_nos, *, traced: bool = False) -> list:
@@ -402,12 +507,7 @@ def case_parties(conn: sa.Connection, docket_nos, *, traced: bool = False) -> li
     party has skip-trace results (so a page asks for them only when there are)."""
     columns = [parties]
     if traced:
-        columns.append(
-            sa.select(skiptrace_results.c.id)
-            .where(skiptrace_results.c.party_id == parties.c.id)
-            .exists()
-            .label("traced")
-        )
+        columns.append(_TRACED)
     return conn.execute(
         sa.select(*columns)
         .where(parties.c.docket_no.in_(list(docket_nos)))
@@ -417,24 +517,16 @@ def case_parties(conn: sa.Connection, docket_nos, *, traced: bool = False) -> li
 
 def case_story(conn: sa.Connection, docket_no: str, *, traced: bool = False) -> dict:
     """Return the children of one case: parties, entries, dates, changes."""
+    key = {"docket_no": docket_no}
     return {
-        "parties": case_parties(conn, [docket_no], traced=traced),
-        "entries": conn.execute(
-            sa.select(docket_entries)
-            .where(docket_entries.c.docket_no == docket_no)
-            .order_by(docket_entries.c.seq)
-        ).all(),
-        "court_dates": conn.execute(
-            sa.select(court_dates)
-            .where(court_dates.c.docket_no == docket_no)
-            .order_by(court_dates.c.court_date.desc().nulls_last())
-        ).all(),
-        "changes": conn.execute(
-            sa.select(case_changes)
-            .where(case_changes.c.docket_no == docket_no)
-            .order_by(case_changes.c.seen_at.desc(), case_changes.c.id.desc())
-            .limit(200)
-        ).all(),
+        "parties": (
+            conn.execute(_PARTIES_OF_CASE, key).all()
+            if traced
+            else case_parties(conn, [docket_no])
+        ),
+        "entries": conn.execute(_ENTRIES, key).all(),
+        "court_dates": conn.execute(_COURT_DATES, key).all(),
+        "changes": conn.execute(_CHANGES, key).all(),
     }
 
 

@@ -151,9 +151,13 @@ def create_user(
     return get_user(conn, user_id)
 
 
+#: Built once: the web UI loads the signed-in user on every request.
+_USER_BY_ID = sa.select(users).where(users.c.id == sa.bindparam("user_id"))
+
+
 def get_user(conn: sa.Connection, user_id: int) -> User | None:
     """Return the user with this id, or None."""
-    row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+    row = conn.execute(_USER_BY_ID, {"user_id": user_id}).first()
     return _row_to_user(row) if row else None
 
 

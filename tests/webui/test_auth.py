@@ -163,6 +163,30 @@ def test_session_cookie_is_secure_httponly_samesite(client):
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_a_sign_in_lasts_eight_hours_however_busy(as_role, monkeypatch):
+    """Activity does not extend a sign-in: staff sign in again each working day."""
+    import time
+
+    from itsdangerous.timed import TimestampSigner
+
+    viewer = as_role("viewer")
+    signed_in_at = time.time()
+    assert viewer.get("/cases/").status_code == 200  # its forms' token saved
+
+    def hours_later(hours: float):
+        monkeypatch.setattr(
+            TimestampSigner,
+            "get_timestamp",
+            lambda self: int(signed_in_at + hours * 3600),
+        )
+        return viewer.get("/cases/")
+
+    assert hours_later(7).status_code == 200
+    response = hours_later(8.5)
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
 def test_create_app_refuses_to_start_without_secret_key(seeded_db_url):
     from webui import ConfigurationError, create_app
 
