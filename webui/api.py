@@ -158,6 +158,8 @@ def county_stats(county: str):
 
 
 def _case_page(flt: queries.CaseFilter):
+    if problem := flt.search_problem():
+        return error(400, problem)
     rows, total, more = queries.list_cases(get_conn(), flt)
     return jsonify(
         {

@@ -35,7 +35,11 @@ def index():
             flt.town = ct_towns.canonical(flt.town).name
         except ct_towns.UnknownTown as exc:
             town_problem = exc
-    rows, total, more = queries.list_cases(conn, flt)
+    search_problem = flt.search_problem()
+    if search_problem:
+        rows, total, more = [], 0, False
+    else:
+        rows, total, more = queries.list_cases(conn, flt)
     pages = max(1, -(-total // flt.per_page))
     return render_template(
         "cases/index.html",
@@ -45,6 +49,7 @@ def index():
         flt=flt,
         pages=pages,
         town_problem=town_problem,
+        search_problem=search_problem,
         export_args={
             k: v for k, v in request.args.items() if k not in ("include_dnc", "page")
         },

@@ -13,7 +13,7 @@ import io
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 from flask_login import current_user
 from openpyxl import Workbook
 
@@ -121,6 +121,8 @@ def export_rows(conn: sa.Connection, flt, *, include_dnc: bool, visible: bool):
 
 def _prepare(fmt: str):
     flt = queries.CaseFilter.from_args(request.args)
+    if problem := flt.search_problem():
+        abort(Response(problem, status=400, mimetype="text/plain"))
     include_dnc = request.args.get("include_dnc") == "1"
     rows = list(
         export_rows(

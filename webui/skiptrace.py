@@ -67,6 +67,8 @@ def selection_from(form) -> dict:
     if filter_query:
         args = {k: v[0] for k, v in parse_qs(filter_query).items()}
         flt = queries.CaseFilter.from_args(args)
+        if problem := flt.search_problem():
+            raise SelectionError(problem)
         rows = queries.iter_cases(get_conn(), flt, MAX_FILTER_CASES)
         if not rows:
             raise SelectionError("No cases match the filters.")

@@ -102,6 +102,10 @@ def test_api_cases_routes(api):
     assert [c["docket_no"] for c in found["cases"]] == [DOCKET_NEW_HAVEN]
     assert "_matches" not in found["cases"][0] and found["total"] == 1
     assert get("/cases/search").status_code == 400
+    too_short = get("/cases/search?q=oe")
+    assert too_short.status_code == 400
+    assert "at least 3 characters" in too_short.get_json()["error"]
+    assert get("/cases?q=oe").status_code == 400
     by_town = get("/cases/by-town/new%20haven").get_json()
     assert [c["docket_no"] for c in by_town["cases"]] == [DOCKET_NEW_HAVEN]
     assert get("/cases/by-town/Atlantis").status_code == 404

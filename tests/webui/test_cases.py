@@ -91,15 +91,27 @@ def _in_page_order(html: str) -> list[str]:
 
 
 def test_text_search_pages_follow_the_chosen_sort(viewer):
-    """Every case name has "v.": the matches, sorted by docket, paged two at a time."""
-    first = viewer.get("/cases/?q=v.&sort=docket&order=asc&per_page=2")
+    """Every case name has "OE," (Doe, Roe, Poe): the matches, sorted by docket, paged
+    two at a time."""
+    first = viewer.get("/cases/?q=oe,&sort=docket&order=asc&per_page=2")
     html = first.get_data(as_text=True)
     assert _in_page_order(html) == [DOCKET_OLD, DOCKET_HARTFORD]
     assert "3 cases" in html and "Page 1 of 2" in html
-    second = viewer.get("/cases/?q=v.&sort=docket&order=asc&per_page=2&page=2")
+    second = viewer.get("/cases/?q=oe,&sort=docket&order=asc&per_page=2&page=2")
     assert _dockets(second.get_data(as_text=True)) == [DOCKET_NEW_HAVEN]
-    newest = viewer.get("/cases/?q=v.").get_data(as_text=True)
+    newest = viewer.get("/cases/?q=oe,").get_data(as_text=True)
     assert _in_page_order(newest) == [DOCKET_HARTFORD, DOCKET_NEW_HAVEN, DOCKET_OLD]
+
+
+def test_a_search_too_short_to_look_up_says_so_instead_of_listing(viewer):
+    """One or two letters match almost every name and no index can find them."""
+    html = viewer.get("/cases/?q=oe").get_data(as_text=True)
+    assert 'id="search-problem"' in html and "at least 3 characters" in html
+    assert _dockets(html) == [] and "0 cases" in html
+    # a short surname with its comma is long enough, and a docket is always
+    assert _dockets(viewer.get("/cases/?q=poe,").get_data(as_text=True)) == [DOCKET_OLD]
+    docket = viewer.get("/cases/?q=HHD-CV-22-6160660-S").get_data(as_text=True)
+    assert 'id="search-problem"' not in docket and _dockets(docket) == [DOCKET_HARTFORD]
 
 
 def test_cases_list_unknown_town_suggests_real_ones(viewer):

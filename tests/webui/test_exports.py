@@ -36,6 +36,12 @@ def test_export_csv_follows_the_current_filters(as_role):
     assert rows[1]["Judiciary link"].endswith("DocketNo=HHD-CV-22-6160660-S")
 
 
+def test_export_of_a_too_short_search_is_refused_with_the_reason(as_role):
+    response = as_role("manager").get("/exports/cases.csv?q=oe")
+    assert response.status_code == 400
+    assert "at least 3 characters" in response.get_data(as_text=True)
+
+
 def test_export_csv_neutralises_formulas(as_role):
     rows = _csv(as_role("manager").get("/exports/cases.csv?county=New+Haven"))
     assert rows[0]["Defendants"] == "'" + FORMULA_NAME
