@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -233,12 +234,31 @@ def _copy_rows(conn, table, target: str, rows, names) -> None:
     # JSON columns: psycopg would dump a list as an array; None stays JSON null,
     # as SQLAlchemy's JSON type stores it.
     json_at = [i for i, n in enumerate(names) if isinstance(table.c[n].type, sa.JSON)]
+    # Dates and times go as their ISO text, rendered once per distinct value: most
+    # are the batch's ``now`` (first_seen, last_seen) or repeat (file dates), and
+    # psycopg's own dumper costs ~0.7 us a value. The server parses the same text
+    # it would get from psycopg (text COPY is untyped), so nothing stored changes.
+    # Measured: 400,000 docket-entry rows, 1.07 -> 0.28 s of client CPU.
+    temporal_at = [
+        i
+        for i, n in enumerate(names)
+        if isinstance(table.c[n].type, (sa.Date, sa.DateTime))
+    ]
+    rendered: dict[Any, str] = {}
+    get = operator.itemgetter(*names)
     copy_sql = f'COPY "{target}" ({cols}) FROM STDIN'
     raw = conn.connection.driver_connection
     try:
         with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
             for row in rows:
-                values = [row[n] for n in names]
+                values = list(get(row)) if len(names) > 1 else [row[names[0]]]
+                for i in temporal_at:
+                    value = values[i]
+                    if value is not None and value.__class__ is not str:
+                        text = rendered.get(value)
+                        if text is None:
+                            text = rendered[value] = value.isoformat()
+                        values[i] = text
                 for i in json_at:
                     values[i] = Jsonb(values[i])
                 copy.write_row(values)
@@ -528,9 +548,9 @@ def _touch(conn, touch, touch_read, now, crawl_id) -> None:
 
 
 def _load_children(conn, table, key_col, dockets, fields_) -> dict[str, dict]:
-    """Return docket -> key -> stored row (with id, removed_at and the fields)."""
+    """Return docket -> key -> stored row (with removed_at and the fields)."""
     found: dict[str, dict] = {}
-    cols = [table.c.id, table.c.docket_no, table.c[key_col], table.c.removed_at]
+    cols = [table.c.docket_no, table.c[key_col], table.c.removed_at]
     cols += [table.c[f] for f in fields_]
     for chunk in _chunks(dockets):
         for row in conn.execute(sa.select(*cols).where(table.c.docket_no.in_(chunk))):
@@ -542,35 +562,51 @@ def _same(row, wanted: dict, fields_) -> bool:
     return row.removed_at is None and all(getattr(row, f) == wanted[f] for f in fields_)
 
 
-def _child_row(docket: str, key_col: str, key: str, values: dict, now) -> dict:
-    return {
-        "docket_no": docket,
-        key_col: key,
-        **values,
-        "first_seen": now,
-        "last_seen": now,
-        "removed_at": None,
-    }
+def _assign_ids(conn, table, rows: list[dict]) -> None:
+    """PostgreSQL: give rows about to be inserted ids from the table's sequence.
+
+    One query for the batch, so that the new rows' ids are known without reading
+    them back (that read-back cost 0.7 s of 10.9 s for 20,000 new cases).
+    """
+    if not rows or conn.dialect.name != "postgresql":
+        return
+    ids = conn.exec_driver_sql(
+        "SELECT nextval(seq) FROM pg_get_serial_sequence(%(table)s, 'id') AS seq, "
+        "generate_series(1, %(count)s)",
+        {"table": table.name, "count": len(rows)},
+    ).scalars()
+    for row, id_ in zip(rows, ids, strict=True):
+        row["id"] = id_
 
 
 def _sync_table(
-    conn, table, key_col, fields_, wanted_by_case, stored, now, on_added, on_removed
+    conn,
+    table,
+    key_col,
+    fields_,
+    wanted_by_case,
+    stored,
+    now,
+    on_added,
+    on_removed,
+    assign_ids=False,
 ):
     """Upsert new/changed/returning children, mark vanished ones removed.
 
-    A case with no stored rows in the table (read for the first time) cannot
-    conflict: its rows are plainly inserted (on PostgreSQL, COPYed straight into
-    the table), the bulk of a first load.
+    ``wanted_by_case`` maps docket -> key -> the whole row to write (see
+    :func:`_child_rows`). A case with no stored rows in the table (read for the
+    first time) cannot conflict: its rows are plainly inserted (on PostgreSQL,
+    COPYed straight into the table), the bulk of a first load.
     """
     upserts: list[dict] = []
     inserts: list[dict] = []
     removed: list[dict] = []
     for docket, wanted in wanted_by_case.items():
-        have = stored.get(docket, {})
+        have = stored.get(docket)
         if not have:
             for key, values in wanted.items():
                 on_added(docket, key, values, None)
-                inserts.append(_child_row(docket, key_col, key, values, now))
+            inserts.extend(wanted.values())
             continue
         for key, values in wanted.items():
             row = have.get(key)
@@ -578,15 +614,37 @@ def _sync_table(
                 continue
             if row is None or row.removed_at is not None:
                 on_added(docket, key, values, row)
-            upserts.append(_child_row(docket, key_col, key, values, now))
+            upserts.append(values)
         for key, row in have.items():
             if key not in wanted and row.removed_at is None:
                 removed.append({"docket_no": docket, key_col: key, "removed_at": now})
                 on_removed(docket, key, row)
+    if assign_ids:
+        _assign_ids(conn, table, inserts)
     _upsert(conn, table, inserts)
     _upsert(conn, table, upserts, ["docket_no", key_col], keep=["first_seen"])
     _update_many(conn, table, removed, ["docket_no", key_col])
     return inserts + upserts
+
+
+def _child_rows(docket: str, key_col: str, keys, values, now) -> dict[str, dict]:
+    """Return key -> the whole row to write, for one case's children of one table.
+
+    ``values`` gives each child's field values, in the order of the keys. The
+    rows are built once, complete, because a first load writes them as they are.
+    """
+    base = {"docket_no": docket, key_col: None, "first_seen": now, "last_seen": now}
+    base["removed_at"] = None
+    out = {}
+    for key, row in zip(keys, values, strict=True):
+        row.update(base)
+        row[key_col] = key
+        out[key] = row
+    return out
+
+
+_ENTRY_VALUES = operator.attrgetter(*ENTRY_FIELDS[1:])  # all but "seq"
+_DATE_VALUES = operator.attrgetter(*DATE_FIELDS)
 
 
 def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
@@ -594,33 +652,48 @@ def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
     read_before = {case.docket_no: before for case, before in synced}
     known = [d for d, before in read_before.items() if before]
     want_parties, want_entries, want_dates = {}, {}, {}
+    entry_names = ENTRY_FIELDS[1:]
     for case, _ in synced:
-        want_parties[case.docket_no] = {
-            p.party_no: {
-                "role": p.role,
-                "category": (p.category or "").strip() or None,
-                "name": p.name,
-                "non_appearing": bool(p.non_appearing),
-                "appearances": [
-                    {n: _json_value(getattr(a, n)) for n in _APPEARANCE_FIELDS}
-                    for a in p.appearances
-                ],
-            }
-            for p in case.parties
-        }
-        want_entries[case.docket_no] = {
-            key: {
-                "seq": seq,
-                **{f: getattr(e, f) for f in ENTRY_FIELDS if f != "seq"},
-            }
-            for seq, (key, e) in enumerate(
-                zip(entry_keys(case), case.docket_entries, strict=True), 1
-            )
-        }
-        want_dates[case.docket_no] = {
-            key: {f: getattr(d, f) for f in DATE_FIELDS}
-            for key, d in zip(date_keys(case), case.court_dates, strict=True)
-        }
+        docket = case.docket_no
+        want_parties[docket] = _child_rows(
+            docket,
+            "party_no",
+            [p.party_no for p in case.parties],
+            [
+                {
+                    "role": p.role,
+                    "category": (p.category or "").strip() or None,
+                    "name": p.name,
+                    "non_appearing": bool(p.non_appearing),
+                    "appearances": [
+                        {n: _json_value(getattr(a, n)) for n in _APPEARANCE_FIELDS}
+                        for a in p.appearances
+                    ],
+                }
+                for p in case.parties
+            ],
+            now,
+        )
+        want_entries[docket] = _child_rows(
+            docket,
+            "entry_key",
+            entry_keys(case),
+            [
+                {"seq": seq, **dict(zip(entry_names, _ENTRY_VALUES(e), strict=True))}
+                for seq, e in enumerate(case.docket_entries, 1)
+            ],
+            now,
+        )
+        want_dates[docket] = _child_rows(
+            docket,
+            "date_key",
+            date_keys(case),
+            [
+                dict(zip(DATE_FIELDS, _DATE_VALUES(d), strict=True))
+                for d in case.court_dates
+            ],
+            now,
+        )
     # Cases read for the first time have nothing stored: skip the lookups.
     stored_parties = _load_children(conn, parties, "party_no", known, PARTY_FIELDS)
     stored_entries = _load_children(
@@ -703,6 +776,7 @@ def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
         now,
         party_added,
         party_removed,
+        assign_ids=True,
     )
     _sync_table(
         conn,
@@ -729,43 +803,43 @@ def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
     return _new_parties(conn, party_rows, stored_parties)
 
 
+_NEW_PARTY_FIELDS = ("docket_no", "party_no", "role", "category", "name")
+
+
 def _new_parties(conn, party_rows, stored_parties) -> list[dict]:
-    """Return the parties this batch inserted (not updated or returning), with ids."""
+    """Return the parties this batch inserted (not updated or returning), with ids,
+    in docket and party-number order.
+
+    Rows inserted with ids from :func:`_assign_ids` (PostgreSQL) are known as they
+    are; the others (SQLite, or new parties of a stored case) are read back.
+    """
     fresh = [
         r
         for r in party_rows
         if r["party_no"] not in stored_parties.get(r["docket_no"], {})
     ]
-    if not fresh:
-        return []
-    wanted = {(r["docket_no"], r["party_no"]) for r in fresh}
-    out = []
+    out = [
+        {"party_id": r["id"], **{n: r[n] for n in _NEW_PARTY_FIELDS}}
+        for r in fresh
+        if "id" in r
+    ]
+    wanted = {(r["docket_no"], r["party_no"]) for r in fresh if "id" not in r}
     dockets = sorted({d for d, _ in wanted})
     for chunk in _chunks(dockets):
         rows = conn.execute(
-            sa.select(
-                parties.c.id,
-                parties.c.docket_no,
-                parties.c.party_no,
-                parties.c.role,
-                parties.c.category,
-                parties.c.name,
+            sa.select(parties.c.id, *(parties.c[n] for n in _NEW_PARTY_FIELDS)).where(
+                parties.c.docket_no.in_(chunk)
             )
-            .where(parties.c.docket_no.in_(chunk))
-            .order_by(parties.c.docket_no, parties.c.party_no)
         )
         for row in rows:
             if (row.docket_no, row.party_no) in wanted:
                 out.append(
                     {
                         "party_id": row.id,
-                        "docket_no": row.docket_no,
-                        "party_no": row.party_no,
-                        "role": row.role,
-                        "category": row.category,
-                        "name": row.name,
+                        **{n: getattr(row, n) for n in _NEW_PARTY_FIELDS},
                     }
                 )
+    out.sort(key=lambda p: (p["docket_no"], p["party_no"]))
     return out
 
 
