@@ -226,8 +226,13 @@ def _stage(conn, table, rows, names) -> str:
     return tmp
 
 
-def _copy_rows(conn, table, target: str, rows, names) -> None:
-    """PostgreSQL: COPY rows (dicts of ``table``'s columns) into ``target``."""
+def _copy_rows(conn, table, target: str, rows, names, *, tuples=False) -> None:
+    """PostgreSQL: COPY rows (dicts of ``table``'s columns) into ``target``.
+
+    With ``tuples``, ``rows`` is any iterable of value sequences in ``names``'
+    order, e.g. a generator, consumed while the server already stores the rows
+    sent before.
+    """
     from psycopg.types.json import Jsonb
 
     cols = ", ".join(f'"{n}"' for n in names)
@@ -251,7 +256,10 @@ def _copy_rows(conn, table, target: str, rows, names) -> None:
     try:
         with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
             for row in rows:
-                values = list(get(row)) if len(names) > 1 else [row[names[0]]]
+                if tuples:
+                    values = list(row)
+                else:
+                    values = list(get(row)) if len(names) > 1 else [row[names[0]]]
                 for i in temporal_at:
                     value = values[i]
                     if value is not None and value.__class__ is not str:
@@ -679,18 +687,16 @@ def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
             }
             for p in case.parties
         }
-        rows = {}
-        for seq, (key, e) in enumerate(
-            zip(entry_keys(case), case.docket_entries, strict=True), 1
-        ):
-            values = (docket, key, seq, *_ENTRY_VALUES(e), now, now, None)
-            rows[key] = dict(zip(_ENTRY_ROW, values, strict=True))
-        want_entries[docket] = rows
-        rows = {}
-        for key, d in zip(date_keys(case), case.court_dates, strict=True):
-            values = (docket, key, *_DATE_VALUES(d), now, now, None)
-            rows[key] = dict(zip(_DATE_ROW, values, strict=True))
-        want_dates[docket] = rows
+        if not read_before[docket]:
+            continue  # entries and dates: streamed by _insert_first_read below
+        want_entries[docket] = {
+            row[1]: dict(zip(_ENTRY_ROW, row, strict=True))
+            for row in _entry_rows(case, now)
+        }
+        want_dates[docket] = {
+            row[1]: dict(zip(_DATE_ROW, row, strict=True))
+            for row in _date_rows(case, now)
+        }
     # Cases read for the first time have nothing stored: skip the lookups.
     stored_parties = _load_children(conn, parties, "party_no", known, PARTY_FIELDS)
     stored_entries = _load_children(
@@ -797,7 +803,46 @@ def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
         date_added,
         date_removed,
     )
+    first_read = [case for case, before in synced if not before]
+    _insert_first_read(conn, docket_entries, _ENTRY_ROW, first_read, _entry_rows, now)
+    _insert_first_read(conn, court_dates, _DATE_ROW, first_read, _date_rows, now)
     return _new_parties(conn, party_rows, stored_parties)
+
+
+def _entry_rows(case: CaseItem, now) -> Iterable[tuple]:
+    """Yield the case's docket-entry rows as tuples in ``_ENTRY_ROW`` order."""
+    docket = case.docket_no
+    for seq, (key, e) in enumerate(
+        zip(entry_keys(case), case.docket_entries, strict=True), 1
+    ):
+        yield (docket, key, seq, *_ENTRY_VALUES(e), now, now, None)
+
+
+def _date_rows(case: CaseItem, now) -> Iterable[tuple]:
+    """Yield the case's court-date rows as tuples in ``_DATE_ROW`` order."""
+    docket = case.docket_no
+    for key, d in zip(date_keys(case), case.court_dates, strict=True):
+        yield (docket, key, *_DATE_VALUES(d), now, now, None)
+
+
+def _insert_first_read(conn, table, names, first_read, rows_of, now) -> None:
+    """Insert the children of cases whose page is read for the first time.
+
+    Nothing of theirs is stored, so nothing can conflict and no change is
+    recorded (a first read has nothing to compare with). On PostgreSQL the rows
+    are built while the COPY runs: the server stores the rows already sent while
+    Python builds the next ones, instead of waiting for all of them (a first load
+    is ~20 entries a case; the server's part of that COPY is the longer one).
+    """
+    if not first_read:
+        return
+    rows = (row for case in first_read for row in rows_of(case, now))
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table, table.name, rows, names, tuples=True)
+        return
+    batch = [dict(zip(names, row, strict=True)) for row in rows]
+    if batch:
+        conn.execute(table.insert(), batch)
 
 
 _NEW_PARTY_FIELDS = ("docket_no", "party_no", "role", "category", "name")
