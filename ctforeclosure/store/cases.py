@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -225,20 +226,47 @@ def _stage(conn, table, rows, names) -> str:
     return tmp
 
 
-def _copy_rows(conn, table, target: str, rows, names) -> None:
-    """PostgreSQL: COPY rows (dicts of ``table``'s columns) into ``target``."""
+def _copy_rows(conn, table, target: str, rows, names, *, tuples=False) -> None:
+    """PostgreSQL: COPY rows (dicts of ``table``'s columns) into ``target``.
+
+    With ``tuples``, ``rows`` is any iterable of value sequences in ``names``'
+    order, e.g. a generator, consumed while the server already stores the rows
+    sent before.
+    """
     from psycopg.types.json import Jsonb
 
     cols = ", ".join(f'"{n}"' for n in names)
     # JSON columns: psycopg would dump a list as an array; None stays JSON null,
     # as SQLAlchemy's JSON type stores it.
     json_at = [i for i, n in enumerate(names) if isinstance(table.c[n].type, sa.JSON)]
+    # Dates and times go as their ISO text, rendered once per distinct value: most
+    # are the batch's ``now`` (first_seen, last_seen) or repeat (file dates), and
+    # psycopg's own dumper costs ~0.7 us a value. The server parses the same text
+    # it would get from psycopg (text COPY is untyped), so nothing stored changes.
+    # Measured: 400,000 docket-entry rows, 1.07 -> 0.28 s of client CPU.
+    temporal_at = [
+        i
+        for i, n in enumerate(names)
+        if isinstance(table.c[n].type, (sa.Date, sa.DateTime))
+    ]
+    rendered: dict[Any, str] = {}
+    get = operator.itemgetter(*names)
     copy_sql = f'COPY "{target}" ({cols}) FROM STDIN'
     raw = conn.connection.driver_connection
     try:
         with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
             for row in rows:
-                values = [row[n] for n in names]
+                if tuples:
+                    values = list(row)
+                else:
+                    values = list(get(row)) if len(names) > 1 else [row[names[0]]]
+                for i in temporal_at:
+                    value = values[i]
+                    if value is not None and value.__class__ is not str:
+                        text = rendered.get(value)
+                        if text is None:
+                            text = rendered[value] = value.isoformat()
+                        values[i] = text
                 for i in json_at:
                     values[i] = Jsonb(values[i])
                 copy.write_row(values)
@@ -263,8 +291,14 @@ def _chunks(values: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
         yield values[start : start + size]
 
 
-def _key(parts: Iterable[Any]) -> str:
-    text = "|".join("" if p is None else str(p) for p in parts)
+def _key(first, second, third) -> str:
+    """Return "first|second|third" (None as empty, dates as ISO), at most KEY_MAX."""
+    # An f-string formats str, dates and numbers as str() does; measured 2x the
+    # speed of a join over a generator (400,000 keys per 20,000 cases).
+    text = (
+        f"{'' if first is None else first!s}|{'' if second is None else second!s}"
+        f"|{'' if third is None else third!s}"
+    )
     if len(text) <= KEY_MAX:
         return text
     # Long descriptions: keep a readable prefix and make it unique with a digest.
@@ -287,14 +321,14 @@ def _numbered(bases: list[str]) -> list[str]:
 def entry_keys(case: CaseItem) -> list[str]:
     """Return the docket entries' keys: entry_no|file_date|description (+ "#n")."""
     return _numbered(
-        [_key((e.entry_no, e.file_date, e.description)) for e in case.docket_entries]
+        [_key(e.entry_no, e.file_date, e.description) for e in case.docket_entries]
     )
 
 
 def date_keys(case: CaseItem) -> list[str]:
     """Return the court dates' keys: date|time|description (+ "#n")."""
     return _numbered(
-        [_key((d.court_date, d.court_time, d.description)) for d in case.court_dates]
+        [_key(d.court_date, d.court_time, d.description) for d in case.court_dates]
     )
 
 
@@ -315,17 +349,27 @@ def _scalars(case: CaseItem) -> dict[str, Any]:
     return {name: getattr(case, name) for name in _CASE_SCALARS}
 
 
+_SCALAR_VALUES = operator.attrgetter(*_HASHED_SCALARS)
+_PARTY_VALUES = operator.attrgetter(*_PARTY_ITEM_FIELDS)
+_APPEARANCE_VALUES = operator.attrgetter(*_APPEARANCE_FIELDS)
+_ENTRY_ITEM_VALUES = operator.attrgetter(*_ENTRY_ITEM_FIELDS)
+_DATE_ITEM_VALUES = operator.attrgetter(*_DATE_ITEM_FIELDS)
+
+
 def detail_hash(case: CaseItem) -> str:
-    """Return the hash of what the case page showed: its fields, children, flags."""
+    """Return the hash of what the case page showed: its fields, children, flags.
+
+    The values are gathered as tuples (one C call per object), which JSON writes
+    exactly as lists: the hashes stay those already stored.
+    """
     payload = [
-        [getattr(case, n) for n in _HASHED_SCALARS],
+        _SCALAR_VALUES(case),
         [
-            [getattr(p, n) for n in _PARTY_ITEM_FIELDS]
-            + [[getattr(a, n) for n in _APPEARANCE_FIELDS] for a in p.appearances]
+            [*_PARTY_VALUES(p), *map(_APPEARANCE_VALUES, p.appearances)]
             for p in case.parties
         ],
-        [[getattr(e, n) for n in _ENTRY_ITEM_FIELDS] for e in case.docket_entries],
-        [[getattr(d, n) for n in _DATE_ITEM_FIELDS] for d in case.court_dates],
+        list(map(_ENTRY_ITEM_VALUES, case.docket_entries)),
+        list(map(_DATE_ITEM_VALUES, case.court_dates)),
     ]
     text = json.dumps(payload, default=str, separators=(",", ":"))
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
@@ -528,9 +572,9 @@ def _touch(conn, touch, touch_read, now, crawl_id) -> None:
 
 
 def _load_children(conn, table, key_col, dockets, fields_) -> dict[str, dict]:
-    """Return docket -> key -> stored row (with id, removed_at and the fields)."""
+    """Return docket -> key -> stored row (with removed_at and the fields)."""
     found: dict[str, dict] = {}
-    cols = [table.c.id, table.c.docket_no, table.c[key_col], table.c.removed_at]
+    cols = [table.c.docket_no, table.c[key_col], table.c.removed_at]
     cols += [table.c[f] for f in fields_]
     for chunk in _chunks(dockets):
         for row in conn.execute(sa.select(*cols).where(table.c.docket_no.in_(chunk))):
@@ -542,35 +586,51 @@ def _same(row, wanted: dict, fields_) -> bool:
     return row.removed_at is None and all(getattr(row, f) == wanted[f] for f in fields_)
 
 
-def _child_row(docket: str, key_col: str, key: str, values: dict, now) -> dict:
-    return {
-        "docket_no": docket,
-        key_col: key,
-        **values,
-        "first_seen": now,
-        "last_seen": now,
-        "removed_at": None,
-    }
+def _assign_ids(conn, table, rows: list[dict]) -> None:
+    """PostgreSQL: give rows about to be inserted ids from the table's sequence.
+
+    One query for the batch, so that the new rows' ids are known without reading
+    them back (that read-back cost 0.7 s of 10.9 s for 20,000 new cases).
+    """
+    if not rows or conn.dialect.name != "postgresql":
+        return
+    ids = conn.exec_driver_sql(
+        "SELECT nextval(seq) FROM pg_get_serial_sequence(%(table)s, 'id') AS seq, "
+        "generate_series(1, %(count)s)",
+        {"table": table.name, "count": len(rows)},
+    ).scalars()
+    for row, id_ in zip(rows, ids, strict=True):
+        row["id"] = id_
 
 
 def _sync_table(
-    conn, table, key_col, fields_, wanted_by_case, stored, now, on_added, on_removed
+    conn,
+    table,
+    key_col,
+    fields_,
+    wanted_by_case,
+    stored,
+    now,
+    on_added,
+    on_removed,
+    assign_ids=False,
 ):
     """Upsert new/changed/returning children, mark vanished ones removed.
 
-    A case with no stored rows in the table (read for the first time) cannot
-    conflict: its rows are plainly inserted (on PostgreSQL, COPYed straight into
-    the table), the bulk of a first load.
+    ``wanted_by_case`` maps docket -> key -> the whole row to write. A case with
+    no stored rows in the table (read for the first time) cannot conflict: its
+    rows are plainly inserted (on PostgreSQL, COPYed straight into the table), the
+    bulk of a first load.
     """
     upserts: list[dict] = []
     inserts: list[dict] = []
     removed: list[dict] = []
     for docket, wanted in wanted_by_case.items():
-        have = stored.get(docket, {})
+        have = stored.get(docket)
         if not have:
             for key, values in wanted.items():
                 on_added(docket, key, values, None)
-                inserts.append(_child_row(docket, key_col, key, values, now))
+            inserts.extend(wanted.values())
             continue
         for key, values in wanted.items():
             row = have.get(key)
@@ -578,25 +638,41 @@ def _sync_table(
                 continue
             if row is None or row.removed_at is not None:
                 on_added(docket, key, values, row)
-            upserts.append(_child_row(docket, key_col, key, values, now))
+            upserts.append(values)
         for key, row in have.items():
             if key not in wanted and row.removed_at is None:
                 removed.append({"docket_no": docket, key_col: key, "removed_at": now})
                 on_removed(docket, key, row)
+    if assign_ids:
+        _assign_ids(conn, table, inserts)
     _upsert(conn, table, inserts)
     _upsert(conn, table, upserts, ["docket_no", key_col], keep=["first_seen"])
     _update_many(conn, table, removed, ["docket_no", key_col])
     return inserts + upserts
 
 
+_SEEN = ("first_seen", "last_seen", "removed_at")
+_ENTRY_ROW = ("docket_no", "entry_key", *ENTRY_FIELDS, *_SEEN)
+_DATE_ROW = ("docket_no", "date_key", *DATE_FIELDS, *_SEEN)
+_ENTRY_VALUES = operator.attrgetter(*ENTRY_FIELDS[1:])  # all but "seq"
+_DATE_VALUES = operator.attrgetter(*DATE_FIELDS)
+
+
 def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
-    """Synchronise parties, entries and dates of cases whose page changed."""
+    """Synchronise parties, entries and dates of cases whose page changed.
+
+    The rows to write are built whole, once (a first load writes them as they
+    are): one ``dict(zip(...))`` per entry, the bulk of a case's rows.
+    """
     read_before = {case.docket_no: before for case, before in synced}
     known = [d for d, before in read_before.items() if before]
     want_parties, want_entries, want_dates = {}, {}, {}
     for case, _ in synced:
-        want_parties[case.docket_no] = {
+        docket = case.docket_no
+        want_parties[docket] = {
             p.party_no: {
+                "docket_no": docket,
+                "party_no": p.party_no,
                 "role": p.role,
                 "category": (p.category or "").strip() or None,
                 "name": p.name,
@@ -605,21 +681,21 @@ def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
                     {n: _json_value(getattr(a, n)) for n in _APPEARANCE_FIELDS}
                     for a in p.appearances
                 ],
+                "first_seen": now,
+                "last_seen": now,
+                "removed_at": None,
             }
             for p in case.parties
         }
-        want_entries[case.docket_no] = {
-            key: {
-                "seq": seq,
-                **{f: getattr(e, f) for f in ENTRY_FIELDS if f != "seq"},
-            }
-            for seq, (key, e) in enumerate(
-                zip(entry_keys(case), case.docket_entries, strict=True), 1
-            )
+        if not read_before[docket]:
+            continue  # entries and dates: streamed by _insert_first_read below
+        want_entries[docket] = {
+            row[1]: dict(zip(_ENTRY_ROW, row, strict=True))
+            for row in _entry_rows(case, now)
         }
-        want_dates[case.docket_no] = {
-            key: {f: getattr(d, f) for f in DATE_FIELDS}
-            for key, d in zip(date_keys(case), case.court_dates, strict=True)
+        want_dates[docket] = {
+            row[1]: dict(zip(_DATE_ROW, row, strict=True))
+            for row in _date_rows(case, now)
         }
     # Cases read for the first time have nothing stored: skip the lookups.
     stored_parties = _load_children(conn, parties, "party_no", known, PARTY_FIELDS)
@@ -703,6 +779,7 @@ def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
         now,
         party_added,
         party_removed,
+        assign_ids=True,
     )
     _sync_table(
         conn,
@@ -726,46 +803,85 @@ def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
         date_added,
         date_removed,
     )
+    first_read = [case for case, before in synced if not before]
+    _insert_first_read(conn, docket_entries, _ENTRY_ROW, first_read, _entry_rows, now)
+    _insert_first_read(conn, court_dates, _DATE_ROW, first_read, _date_rows, now)
     return _new_parties(conn, party_rows, stored_parties)
 
 
+def _entry_rows(case: CaseItem, now) -> Iterable[tuple]:
+    """Yield the case's docket-entry rows as tuples in ``_ENTRY_ROW`` order."""
+    docket = case.docket_no
+    for seq, (key, e) in enumerate(
+        zip(entry_keys(case), case.docket_entries, strict=True), 1
+    ):
+        yield (docket, key, seq, *_ENTRY_VALUES(e), now, now, None)
+
+
+def _date_rows(case: CaseItem, now) -> Iterable[tuple]:
+    """Yield the case's court-date rows as tuples in ``_DATE_ROW`` order."""
+    docket = case.docket_no
+    for key, d in zip(date_keys(case), case.court_dates, strict=True):
+        yield (docket, key, *_DATE_VALUES(d), now, now, None)
+
+
+def _insert_first_read(conn, table, names, first_read, rows_of, now) -> None:
+    """Insert the children of cases whose page is read for the first time.
+
+    Nothing of theirs is stored, so nothing can conflict and no change is
+    recorded (a first read has nothing to compare with). On PostgreSQL the rows
+    are built while the COPY runs: the server stores the rows already sent while
+    Python builds the next ones, instead of waiting for all of them (a first load
+    is ~20 entries a case; the server's part of that COPY is the longer one).
+    """
+    if not first_read:
+        return
+    rows = (row for case in first_read for row in rows_of(case, now))
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table, table.name, rows, names, tuples=True)
+        return
+    batch = [dict(zip(names, row, strict=True)) for row in rows]
+    if batch:
+        conn.execute(table.insert(), batch)
+
+
+_NEW_PARTY_FIELDS = ("docket_no", "party_no", "role", "category", "name")
+
+
 def _new_parties(conn, party_rows, stored_parties) -> list[dict]:
-    """Return the parties this batch inserted (not updated or returning), with ids."""
+    """Return the parties this batch inserted (not updated or returning), with ids,
+    in docket and party-number order.
+
+    Rows inserted with ids from :func:`_assign_ids` (PostgreSQL) are known as they
+    are; the others (SQLite, or new parties of a stored case) are read back.
+    """
     fresh = [
         r
         for r in party_rows
         if r["party_no"] not in stored_parties.get(r["docket_no"], {})
     ]
-    if not fresh:
-        return []
-    wanted = {(r["docket_no"], r["party_no"]) for r in fresh}
-    out = []
+    out = [
+        {"party_id": r["id"], **{n: r[n] for n in _NEW_PARTY_FIELDS}}
+        for r in fresh
+        if "id" in r
+    ]
+    wanted = {(r["docket_no"], r["party_no"]) for r in fresh if "id" not in r}
     dockets = sorted({d for d, _ in wanted})
     for chunk in _chunks(dockets):
         rows = conn.execute(
-            sa.select(
-                parties.c.id,
-                parties.c.docket_no,
-                parties.c.party_no,
-                parties.c.role,
-                parties.c.category,
-                parties.c.name,
+            sa.select(parties.c.id, *(parties.c[n] for n in _NEW_PARTY_FIELDS)).where(
+                parties.c.docket_no.in_(chunk)
             )
-            .where(parties.c.docket_no.in_(chunk))
-            .order_by(parties.c.docket_no, parties.c.party_no)
         )
         for row in rows:
             if (row.docket_no, row.party_no) in wanted:
                 out.append(
                     {
                         "party_id": row.id,
-                        "docket_no": row.docket_no,
-                        "party_no": row.party_no,
-                        "role": row.role,
-                        "category": row.category,
-                        "name": row.name,
+                        **{n: getattr(row, n) for n in _NEW_PARTY_FIELDS},
                     }
                 )
+    out.sort(key=lambda p: (p["docket_no"], p["party_no"]))
     return out
 
 
