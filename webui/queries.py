@@ -12,9 +12,6 @@ from datetime import date
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
@@ -207,14 +204,13 @@ class Shape(NamedTuple):
     order: str
 
 
-def _conditions(shape: Shape, *, search: bool = True) -> list:
+def _conditions(shape: Shape) -> list:
     """Return the WHERE conditions of ``shape``, its values as named parameters
-    (:meth:`CaseFilter.params`); with ``search=False``, the filters alone."""
+    (:meth:`CaseFilter.params`). A text search is not among them: its matches are
+    found by :func:`_text_search_statements`."""
     where = []
-    if search and shape.q == "docket":
+    if shape.q == "docket":
         where.append(cases.c.docket_no == sa.bindparam("docket"))
-    elif search and shape.q == "text":
-        where.append(_search_condition())
     # exact matches on canonical names, so the (town|county, file_date) indexes work
     if shape.town:
         where.append(cases.c.search_town == sa.bindparam("town"))
@@ -244,39 +240,6 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-class _InMatches(ColumnElement):
-    """``column IN (subquery)``; on PostgreSQL ``column = ANY(ARRAY(subquery))``.
-
-    The array is computed once, and PostgreSQL can OR its primary-key lookups with
-    the trigram indexes of the case's own columns (one bitmap scan of the cases)
-    instead of hash-joining a union of matches with a sequential scan of every case
-    (a common surname: 50-95 ms with ``IN (union)``, 200,000 cases).
-    """
-
-    # cacheable: the compiled statement is reused, with the subquery's parameters
-    _traverse_internals = [
-        ("column", InternalTraversal.dp_clauseelement),
-        ("subquery", InternalTraversal.dp_clauseelement),
-    ]
-    inherit_cache = True
-    type = sa.Boolean()
-
-    def __init__(self, column, subquery):
-        self.column = column
-        self.subquery = subquery
-
-
-@compiles(_InMatches)
-def _in_matches(element, compiler, **kw):
-    return compiler.process(element.column.in_(element.subquery), **kw)
-
-
-@compiles(_InMatches, "postgresql")
-def _in_matches_pg(element, compiler, **kw):
-    array = sa.func.array(element.subquery.scalar_subquery())
-    return compiler.process(element.column == sa.any_(array), **kw)
-
-
 def _party_matches():
     return sa.select(parties.c.docket_no).where(
         parties.c.name.ilike(sa.bindparam("pattern"), escape="\\")
@@ -293,17 +256,6 @@ def _case_column_matches():
                 cases.c.listing_street,
             )
         )
-    )
-
-
-def _search_condition():
-    """Party name, case name or property street contains the ``pattern`` parameter.
-
-    One ILIKE per column, each answerable from its trigram index (migration 0003);
-    the parties' matches are looked up as a list of docket numbers.
-    """
-    return sa.or_(
-        _case_column_matches(), _InMatches(cases.c.docket_no, _party_matches())
     )
 
 
@@ -436,7 +388,7 @@ def _text_search_statements(shape: Shape, dialect: str) -> _Statements:
     other branch's list. Only the page's rows are
     then read whole. The commonest surname (4,838 cases of 200,000): 45 -> 18 ms.
     """
-    filters = _conditions(shape, search=False)
+    filters = _conditions(shape)
     sort_column = SORTS[shape.sort]
     narrow = [cases.c.docket_no]
     if sort_column is not cases.c.docket_no:
@@ -473,12 +425,13 @@ def _text_search_statements(shape: Shape, dialect: str) -> _Statements:
 
 
 def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
-    """Return every matching case (for exports), up to ``limit`` rows."""
+    """Return every matching case (for exports), up to ``limit`` rows: the list's
+    own first page, ``limit`` long."""
     if problem := flt.search_problem():
         raise ValueError(problem)  # callers show it first
-    shape = flt.shape()
-    stmt = _ordered(sa.select(*LIST_COLUMNS).where(*_conditions(shape)), shape)
-    return conn.execute(stmt.limit(limit), flt.params()).all()
+    statements = _list_statements(flt.shape(), conn.dialect.name)
+    params = {**flt.params(), "limit": limit, "offset": 0}
+    return conn.execute(statements.page, params).all()
 
 
 # The case page's statements, built once: building them per request cost more CPU

@@ -36,6 +36,18 @@ def test_export_csv_follows_the_current_filters(as_role):
     assert rows[1]["Judiciary link"].endswith("DocketNo=HHD-CV-22-6160660-S")
 
 
+def test_export_of_a_text_search_has_each_match_once_in_the_list_order(as_role):
+    """ "OE," is in every case name (Doe, Roe, Poe) and in a party's name (Poe)."""
+    rows = _csv(
+        as_role("manager").get("/exports/cases.csv?q=oe,&sort=docket&order=asc")
+    )
+    assert [r["Docket"] for r in rows] == [
+        "HHD-CV-19-6001234-S",
+        "HHD-CV-22-6160660-S",
+        "NNH-CV-23-6012345-S",
+    ]
+
+
 def test_export_of_a_too_short_search_is_refused_with_the_reason(as_role):
     response = as_role("manager").get("/exports/cases.csv?q=oe")
     assert response.status_code == 400
