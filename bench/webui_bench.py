@@ -51,6 +51,9 @@ from ctforeclosure.services import users as user_service  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench password long enough"  # noqa: S105 -- a throw-away user
+#: Each client identifies itself as a browser does: the same User-Agent at sign-in
+#: and after. (Flask-Login's session protection compares it with the sign-in's.)
+USER_AGENT = "ctforeclosure-webui-bench/1 (a browser's stand-in)"
 FIRST = (
     "JOHN",
     "MARY",
@@ -403,6 +406,7 @@ def _session_cookie(response: requests.Response) -> str:
 def signed_in(base: str, email: str) -> requests.Session:
     """Return a session signed in (the Secure cookie is sent by hand over HTTP)."""
     s = requests.Session()
+    s.headers["User-Agent"] = USER_AGENT
     first = s.get(f"{base}/auth/login", timeout=30)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', first.text).group(1)
     s.cookies.clear()
@@ -449,10 +453,11 @@ def run_clients(base, sessions, dockets, seconds, seed):
     errors: list[str] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
+    cookies_set = [0]  # responses that changed the session cookie (racy count)
 
     def client(idx: int, session: requests.Session):
         rng = random.Random(seed + idx)
-        headers = {"Cookie": session.headers["Cookie"]}
+        headers = {"Cookie": session.headers["Cookie"], "User-Agent": USER_AGENT}
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         local: dict[str, list[float]] = {}
         while time.monotonic() < stop_at:
@@ -466,6 +471,12 @@ def run_clients(base, sessions, dockets, seconds, seed):
                 response = conn.getresponse()
                 body = response.read()
                 elapsed = time.perf_counter() - t0
+                new_cookie = re.search(
+                    r"session=([^;]+)", response.getheader("Set-Cookie", "")
+                )
+                if new_cookie:  # keep the session's new cookie, as a browser does
+                    headers["Cookie"] = f"session={new_cookie[1]}"
+                    cookies_set[0] += 1
                 if response.status != 200 or not body:
                     with lock:
                         errors.append(f"{response.status} {path}")
@@ -488,6 +499,7 @@ def run_clients(base, sessions, dockets, seconds, seed):
         t.start()
     for t in threads:
         t.join()
+    print(f"responses that set a new session cookie: {cookies_set[0]}")
     return results, errors
 
 
