@@ -218,6 +218,7 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
     raw = sa.make_url(url).set(drivername="postgresql")
     dsn = raw.render_as_string(hide_password=False)
     dockets_out = []
+    copies: dict[str, tuple[date, str]] = {}
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO crawl_runs (spider, args, started_at, status, items_scraped, "
@@ -243,6 +244,7 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
                 name = f"{rng.choice(LENDERS)} v. {surname(rng)}, {rng.choice(FIRST)}"
                 jt = rng.choice(("strict", "sale", None, None))
                 filed = today - timedelta(days=rng.randrange(0, 3650))
+                copies[d] = (filed, town)  # the parties' copies (migration 0009)
                 copy.write_row(
                     (
                         d,
@@ -271,7 +273,7 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
                 )
         with cur.copy(
             "COPY parties (docket_no, party_no, role, category, name, non_appearing, "
-            "appearances, first_seen, last_seen) FROM STDIN"
+            "appearances, first_seen, last_seen, case_file_date, case_town) FROM STDIN"
         ) as copy:
             for d in dockets_out:
                 copy.write_row(
@@ -285,6 +287,7 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
                         "[]",
                         now,
                         now,
+                        *copies[d],
                     )
                 )
                 for k in range(1, parties_per):
@@ -299,6 +302,7 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
                             "[]",
                             now,
                             now,
+                            *copies[d],
                         )
                     )
         with cur.copy(

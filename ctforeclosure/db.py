@@ -172,6 +172,11 @@ parties = sa.Table(
     sa.Column("appearances", JSON, nullable=False, default=list),
     *_seen_columns(),
     sa.Column("removed_at", TS),  # gone from the case page; kept, not deleted
+    # Copies of the case's file_date and search_town, kept by the store, so that a
+    # name search sorts and filters its matches without looking up each case
+    # (migration 0009).
+    sa.Column("case_file_date", sa.Date),
+    sa.Column("case_town", sa.String(64), index=True),
     sa.UniqueConstraint("docket_no", "party_no"),
 )
 

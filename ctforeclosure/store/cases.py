@@ -52,7 +52,13 @@ from ctforeclosure.items import (
     PartyItem,
 )
 
-__all__ = ["UpsertResult", "entry_keys", "mark_town_listing", "upsert_cases"]
+__all__ = [
+    "UpsertResult",
+    "entry_keys",
+    "mark_town_listing",
+    "refresh_party_copies",
+    "upsert_cases",
+]
 
 #: Dockets per ``IN (...)`` query: well under SQLite's bound-parameter limit.
 CHUNK = 500
@@ -392,6 +398,7 @@ def _load_existing(conn, dockets: list[str]) -> dict[str, Any]:
         cases.c.listing_hash,
         cases.c.detail_hash,
         cases.c.search_town,
+        cases.c.file_date,
         cases.c.paperless,
         cases.c.docket_display,
         cases.c.listing_disposition,
@@ -459,6 +466,7 @@ def upsert_cases(
     listing_rows: list[dict] = []
     detail_rows: list[dict] = []
     synced: list[tuple[CaseItem, bool]] = []  # (case, page read before)
+    moved: list[str] = []  # stored cases whose filing date or town changed
     for case in batch:
         data = _scalars(case)
         lhash = listing_hash(data)
@@ -496,6 +504,10 @@ def upsert_cases(
                 continue
             result.changed += 1
             _record_case_changes(changes, case, old)
+            if old.search_town != case.search_town or (
+                case.detail_fetched and old.file_date != data["file_date"]
+            ):
+                moved.append(case.docket_no)
         row = {
             **base,
             "listed": True,
@@ -522,10 +534,31 @@ def upsert_cases(
     _touch(conn, touch, touch_read, now, crawl_id)
     if synced:
         result.new_parties = _sync_children(conn, synced, changes, now)
+    if moved:
+        refresh_party_copies(conn, moved)
     _upsert(conn, case_changes, changes.rows)
     result.changes = len(changes.rows)
     result.stored = len(batch)
     return result
+
+
+def refresh_party_copies(
+    conn: sa.Connection, docket_nos: Iterable[str] | None = None
+) -> None:
+    """Copy these cases' (every case's when None) filing date and town onto their
+    parties, removed ones included: the name search reads them there (migration
+    0009). Parties written by the store carry them already; this is for a case that
+    changed, and for rows written around the store."""
+    own_case = cases.c.docket_no == parties.c.docket_no
+    copy = parties.update().values(
+        case_file_date=sa.select(cases.c.file_date).where(own_case).scalar_subquery(),
+        case_town=sa.select(cases.c.search_town).where(own_case).scalar_subquery(),
+    )
+    if docket_nos is None:
+        conn.execute(copy)
+        return
+    for chunk in _chunks(sorted(set(docket_nos))):
+        conn.execute(copy.where(parties.c.docket_no.in_(chunk)))
 
 
 def _record_case_changes(changes: _Changes, case: CaseItem, old) -> None:
@@ -684,6 +717,8 @@ def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
                 "first_seen": now,
                 "last_seen": now,
                 "removed_at": None,
+                "case_file_date": case.file_date,
+                "case_town": case.search_town,
             }
             for p in case.parties
         }

@@ -268,3 +268,49 @@ def test_upsert_cases_text_and_json_values_are_stored_exactly(migrated_engine):
     assert old_is_json_null is False
     # Stored again: recognised as unchanged, no duplicate rows.
     assert store(migrated_engine, [clone(case)], now=T2).unchanged == 1
+
+
+def _party_copies(engine) -> dict[str, tuple]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                db.parties.c.party_no,
+                db.parties.c.case_file_date,
+                db.parties.c.case_town,
+            )
+        ).all()
+    return {party_no: (filed, town) for party_no, filed, town in rows}
+
+
+def test_parties_carry_their_case_filing_date_and_town_as_it_changes(
+    migrated_engine,
+):
+    """The name search reads a party's case's filing date and town from the party
+    row (migration 0009): the copies must follow the case, removed parties too."""
+    case = make_case()
+    store(migrated_engine, [clone(case)], now=T1)
+    first = (date(2024, 3, 1), "Hartford")
+    assert _party_copies(migrated_engine) == {
+        "P-01": first,
+        "D-01": first,
+        "D-02": first,
+    }
+
+    # the page is read again: a corrected filing date, and one party gone
+    corrected = clone(case)
+    corrected.file_date = date(2024, 2, 27)
+    corrected.parties = corrected.parties[:2]
+    store(migrated_engine, [corrected], now=T2)
+    refiled = (date(2024, 2, 27), "Hartford")
+    assert _party_copies(migrated_engine) == {
+        "P-01": refiled,
+        "D-01": refiled,
+        "D-02": refiled,  # removed, still found by name: its copy follows
+    }
+
+    # found under another town's search, from the search grid alone
+    moved = make_case(detail=False, search_town="West Hartford")
+    store(migrated_engine, [moved], now=T2 + timedelta(days=1))
+    assert set(_party_copies(migrated_engine).values()) == {
+        (date(2024, 2, 27), "West Hartford")
+    }

@@ -12,6 +12,7 @@ import pytest
 from ctforeclosure import db
 from ctforeclosure.services import users as user_service
 from ctforeclosure.skiptrace import store
+from ctforeclosure.store import cases as case_store
 
 # The BatchData stand-in and its environment, shared with the skip-trace tests.
 from tests.skiptrace.conftest import (  # noqa: F401 -- fixtures, used by name
@@ -298,7 +299,9 @@ def _seed(conn) -> dict:
         ],
     )
     _insert(conn, db.skiptrace_emails, [{"result_id": 1, "email": EMAIL, "rank": 1}])
-    # the phones went in by plain inserts, around the store that keeps the flag
+    # the parties and phones went in by plain inserts, around the store that keeps
+    # the parties' copies of their case's columns and the cases' phones flag
+    case_store.refresh_party_copies(conn)
     store.refresh_has_phones(conn)
     for role, email in EMAILS.items():
         user_service.create_user(conn, email, PASSWORD, role, actor="test")

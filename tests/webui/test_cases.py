@@ -63,6 +63,8 @@ def test_cases_list_shows_all_newest_first(viewer):
         ("q=alert", [DOCKET_HARTFORD]),  # a party's name only
         ("q=alert&town=Hartford", [DOCKET_HARTFORD]),
         ("q=alert&town=New+Haven", []),
+        ("q=alert&filed_from=2020-01-01", [DOCKET_HARTFORD]),
+        ("q=alert&filed_to=2020-01-01", []),
         ("q=alert&county=Hartford", [DOCKET_HARTFORD]),
         ("q=hyperlink&status=disposed", [DOCKET_NEW_HAVEN]),
         ("q=hyperlink&status=active", []),
