@@ -444,9 +444,13 @@ def _text_search_statements(shape: Shape, dialect: str) -> _Statements:
         .cte("matches")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
+    # Counted by a subquery over the matches, not ``count(*) OVER ()``: the window
+    # held every match before the sort could start (commonest surname 14.6 -> 12.7
+    # ms, "oak lane" 6.5 -> 6.0 ms).
+    counted = sa.select(sa.func.count()).select_from(matches).scalar_subquery()
     page = (
         _ordered(
-            sa.select(matches.c.docket_no, sa.func.count().over().label("_matches")),
+            sa.select(matches.c.docket_no, counted.label("_matches")),
             shape,
             matches,
         )
