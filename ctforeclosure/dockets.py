@@ -35,13 +35,19 @@ def is_valid(value: str | None) -> bool:
     return True
 
 
+def _parts(value: str) -> tuple[str, ...]:
+    """Return the five parts; a compact value (the stored form, shown on every list
+    row) is matched as it is, without normalising it first."""
+    match = DOCKET_RE.match(value or "") or DOCKET_RE.match(compact(value))
+    return match.groups()
+
+
 def dashed(value: str) -> str:
     """Return the search-grid form used by LoadDocket links ("HHD-CV-22-6160660-S")."""
-    loc, cat, year, seq, suffix = DOCKET_RE.match(compact(value)).groups()
-    return f"{loc}-{cat}-{year}-{seq}-{suffix}"
+    return "-".join(_parts(value))
 
 
 def header_form(value: str) -> str:
     """Return the case-page header form, with no dash before the year."""
-    loc, cat, year, seq, suffix = DOCKET_RE.match(compact(value)).groups()
+    loc, cat, year, seq, suffix = _parts(value)
     return f"{loc}-{cat}{year}-{seq}-{suffix}"

@@ -13,6 +13,7 @@ from webui import queries
 from webui.db import get_conn
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+_LIST_WIDTH = len(queries.LIST_COLUMNS)
 
 
 @cache
@@ -43,7 +44,9 @@ def index():
     pages = max(1, -(-total // flt.per_page))
     return render_template(
         "cases/index.html",
-        rows=rows,
+        # the table unpacks a row into the names of LIST_COLUMNS (a text search's
+        # rows end with one more column, the number of matches)
+        rows=[row[:_LIST_WIDTH] for row in rows],
         total=total,
         more=more,
         flt=flt,
