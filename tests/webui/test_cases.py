@@ -252,3 +252,17 @@ def test_cases_list_traced_filter_past_the_cap_still_pages(viewer, monkeypatch):
     assert "1+ cases" in first and _dockets(first) == [DOCKET_HARTFORD]
     second = viewer.get("/cases/?has_phones=1&per_page=1&page=2")
     assert _dockets(second.get_data(as_text=True)) == [DOCKET_NEW_HAVEN]
+
+
+def test_cases_table_unpacks_each_row_in_the_order_the_query_selects():
+    """The list template unpacks rows by position (cheaper than attribute lookups):
+    its names must be the list query's columns, in order, or cells would swap."""
+    import re
+    from pathlib import Path
+
+    from webui import queries
+
+    template = Path(queries.__file__).parent / "templates" / "cases" / "index.html"
+    loop = re.search(r"{%\s*for ([\w\s,]+?) in rows %}", template.read_text())
+    names = [n.strip() for n in loop[1].split(",")]
+    assert names == [c.name for c in queries.LIST_COLUMNS]
