@@ -375,7 +375,7 @@ def free_port() -> int:
 
 
 def start_server(
-    url: str, port: int, threads: int, workers: int | None
+    url: str, port: int, threads: int | None, workers: int | None
 ) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, CTF_SECRET_KEY=uuid.uuid4().hex)
     proc = subprocess.Popen(
@@ -384,8 +384,7 @@ def start_server(
             "web",
             "--port",
             str(port),
-            "--threads",
-            str(threads),
+            *(["--threads", str(threads)] if threads else []),
             *(["--workers", str(workers)] if workers else []),
         ],
         env=env,
@@ -519,7 +518,9 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=20)
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=60)
-    ap.add_argument("--threads", type=int, default=4, help="threads per worker")
+    ap.add_argument(
+        "--threads", type=int, help="threads per worker (default: ctforeclosure web's)"
+    )
     ap.add_argument(
         "--workers", type=int, help="worker processes (default: ctforeclosure web's)"
     )
@@ -583,7 +584,8 @@ def main() -> None:
         f"\n{platform.node()} {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
         f"{args.clients} clients x {args.seconds:.0f} s, `ctforeclosure web` "
-        f"({args.workers or 'default'} workers, {args.threads} threads each)"
+        f"({args.workers or 'default'} workers, {args.threads or 'default'} threads "
+        "each)"
     )
     print("| request | n | req/s | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|---|---|")

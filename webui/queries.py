@@ -283,7 +283,7 @@ _OFFSET = sa.bindparam("offset", type_=sa.Integer)
 class _Statements(NamedTuple):
     """The statements of one list shape."""
 
-    page: sa.Select  # a page (of a text search: with the number of matches)
+    page: sa.Select  # a page, each row with the number of matches (``_matches``)
     count: sa.Select  # the number of matches, up to the cap
     keys: sa.Select | None = None  # skip-traced: the matches' keys, up to the cap
     page_of_keys: sa.Select | None = None  # skip-traced: the rows of those keys
@@ -297,9 +297,16 @@ def _list_statements(shape: Shape, dialect: str) -> _Statements:
         return _text_search_statements(shape, dialect)
     where = _conditions(shape)
     capped = sa.select(cases.c.docket_no).where(*where).limit(COUNT_CAP + 1).subquery()
+    count = sa.select(sa.func.count()).select_from(capped)
     statements = _Statements(
-        count=sa.select(sa.func.count()).select_from(capped),
-        page=_ordered(sa.select(*LIST_COLUMNS).where(*where), shape)
+        count=count,
+        # counted in the same statement, as a text search is: one round trip a page
+        page=_ordered(
+            sa.select(*LIST_COLUMNS, count.scalar_subquery().label("_matches")).where(
+                *where
+            ),
+            shape,
+        )
         .limit(_LIMIT)
         .offset(_OFFSET),
     )
@@ -325,14 +332,6 @@ def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
         raise ValueError(problem)  # callers show it first (a page, a 400)
     shape, params = flt.shape(), flt.params()
     statements = _list_statements(shape, conn.dialect.name)
-    if shape.q == "text":
-        # A text search is the costly part: run it once, counting in the same pass.
-        rows = conn.execute(statements.page, params).all()
-        if rows:
-            total = rows[0]._matches
-        else:  # past the last page: count the same way (not the walk above)
-            total = conn.execute(statements.count, params).scalar_one()
-        return rows, min(total, COUNT_CAP), total > COUNT_CAP
     if shape.skip_traced:
         # An EXISTS through parties and results per case is the costly part: walk the
         # matches once, in the shown order, up to the cap, then read the page by key
@@ -348,8 +347,12 @@ def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
             )
             total = len(keys)
             return rows, min(total, COUNT_CAP), total > COUNT_CAP
-    total = conn.execute(statements.count, params).scalar_one()
+    # The page and the number of matches in one statement (each row carries it).
     rows = conn.execute(statements.page, params).all()
+    if rows:
+        total = rows[0]._matches
+    else:  # past the last page
+        total = conn.execute(statements.count, params).scalar_one()
     return rows, min(total, COUNT_CAP), total > COUNT_CAP
 
 

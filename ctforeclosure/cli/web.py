@@ -5,6 +5,12 @@ GIL), and the web UI's own CPU, not the database, was the limit (227 requests/s 
 one waitress process, 280-300 in two worker processes on 2 cores, BENCHMARKS.md). What
 every worker must see lives in the database: sessions are signed cookies, and login
 throttling and background jobs' progress have their tables (migration 0006).
+
+Two threads per worker, not more: while one waits on the database the other runs,
+and more threads only queue for the same interpreter lock. At 20 busy clients,
+2 x 2 gave a p95 25-40 ms below 2 x 4 at the same throughput, in interleaved runs
+(BENCHMARKS.md, web UI, fifth pass). The price: a long export holds one of its
+worker's two threads while it runs.
 """
 
 from __future__ import annotations
@@ -34,7 +40,11 @@ def default_workers() -> int:
     help="Worker processes [default: one per core, at least 2].",
 )
 @click.option(
-    "--threads", default=4, show_default=True, type=int, help="Threads per worker."
+    "--threads",
+    default=2,
+    show_default=True,
+    type=int,
+    help="Threads per worker (each can wait on the database while another runs).",
 )
 @click.option(
     "--debug", is_flag=True, help="Flask's debug server (never in production)."

@@ -135,7 +135,7 @@ def test_ctforeclosure_web_serves_with_worker_processes(seeded_db_url, tmp_path)
                 time.sleep(0.1)
         assert requests.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
         log.seek(0)
-        assert "2 workers x 4 threads" in log.read()
+        assert "2 workers x 2 threads" in log.read()
         for _ in range(100):  # the second worker may still be booting
             if len(_children(server.pid)) == 2:
                 break
