@@ -356,12 +356,13 @@ def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
     return rows, min(total, COUNT_CAP), total > COUNT_CAP
 
 
-#: The sorts and filters a party-name match can apply from the party row's own
-#: copies of its case's filing date and town (migration 0009).
+#: The sorts a party-name match can order by from its own row (migration 0009).
 _COPIED_SORTS = ("file_date", "docket")
 
 
 def _copies_suffice(shape: Shape) -> bool:
+    """Whether the party rows' copies of their case's filing date and town are all
+    the party-name matches need (the sort, and any filter, among them)."""
     return (
         shape.sort in _COPIED_SORTS
         and shape.status == "all"
