@@ -20,6 +20,8 @@ import os
 import click
 from gunicorn.app.base import BaseApplication
 
+from ctforeclosure.cli.keepalive_balance import ConnectionBalance
+
 
 def default_workers() -> int:
     """One worker per core available to this process, at least two."""
@@ -62,6 +64,7 @@ def web(host: str, port: int, workers: int | None, threads: int, debug: bool) ->
         return
     get_engine_of(app).dispose()  # each worker opens its own connections
     workers = workers or default_workers()
+    balance = ConnectionBalance(slots=2 * workers)  # room for restarted workers
     click.echo(
         f"serving the web UI on http://{host}:{port}/ "
         f"({workers} workers x {threads} threads)"
@@ -76,6 +79,10 @@ def web(host: str, port: int, workers: int | None, threads: int, debug: bool) ->
             "keepalive": 5,
             "timeout": 60,
             "graceful_timeout": 30,
+            # ...and a crowded worker hands some back (keepalive_balance)
+            "post_fork": balance.post_fork,
+            "pre_request": balance.pre_request,
+            "worker_exit": balance.worker_exit,
         }
     ).run()
 
