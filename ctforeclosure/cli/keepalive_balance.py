@@ -4,7 +4,8 @@ A keep-alive connection stays with the worker that accepted it, and clients that
 connect together are split between the workers by chance: 15 of 20 on one worker
 and 5 on the other was seen, and then the crowded worker's clients wait on its one
 interpreter while the other worker idles (web UI benchmark: p95 137 ms against
-88-95 ms for a 11/9 split, BENCHMARKS.md, fifth pass).
+88-95 ms for a 11/9 split; with this module, p95 20-35 ms lower in alternated runs,
+BENCHMARKS.md, fifth pass).
 
 Each worker publishes its number of open connections in a table shared by all
 workers (made before they fork). Before a request, a worker holding more than its
