@@ -44,8 +44,8 @@ def index():
     pages = max(1, -(-total // flt.per_page))
     return render_template(
         "cases/index.html",
-        # the table unpacks a row into the names of LIST_COLUMNS (a text search's
-        # rows end with one more column, the number of matches)
+        # the table unpacks a row into the names of LIST_COLUMNS (a page's rows
+        # end with one more column, the number of matches)
         rows=[row[:_LIST_WIDTH] for row in rows],
         total=total,
         more=more,

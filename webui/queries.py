@@ -204,16 +204,19 @@ class Shape(NamedTuple):
     order: str
 
 
-def _conditions(shape: Shape) -> list:
+def _conditions(
+    shape: Shape, *, town=cases.c.search_town, file_date=cases.c.file_date
+) -> list:
     """Return the WHERE conditions of ``shape``, its values as named parameters
     (:meth:`CaseFilter.params`). A text search is not among them: its matches are
-    found by :func:`_text_search_statements`."""
+    found by :func:`_text_search_statements`. ``town`` and ``file_date`` may be other
+    columns holding the same values (the parties' copies, migration 0009)."""
     where = []
     if shape.q == "docket":
         where.append(cases.c.docket_no == sa.bindparam("docket"))
     # exact matches on canonical names, so the (town|county, file_date) indexes work
     if shape.town:
-        where.append(cases.c.search_town == sa.bindparam("town"))
+        where.append(town == sa.bindparam("town"))
     if shape.county:
         where.append(cases.c.county == sa.bindparam("county"))
     if shape.status == "active":
@@ -223,9 +226,9 @@ def _conditions(shape: Shape) -> list:
     if shape.judgment_type:
         where.append(cases.c.judgment_type == sa.bindparam("judgment_type"))
     if shape.filed_from:
-        where.append(cases.c.file_date >= sa.bindparam("filed_from", type_=sa.Date))
+        where.append(file_date >= sa.bindparam("filed_from", type_=sa.Date))
     if shape.filed_to:
-        where.append(cases.c.file_date <= sa.bindparam("filed_to", type_=sa.Date))
+        where.append(file_date <= sa.bindparam("filed_to", type_=sa.Date))
     if shape.skip_traced:
         where.append(_traced_exists())
     if shape.has_phones:
@@ -395,17 +398,9 @@ def _party_branch(shape: Shape, dialect: str, narrow: list, filters: list):
             "docket_no": parties.c.docket_no,
             "file_date": parties.c.case_file_date,
         }
-        where = []
-        if shape.town:
-            where.append(parties.c.case_town == sa.bindparam("town"))
-        if shape.filed_from:
-            where.append(
-                parties.c.case_file_date >= sa.bindparam("filed_from", type_=sa.Date)
-            )
-        if shape.filed_to:
-            where.append(
-                parties.c.case_file_date <= sa.bindparam("filed_to", type_=sa.Date)
-            )
+        where = _conditions(
+            shape, town=parties.c.case_town, file_date=parties.c.case_file_date
+        )
         return matches.with_only_columns(*(copies[c.name] for c in narrow)).where(
             *where
         )
