@@ -48,6 +48,7 @@ sys.path.insert(0, str(REPO))
 
 from ctforeclosure import db, migrate, towns  # noqa: E402
 from ctforeclosure.services import users as user_service  # noqa: E402
+from ctforeclosure.store import cases as case_store  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench password long enough"  # noqa: S105 -- a throw-away user
@@ -218,7 +219,6 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
     raw = sa.make_url(url).set(drivername="postgresql")
     dsn = raw.render_as_string(hide_password=False)
     dockets_out = []
-    copies: dict[str, tuple[date, str]] = {}
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO crawl_runs (spider, args, started_at, status, items_scraped, "
@@ -244,7 +244,6 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
                 name = f"{rng.choice(LENDERS)} v. {surname(rng)}, {rng.choice(FIRST)}"
                 jt = rng.choice(("strict", "sale", None, None))
                 filed = today - timedelta(days=rng.randrange(0, 3650))
-                copies[d] = (filed, town)  # the parties' copies (migration 0009)
                 copy.write_row(
                     (
                         d,
@@ -273,7 +272,7 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
                 )
         with cur.copy(
             "COPY parties (docket_no, party_no, role, category, name, non_appearing, "
-            "appearances, first_seen, last_seen, case_file_date, case_town) FROM STDIN"
+            "appearances, first_seen, last_seen) FROM STDIN"
         ) as copy:
             for d in dockets_out:
                 copy.write_row(
@@ -287,7 +286,6 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
                         "[]",
                         now,
                         now,
-                        *copies[d],
                     )
                 )
                 for k in range(1, parties_per):
@@ -302,7 +300,6 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
                             "[]",
                             now,
                             now,
-                            *copies[d],
                         )
                     )
         with cur.copy(
@@ -363,6 +360,12 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
             "JOIN skiptrace_phones ph ON ph.result_id = r.id)"
         )
         conn.commit()
+        # what the store does when it writes cases (migration 0011's search text);
+        # these rows went in around it
+        engine = db.make_engine(url)
+        with engine.begin() as sa_conn:
+            case_store.refresh_search_text(sa_conn)
+        engine.dispose()
         conn.autocommit = True
         cur.execute("VACUUM ANALYZE")
     return dockets_out

@@ -136,6 +136,10 @@ cases = sa.Table(
     sa.Column("law_day", sa.Date, index=True),
     sa.Column("sale_date", sa.Date, index=True),
     sa.Column("is_active", sa.Boolean, index=True),
+    # What the web UI's text search reads (migration 0011): the case name, both
+    # streets and every party's name (removed parties too), upper-cased and one per
+    # line. Kept by the store (ctforeclosure.store.cases.refresh_search_text).
+    sa.Column("search_text", sa.Text),
     sa.Column("flags", JSON, nullable=False, default=list),
     # any party's skip trace found a phone: kept by ctforeclosure.skiptrace.store and
     # purge (migration 0005), so the web UI's "has phones" filter is a column test
@@ -172,11 +176,6 @@ parties = sa.Table(
     sa.Column("appearances", JSON, nullable=False, default=list),
     *_seen_columns(),
     sa.Column("removed_at", TS),  # gone from the case page; kept, not deleted
-    # Copies of the case's file_date and search_town, kept by the store, so that a
-    # name search sorts and filters its matches without looking up each case
-    # (migration 0009).
-    sa.Column("case_file_date", sa.Date),
-    sa.Column("case_town", sa.String(64), index=True),
     sa.UniqueConstraint("docket_no", "party_no"),
 )
 
@@ -435,35 +434,19 @@ sa.Index(
     cases.c.docket_no,
     postgresql_where=cases.c.has_phones,
 ).ddl_if(dialect="postgresql")
-# The text search's party matches read from this alone (migration 0007; on SQLite,
-# which has no INCLUDE, a plain docket index).
+# The web UI's text search (migration 0011): one trigram index over each case's
+# search text, matched with LIKE on upper-cased text (ILIKE cost twice as much).
 sa.Index(
-    "ix_cases_docket_no_search",
-    cases.c.docket_no,
-    postgresql_include=["file_date", "search_town", "county", "is_active"],
+    "ix_cases_search_text_trgm",
+    cases.c.search_text,
+    postgresql_ops={"search_text": "gin_trgm_ops"},
+    **_TRIGRAM,
 )
+# The API's defendant search.
 sa.Index(
     "ix_parties_name_trgm",
     parties.c.name,
     postgresql_ops={"name": "gin_trgm_ops"},
-    **_TRIGRAM,
-)
-sa.Index(
-    "ix_cases_case_name_trgm",
-    cases.c.case_name,
-    postgresql_ops={"case_name": "gin_trgm_ops"},
-    **_TRIGRAM,
-)
-sa.Index(
-    "ix_cases_property_street_trgm",
-    cases.c.property_street,
-    postgresql_ops={"property_street": "gin_trgm_ops"},
-    **_TRIGRAM,
-)
-sa.Index(
-    "ix_cases_listing_street_trgm",
-    cases.c.listing_street,
-    postgresql_ops={"listing_street": "gin_trgm_ops"},
     **_TRIGRAM,
 )
 

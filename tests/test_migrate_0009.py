@@ -48,7 +48,13 @@ def test_migration_0009_copies_each_case_filing_date_and_town_onto_its_parties(
         _seed(engine)
         migrate.upgrade(db_url, "0009")
         with engine.connect() as conn:
-            p = db.parties.c
+            p = sa.table(  # revision 0009's columns (migration 0011 drops the copies)
+                "parties",
+                sa.column("docket_no"),
+                sa.column("party_no"),
+                sa.column("case_file_date", sa.Date),
+                sa.column("case_town"),
+            ).c
             copies = conn.execute(
                 sa.select(
                     p.docket_no, p.party_no, p.case_file_date, p.case_town

@@ -204,19 +204,16 @@ class Shape(NamedTuple):
     order: str
 
 
-def _conditions(
-    shape: Shape, *, town=cases.c.search_town, file_date=cases.c.file_date
-) -> list:
+def _conditions(shape: Shape) -> list:
     """Return the WHERE conditions of ``shape``, its values as named parameters
     (:meth:`CaseFilter.params`). A text search is not among them: its matches are
-    found by :func:`_text_search_statements`. ``town`` and ``file_date`` may be other
-    columns holding the same values (the parties' copies, migration 0009)."""
+    found by :func:`_text_search_statements`."""
     where = []
     if shape.q == "docket":
         where.append(cases.c.docket_no == sa.bindparam("docket"))
     # exact matches on canonical names, so the (town|county, file_date) indexes work
     if shape.town:
-        where.append(town == sa.bindparam("town"))
+        where.append(cases.c.search_town == sa.bindparam("town"))
     if shape.county:
         where.append(cases.c.county == sa.bindparam("county"))
     if shape.status == "active":
@@ -226,9 +223,9 @@ def _conditions(
     if shape.judgment_type:
         where.append(cases.c.judgment_type == sa.bindparam("judgment_type"))
     if shape.filed_from:
-        where.append(file_date >= sa.bindparam("filed_from", type_=sa.Date))
+        where.append(cases.c.file_date >= sa.bindparam("filed_from", type_=sa.Date))
     if shape.filed_to:
-        where.append(file_date <= sa.bindparam("filed_to", type_=sa.Date))
+        where.append(cases.c.file_date <= sa.bindparam("filed_to", type_=sa.Date))
     if shape.skip_traced:
         where.append(_traced_exists())
     if shape.has_phones:
@@ -238,28 +235,15 @@ def _conditions(
 
 
 def like_pattern(text: str) -> str:
-    """Return an ILIKE pattern matching ``text`` anywhere, wildcards taken literally."""
+    """Return a LIKE pattern matching ``text`` anywhere, wildcards taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def _party_matches():
-    return sa.select(parties.c.docket_no).where(
-        parties.c.name.ilike(sa.bindparam("pattern"), escape="\\")
-    )
-
-
-def _case_column_matches():
-    return sa.or_(
-        *(
-            column.ilike(sa.bindparam("pattern"), escape="\\")
-            for column in (
-                cases.c.case_name,
-                cases.c.property_street,
-                cases.c.listing_street,
-            )
-        )
-    )
+def _text_matches():
+    """The cases whose name, streets or parties' names contain the search text: one
+    trigram index over each case's upper-cased search text (migration 0011)."""
+    return cases.c.search_text.like(sa.func.upper(sa.bindparam("pattern")), escape="\\")
 
 
 def _traced_exists():
@@ -288,16 +272,16 @@ class _Statements(NamedTuple):
 
     page: sa.Select  # a page, each row with the number of matches (``_matches``)
     count: sa.Select  # the number of matches, up to the cap
-    keys: sa.Select | None = None  # skip-traced: the matches' keys, up to the cap
+    keys: sa.Select | None = None  # skip-traced list: the matches' keys, up to cap
     page_of_keys: sa.Select | None = None  # skip-traced: the rows of those keys
 
 
 @functools.lru_cache(maxsize=512)
-def _list_statements(shape: Shape, dialect: str) -> _Statements:
+def _list_statements(shape: Shape) -> _Statements:
     """Build the statements of a list shape once: building them per request cost
     about as much CPU as PostgreSQL spent answering them."""
     if shape.q == "text":
-        return _text_search_statements(shape, dialect)
+        return _text_search_statements(shape)
     where = _conditions(shape)
     capped = sa.select(cases.c.docket_no).where(*where).limit(COUNT_CAP + 1).subquery()
     count = sa.select(sa.func.count()).select_from(capped)
@@ -334,8 +318,8 @@ def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
     if problem := flt.search_problem():
         raise ValueError(problem)  # callers show it first (a page, a 400)
     shape, params = flt.shape(), flt.params()
-    statements = _list_statements(shape, conn.dialect.name)
-    if shape.skip_traced:
+    statements = _list_statements(shape)
+    if statements.keys is not None:  # skip-traced, no search text
         # An EXISTS through parties and results per case is the costly part: walk the
         # matches once, in the shown order, up to the cap, then read the page by key
         # (a count and a page query each ran it: town + has phones 47 -> ~25 ms).
@@ -359,87 +343,24 @@ def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
     return rows, min(total, COUNT_CAP), total > COUNT_CAP
 
 
-#: The sorts a party-name match can order by from its own row (migration 0009).
-_COPIED_SORTS = ("file_date", "docket")
-
-
-def _copies_suffice(shape: Shape) -> bool:
-    """Whether the party rows' copies of their case's filing date and town are all
-    the party-name matches need (the sort, and any filter, among them)."""
-    return (
-        shape.sort in _COPIED_SORTS
-        and shape.status == "all"
-        and not (
-            shape.county or shape.judgment_type or shape.skip_traced or shape.has_phones
-        )
-    )
-
-
-def _party_branch(shape: Shape, dialect: str, narrow: list, filters: list):
-    """Select ``narrow`` (docket, sort column) of the cases a party name matches.
-
-    In the list's default order, and filtered at most by town and filing dates, the
-    party rows' copies of their case's filing date and town answer alone (migration
-    0009): no case is looked up, and within a town its index narrows the trigram
-    matches before any party row is read (commonest surname 25 -> 15 ms; with a town
-    10 -> 3.5 ms, 200,000 cases).
-
-    Otherwise the cases are looked up. Within a county (or town), its cases are read
-    from its index and kept if a matching party's docket is among them (hashed).
-    Otherwise, on PostgreSQL, the matches' dockets drive the lookup, each read from
-    the covering index (migration 0007): as ``IN``, a poor guess of the matches'
-    number made PostgreSQL scan every case to hash-join them (50 instead of 18 ms);
-    as ``= ANY(array)`` beside a filter, it tested each case against the whole list
-    (35 instead of 9 ms).
-    """
-    matches = _party_matches()
-    if _copies_suffice(shape):
-        copies = {
-            "docket_no": parties.c.docket_no,
-            "file_date": parties.c.case_file_date,
-        }
-        where = _conditions(
-            shape, town=parties.c.case_town, file_date=parties.c.case_file_date
-        )
-        return matches.with_only_columns(*(copies[c.name] for c in narrow)).where(
-            *where
-        )
-    if shape.town or shape.county or dialect != "postgresql":
-        return sa.select(*narrow).where(cases.c.docket_no.in_(matches), *filters)
-    keys = (
-        sa.func.unnest(sa.func.array(matches.scalar_subquery()))
-        .table_valued("docket_no")
-        .render_derived(name="party_matches")
-    )
-    return (
-        sa.select(*narrow)
-        .join_from(keys, cases, cases.c.docket_no == keys.c.docket_no)
-        .where(*filters)
-    )
-
-
-def _text_search_statements(shape: Shape, dialect: str) -> _Statements:
+def _text_search_statements(shape: Shape) -> _Statements:
     """One page of a text search, its matches counted in the same pass.
 
     The matches are found first, on their own (MATERIALIZED): left to plan the search
     with the ORDER BY ... LIMIT, PostgreSQL walked every case in the shown order
     testing each ("oak lane": 370 ms instead of 9, 200,000 cases). They are found
-    narrow (docket and sort column) and as a UNION of the case columns' matches and
-    the parties' matches (see :func:`_party_branch`: no case row is read for them),
-    and no case is tested against the other branch's list. Only the page's rows are
-    then read whole. The commonest surname (4,838 cases of 200,000): 45 -> 18 ms,
-    then 25 -> 15 ms with the parties' copies (a slower machine).
+    narrow (docket and sort column) by the search text's trigram index (migration
+    0011), with any filter; only the page's rows are then read whole. The commonest
+    surname (4,800 cases of 200,000): 45 -> 18 ms, then 13-16 -> ~6 ms with one
+    upper-cased search text per case instead of four columns in two tables.
     """
-    filters = _conditions(shape)
     sort_column = SORTS[shape.sort]
     narrow = [cases.c.docket_no]
     if sort_column is not cases.c.docket_no:
         narrow.append(sort_column)
     matches = (
-        sa.union(
-            sa.select(*narrow).where(_case_column_matches(), *filters),
-            _party_branch(shape, dialect, narrow, filters),
-        )
+        sa.select(*narrow)
+        .where(_text_matches(), *_conditions(shape))
         .cte("matches")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
@@ -475,7 +396,7 @@ def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
     own first page, ``limit`` long."""
     if problem := flt.search_problem():
         raise ValueError(problem)  # callers show it first
-    statements = _list_statements(flt.shape(), conn.dialect.name)
+    statements = _list_statements(flt.shape())
     params = {**flt.params(), "limit": limit, "offset": 0}
     return conn.execute(statements.page, params).all()
 
@@ -483,7 +404,10 @@ def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
 # The case page's statements, built once: building them per request cost more CPU
 # than PostgreSQL spent answering them (the page is half of all requests).
 _DOCKET = sa.bindparam("docket_no")
-_CASE = sa.select(cases).where(cases.c.docket_no == _DOCKET)
+#: A case's own columns; its search text is the search's, not the case's story.
+_CASE = sa.select(*(c for c in cases.c if c is not cases.c.search_text)).where(
+    cases.c.docket_no == _DOCKET
+)
 _TRACED = (
     sa.select(skiptrace_results.c.id)
     .where(skiptrace_results.c.party_id == parties.c.id)

@@ -25,10 +25,13 @@ Rules:
   ``sale_date``, ``court_date_added``/``_removed``, ``party_added``/``_removed``,
   ``no_longer_listed``, ``relisted``. Changes to what the case page shows are recorded
   only when the page had been read before (a first read has nothing to compare with).
+- Every case written gets its search text rewritten from its stored rows
+  (:func:`refresh_search_text`), what the web UI's search box matches.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -56,7 +59,7 @@ __all__ = [
     "UpsertResult",
     "entry_keys",
     "mark_town_listing",
-    "refresh_party_copies",
+    "refresh_search_text",
     "upsert_cases",
 ]
 
@@ -466,7 +469,6 @@ def upsert_cases(
     listing_rows: list[dict] = []
     detail_rows: list[dict] = []
     synced: list[tuple[CaseItem, bool]] = []  # (case, page read before)
-    moved: list[str] = []  # stored cases whose filing date or town changed
     for case in batch:
         data = _scalars(case)
         lhash = listing_hash(data)
@@ -504,10 +506,6 @@ def upsert_cases(
                 continue
             result.changed += 1
             _record_case_changes(changes, case, old)
-            if old.search_town != case.search_town or (
-                case.detail_fetched and old.file_date != data["file_date"]
-            ):
-                moved.append(case.docket_no)
         row = {
             **base,
             "listed": True,
@@ -534,31 +532,47 @@ def upsert_cases(
     _touch(conn, touch, touch_read, now, crawl_id)
     if synced:
         result.new_parties = _sync_children(conn, synced, changes, now)
-    if moved:
-        refresh_party_copies(conn, moved)
+    refresh_search_text(conn, [row["docket_no"] for row in listing_rows + detail_rows])
     _upsert(conn, case_changes, changes.rows)
     result.changes = len(changes.rows)
     result.stored = len(batch)
     return result
 
 
-def refresh_party_copies(
+def search_text():
+    """The text the web UI's search matches, computed from a case's row and its
+    parties' rows: case name, streets and every party's name (removed ones too), one
+    per line, upper-cased so that a search matches with LIKE, not ILIKE (migration
+    0011). In SQL, so that it is the same whoever writes the rows."""
+    names = (
+        sa.select(sa.func.aggregate_strings(parties.c.name, "\n"))
+        .where(parties.c.docket_no == cases.c.docket_no)
+        .scalar_subquery()
+    )
+    lines = [
+        sa.func.coalesce(column, "")
+        for column in (
+            cases.c.case_name,
+            cases.c.property_street,
+            cases.c.listing_street,
+            names,
+        )
+    ]
+    return sa.func.upper(functools.reduce(lambda text, line: text + "\n" + line, lines))
+
+
+def refresh_search_text(
     conn: sa.Connection, docket_nos: Iterable[str] | None = None
 ) -> None:
-    """Copy these cases' (every case's when None) filing date and town onto their
-    parties, removed ones included: the name search reads them there (migration
-    0009). Parties written by the store carry them already; this is for a case that
-    changed, and for rows written around the store."""
-    own_case = cases.c.docket_no == parties.c.docket_no
-    copy = parties.update().values(
-        case_file_date=sa.select(cases.c.file_date).where(own_case).scalar_subquery(),
-        case_town=sa.select(cases.c.search_town).where(own_case).scalar_subquery(),
-    )
+    """Rewrite these cases' (every case's when None) search text from their rows.
+    The store calls it for every case it writes; tests and tools that write rows
+    around the store call it after."""
+    update = cases.update().values(search_text=search_text())
     if docket_nos is None:
-        conn.execute(copy)
+        conn.execute(update)
         return
     for chunk in _chunks(sorted(set(docket_nos))):
-        conn.execute(copy.where(parties.c.docket_no.in_(chunk)))
+        conn.execute(update.where(cases.c.docket_no.in_(chunk)))
 
 
 def _record_case_changes(changes: _Changes, case: CaseItem, old) -> None:
@@ -717,8 +731,6 @@ def _sync_children(conn, synced, changes: _Changes, now) -> list[dict]:
                 "first_seen": now,
                 "last_seen": now,
                 "removed_at": None,
-                "case_file_date": case.file_date,
-                "case_town": case.search_town,
             }
             for p in case.parties
         }

@@ -59,6 +59,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(INDEX, table_name="parties")
-    with op.batch_alter_table("parties") as batch:
-        batch.drop_column("case_town")
-        batch.drop_column("case_file_date")
+    # ALTER TABLE ... DROP COLUMN, on SQLite too: a batch rebuild drops the table,
+    # and SQLite then deletes the skip-trace results that reference its rows.
+    op.drop_column("parties", "case_town")
+    op.drop_column("parties", "case_file_date")

@@ -270,47 +270,41 @@ def test_upsert_cases_text_and_json_values_are_stored_exactly(migrated_engine):
     assert store(migrated_engine, [clone(case)], now=T2).unchanged == 1
 
 
-def _party_copies(engine) -> dict[str, tuple]:
+def _search_lines(engine) -> list[str]:
     with engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(
-                db.parties.c.party_no,
-                db.parties.c.case_file_date,
-                db.parties.c.case_town,
-            )
-        ).all()
-    return {party_no: (filed, town) for party_no, filed, town in rows}
+        text = conn.execute(sa.select(db.cases.c.search_text)).scalar_one()
+    return sorted(text.split("\n"))
 
 
-def test_parties_carry_their_case_filing_date_and_town_as_it_changes(
-    migrated_engine,
-):
-    """The name search reads a party's case's filing date and town from the party
-    row (migration 0009): the copies must follow the case, removed parties too."""
+def test_the_search_text_follows_the_case_its_parties_and_streets(migrated_engine):
+    """The web UI's search box matches each case's search text (migration 0011):
+    what the store writes must follow the page and the grid, removed parties kept."""
     case = make_case()
     store(migrated_engine, [clone(case)], now=T1)
-    first = (date(2024, 3, 1), "Hartford")
-    assert _party_copies(migrated_engine) == {
-        "P-01": first,
-        "D-01": first,
-        "D-02": first,
-    }
+    assert _search_lines(migrated_engine) == sorted(
+        [
+            "EXAMPLE BANK, N.A. V. DOE, JANE",  # case name
+            "12 EXAMPLE AVE.",  # property street
+            "12 EXAMPLE AVE.",  # the grid's street, two lines
+            "UNIT 3",
+            "EXAMPLE BANK, N.A.",  # parties
+            "JANE Q DOE",
+            "JOHN R DOE",
+        ]
+    )
 
-    # the page is read again: a corrected filing date, and one party gone
-    corrected = clone(case)
-    corrected.file_date = date(2024, 2, 27)
-    corrected.parties = corrected.parties[:2]
-    store(migrated_engine, [corrected], now=T2)
-    refiled = (date(2024, 2, 27), "Hartford")
-    assert _party_copies(migrated_engine) == {
-        "P-01": refiled,
-        "D-01": refiled,
-        "D-02": refiled,  # removed, still found by name: its copy follows
-    }
+    # the page is read again: one party gone, one new (in mixed case)
+    read_again = clone(case)
+    read_again.parties = [*read_again.parties[:2], clone(read_again.parties[2])]
+    read_again.parties[2].party_no = "D-03"
+    read_again.parties[2].name = "Mary Sample-Smith"
+    store(migrated_engine, [read_again], now=T2)
+    lines = set(_search_lines(migrated_engine))
+    assert {"MARY SAMPLE-SMITH", "JOHN R DOE"} <= lines  # removed, still found
 
-    # found under another town's search, from the search grid alone
-    moved = make_case(detail=False, search_town="West Hartford")
-    store(migrated_engine, [moved], now=T2 + timedelta(days=1))
-    assert set(_party_copies(migrated_engine).values()) == {
-        (date(2024, 2, 27), "West Hartford")
-    }
+    # the grid alone, with a corrected street: the parties stay
+    regridded = make_case(detail=False, listing_street="14 Example Ave.")
+    store(migrated_engine, [regridded], now=T2 + timedelta(days=1))
+    lines = set(_search_lines(migrated_engine))
+    assert "14 EXAMPLE AVE." in lines and "UNIT 3" not in lines
+    assert {"JANE Q DOE", "MARY SAMPLE-SMITH", "JOHN R DOE"} <= lines

@@ -300,8 +300,8 @@ def _seed(conn) -> dict:
     )
     _insert(conn, db.skiptrace_emails, [{"result_id": 1, "email": EMAIL, "rank": 1}])
     # the parties and phones went in by plain inserts, around the store that keeps
-    # the parties' copies of their case's columns and the cases' phones flag
-    case_store.refresh_party_copies(conn)
+    # the cases' search text and phones flag
+    case_store.refresh_search_text(conn)
     store.refresh_has_phones(conn)
     for role, email in EMAILS.items():
         user_service.create_user(conn, email, PASSWORD, role, actor="test")

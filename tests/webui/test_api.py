@@ -111,6 +111,7 @@ def test_api_cases_routes(api):
     assert get("/cases/by-town/Atlantis").status_code == 404
     case = get("/cases/HHD-CV-22-6160660-S").get_json()
     assert case["docket_no"] == DOCKET_HARTFORD
+    assert "search_text" not in case  # the search's own copy, not the case's data
     assert [e["description"] for e in case["docket_entries"]] == [
         "SUMMONS",
         "COMPLAINT",

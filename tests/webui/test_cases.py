@@ -69,6 +69,9 @@ def test_cases_list_shows_all_newest_first(viewer):
         ("q=hyperlink&status=disposed", [DOCKET_NEW_HAVEN]),
         ("q=hyperlink&status=active", []),
         ("q=chapel&status=active", []),
+        ("q=chapel&skip_traced=1", [DOCKET_NEW_HAVEN]),  # a search within traced
+        ("q=poe&skip_traced=1", []),
+        ("q=chapel&has_phones=1", [DOCKET_NEW_HAVEN]),
     ],
 )
 def test_cases_list_filters(viewer, query, expected):
