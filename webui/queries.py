@@ -351,7 +351,7 @@ def _text_search_statements(shape: Shape) -> _Statements:
     testing each ("oak lane": 370 ms instead of 9, 200,000 cases). They are found
     narrow (docket and sort column) by the search text's trigram index (migration
     0011), with any filter; only the page's rows are then read whole. The commonest
-    surname (4,800 cases of 200,000): 45 -> 18 ms, then 13-16 -> ~6 ms with one
+    surname (4,800 cases of 200,000): 45 -> 18 ms, then 13 -> 10 ms with one
     upper-cased search text per case instead of four columns in two tables.
     """
     sort_column = SORTS[shape.sort]

@@ -3,8 +3,8 @@
 The web UI's text search matched four columns in two tables with ILIKE: the case
 name and both streets (three trigram indexes on cases) and every party's name (one
 on parties), then merged the two lists of matches. The commonest surname took 13-16
-ms (200,000 cases, 4,800 matches), a street 8-11 ms: with a tenth of the requests,
-those searches used a third of the machine under load (BENCHMARKS.md, web UI, sixth
+ms (200,000 cases, 4,800 matches), a street 8-11 ms: 3 requests in 16 of the web UI
+benchmark, they took much of its database time (BENCHMARKS.md, web UI, sixth
 pass). Most of it was rechecking each candidate row: a party row per match in a
 127 MB table, and ILIKE folding the case of every character it compared.
 
