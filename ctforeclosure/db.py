@@ -395,9 +395,9 @@ web_jobs = sa.Table(
 )
 
 
-# Indexes for the web UI's lists and searches (migrations 0003-0005, 0007). Trigram GIN
-# indexes make ILIKE '%text%' searches fast on PostgreSQL (pg_trgm); on SQLite they
-# are plain indexes.
+# Indexes for the web UI's lists and searches (migrations 0003-0005, 0010, 0011).
+# Trigram GIN indexes make LIKE '%text%' searches fast on PostgreSQL (pg_trgm); on
+# SQLite they are plain indexes.
 _TRIGRAM = {"postgresql_using": "gin"}
 # Lists in the order shown (migration 0004): newest first, undated last, then docket.
 # SQLite has no NULLS LAST in an index; its NULLs sort lowest, so the migration

@@ -539,7 +539,7 @@ def upsert_cases(
     return result
 
 
-def search_text():
+def _search_text():
     """The text the web UI's search matches, computed from a case's row and its
     parties' rows: case name, streets and every party's name (removed ones too), one
     per line, upper-cased so that a search matches with LIKE, not ILIKE (migration
@@ -567,7 +567,7 @@ def refresh_search_text(
     """Rewrite these cases' (every case's when None) search text from their rows.
     The store calls it for every case it writes; tests and tools that write rows
     around the store call it after."""
-    update = cases.update().values(search_text=search_text())
+    update = cases.update().values(search_text=_search_text())
     if docket_nos is None:
         conn.execute(update)
         return

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.webui.conftest import (
@@ -12,6 +15,7 @@ from tests.webui.conftest import (
     PHONE_OK,
     XSS_NAME,
 )
+from webui import queries
 
 
 def _dockets(html: str) -> list[str]:
@@ -228,8 +232,6 @@ def test_skiptrace_page_shows_ledger(viewer):
 
 
 def test_cases_list_count_stops_at_the_cap_and_still_pages(viewer, monkeypatch):
-    from webui import queries
-
     monkeypatch.setattr(queries, "COUNT_CAP", 2)
     html = viewer.get("/cases/?per_page=2").get_data(as_text=True)
     assert "2+ cases" in html
@@ -248,8 +250,6 @@ def test_cases_list_traced_filters_page_newest_first(viewer, flag):
 
 
 def test_cases_list_traced_filter_past_the_cap_still_pages(viewer, monkeypatch):
-    from webui import queries
-
     monkeypatch.setattr(queries, "COUNT_CAP", 1)
     first = viewer.get("/cases/?has_phones=1&per_page=1").get_data(as_text=True)
     assert "1+ cases" in first and _dockets(first) == [DOCKET_HARTFORD]
@@ -260,11 +260,6 @@ def test_cases_list_traced_filter_past_the_cap_still_pages(viewer, monkeypatch):
 def test_cases_table_unpacks_each_row_in_the_order_the_query_selects():
     """The list template unpacks rows by position (cheaper than attribute lookups):
     its names must be the list query's columns, in order, or cells would swap."""
-    import re
-    from pathlib import Path
-
-    from webui import queries
-
     template = Path(queries.__file__).parent / "templates" / "cases" / "index.html"
     loop = re.search(r"{%\s*for ([\w\s,]+?) in rows %}", template.read_text())
     names = [n.strip() for n in loop[1].split(",")]
