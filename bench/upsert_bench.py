@@ -181,7 +181,7 @@ def run_row_by_row(url: str, count: int, offset: int) -> float:
     """Store ``count`` cases one statement per row; return seconds spent."""
     from dataclasses import asdict
 
-    from ctforeclosure.hashing import listing_hash
+    from ctforeclosure.items import listing_hash
     from ctforeclosure.store.cases import (
         DETAIL_COLUMNS,
         LISTING_COLUMNS,

@@ -8,8 +8,14 @@ happens here: that is the validation pipeline's job.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
+
+from itemadapter import ItemAdapter
 
 
 @dataclass(kw_only=True)
@@ -131,3 +137,25 @@ class CaseItem:
 
     # Data-quality flags ("zip_placeholder", "address_unparsed", "town_mismatch", ...).
     flags: list[str] = field(default_factory=list)
+
+
+#: The search-grid row's fields: a case page is fetched again only when these
+#: changed (or the stored page is old), and the store skips unchanged cases by
+#: comparing their hash instead of the rows.
+LISTING_FIELDS = (
+    "docket_no",
+    "listing_town",
+    "listing_street",
+    "listing_zip",
+    "case_name",
+    "property_type",
+    "listing_disposition",
+)
+
+
+def listing_hash(case: Any) -> str:
+    """Return the hash of a case's search-grid row (item, dataclass or mapping)."""
+    data = case if isinstance(case, Mapping) else ItemAdapter(case).asdict()
+    values = [data.get(name) for name in LISTING_FIELDS]
+    text = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()

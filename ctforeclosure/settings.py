@@ -1,9 +1,9 @@
 """Scrapy settings. Addresses come from ``ctforeclosure.config`` (the environment).
 
 Secrets are deliberately NOT settings: pipelines read them from the environment, and
-``ctforeclosure.extensions.StartupGuard`` refuses a crawl that tries to pass one with
-``-s`` (scrapyd would echo it in listjobs.json). Each value that differs from Scrapy's
-default says why and what the default is.
+``ctforeclosure.extensions.startup_guard.StartupGuard`` refuses a crawl that tries
+to pass one with ``-s`` (scrapyd would echo it in listjobs.json). Each value that
+differs from Scrapy's default says why and what the default is.
 """
 
 import os as _os
@@ -130,12 +130,14 @@ SITE_BUDGET_WINDOW = _os.environ.get("CTF_CRAWL_WINDOW", "")
 SITE_BUDGET_TIMEZONE = "America/New_York"
 
 EXTENSIONS = {
-    "ctforeclosure.extensions.StartupGuard": 0,
-    # A crawl_runs row per crawl, with end-of-crawl checks (ctforeclosure.monitors).
-    "ctforeclosure.crawlrecord.CrawlRecord": 500,
+    "ctforeclosure.extensions.startup_guard.StartupGuard": 0,
+    # The crawl's one database (engine, schema check, crawl id) for every component.
+    "ctforeclosure.extensions.database.CrawlDatabase": 100,
+    # A crawl_runs row per crawl, with end-of-crawl checks (extensions.crawl_checks).
+    "ctforeclosure.extensions.crawl_run.CrawlRecord": 500,
     # Webhook/email alert when a crawl ends with anything but "finished"; off
     # unless ALERT_WEBHOOK_URL or SMTP_HOST + ALERT_EMAIL_TO are set.
-    "ctforeclosure.alerts.CrawlAlerts": 600,
+    "ctforeclosure.extensions.alerts.CrawlAlerts": 600,
 }
 
 # Pipelines in order: validate -> normalise town -> upsert -> skip trace.

@@ -14,10 +14,12 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
-from ctforeclosure import audit, dockets, scheduling
+from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
 from ctforeclosure.db import cases, crawl_runs, parties, skiptrace_ledger
-from ctforeclosure.scrapyd_api import ScrapydError
+from ctforeclosure.jobs import scheduling
+from ctforeclosure.jobs.scrapyd_api import ScrapydError
+from ctforeclosure.services import audit
 from ctforeclosure.services import users as user_service
 from webui import crawls as crawls_views
 from webui import masking, queries

@@ -26,7 +26,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from ctforeclosure import audit
+from ctforeclosure.services import audit
 from ctforeclosure.services import users as user_service
 from webui import db
 from webui.ratelimit import FailureLimiter

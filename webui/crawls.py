@@ -1,6 +1,6 @@
 """Crawls: recorded crawl runs, scrapyd jobs, and starting a crawl (manager and up).
 
-Starting a crawl and listing jobs go through :mod:`ctforeclosure.scheduling`, the
+Starting a crawl and listing jobs go through :mod:`ctforeclosure.jobs.scheduling`, the
 same code the CLI uses; the web UI never talks to scrapyd on its own.
 """
 
@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ctforeclosure import audit, config, scheduling
+from ctforeclosure import config
 from ctforeclosure import towns as ct_towns
 from ctforeclosure.db import crawl_runs
-from ctforeclosure.scrapyd_api import ScrapydError
+from ctforeclosure.jobs import scheduling
+from ctforeclosure.jobs.scrapyd_api import ScrapydError
+from ctforeclosure.services import audit
 from webui.auth import require_role
 from webui.db import get_conn, write
 

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from flask_login import current_user
 from openpyxl import Workbook
 
-from ctforeclosure import audit
+from ctforeclosure.services import audit
 from webui import masking, queries
 from webui.auth import require_role
 from webui.db import get_conn, write

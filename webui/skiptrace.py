@@ -25,9 +25,10 @@ from flask import (
 )
 from flask_login import current_user
 
-from ctforeclosure import audit, dockets
+from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
 from ctforeclosure.db import skiptrace_ledger
+from ctforeclosure.services import audit
 from ctforeclosure.skiptrace.service import SkipTraceService
 from webui import queries
 from webui.auth import require_role

@@ -1,6 +1,6 @@
 """``ctforeclosure schedule|jobs|cancel|pause|resume``: crawls on scrapyd nodes.
 
-Thin wrappers over :mod:`ctforeclosure.scheduling`; scrapyd runs the crawls.
+Thin wrappers over :mod:`ctforeclosure.jobs.scheduling`; scrapyd runs the crawls.
 """
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from ctforeclosure import scheduling, towns
-from ctforeclosure.scrapyd_api import ScrapydError
+from ctforeclosure import towns
+from ctforeclosure.jobs import scheduling
+from ctforeclosure.jobs.scrapyd_api import ScrapydError
 
 
 def _split(value: str | None) -> list[str] | None:

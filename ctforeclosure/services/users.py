@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ctforeclosure import audit
 from ctforeclosure.db import api_tokens, users
+from ctforeclosure.services import audit
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",

@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from ctforeclosure import audit, db
+from ctforeclosure import db
+from ctforeclosure.services import audit
 from ctforeclosure.skiptrace import store
 from ctforeclosure.skiptrace.normalize import split_name
 

@@ -38,7 +38,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ctforeclosure import alerts, audit, config, db, migrate
+from ctforeclosure import config, db, migrate
+from ctforeclosure.services import alerts, audit
 from ctforeclosure.skiptrace import store
 from ctforeclosure.skiptrace.client import (
     AmbiguousOutcome,

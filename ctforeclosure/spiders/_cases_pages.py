@@ -17,8 +17,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from ctforeclosure import dockets
-from ctforeclosure.hashing import listing_hash
-from ctforeclosure.items import CaseItem
+from ctforeclosure.items import CaseItem, listing_hash
 from ctforeclosure.parsers import judiciary as j
 from ctforeclosure.parsers.derive import derive
 

@@ -45,7 +45,7 @@ from datetime import timedelta
 import scrapy
 from scrapy.exceptions import UsageError
 
-from ctforeclosure.extensions import require_contact
+from ctforeclosure.extensions.startup_guard import require_contact
 from ctforeclosure.spiders._cases_nobot import NoBotPacer
 from ctforeclosure.spiders._cases_pages import CasePagesMixin
 from ctforeclosure.spiders._cases_search import SearchMixin

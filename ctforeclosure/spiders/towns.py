@@ -30,7 +30,7 @@ import os
 import scrapy
 
 from ctforeclosure import towns
-from ctforeclosure.extensions import require_contact
+from ctforeclosure.extensions.startup_guard import require_contact
 from ctforeclosure.items import TownItem
 from ctforeclosure.parsers import statelib
 

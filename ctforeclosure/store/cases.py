@@ -12,7 +12,7 @@ times faster than psycopg's per-row executemany).
 Rules:
 
 - A case is skipped cheaply when nothing about it changed: its listing hash (the
-  search-grid row, :func:`ctforeclosure.hashing.listing_hash`) and, for a case page
+  search-grid row, :func:`ctforeclosure.items.listing_hash`) and, for a case page
   read this time, its detail hash (the page's fields, children and flags) equal the
   stored ones. Only ``last_seen`` (and ``detail_fetched_at``) move.
 - Children are synchronised only from items whose case page was read
@@ -46,13 +46,13 @@ from sqlalchemy.dialects import sqlite
 
 from ctforeclosure import dockets as docket_forms
 from ctforeclosure.db import case_changes, cases, court_dates, docket_entries, parties
-from ctforeclosure.hashing import listing_hash
 from ctforeclosure.items import (
     Appearance,
     CaseItem,
     CourtDateItem,
     DocketEntryItem,
     PartyItem,
+    listing_hash,
 )
 
 __all__ = [

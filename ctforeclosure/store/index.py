@@ -1,7 +1,7 @@
 """The compact index of stored cases the cases spider loads once at start.
 
 With ``details=changed`` the spider fetches a case page only for a docket that is new,
-whose search-grid row changed (same :func:`ctforeclosure.hashing.listing_hash` as the
+whose search-grid row changed (same :func:`ctforeclosure.items.listing_hash` as the
 store) or whose stored page is older than ``DETAILS_MAX_AGE_DAYS``. This module
 answers, in one query per chunk of towns, docket -> (listing hash, when the page was
 last read).

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ctforeclosure import scheduling
+from ctforeclosure.jobs import scheduling
 from ctforeclosure.middlewares.site_budget import parse_window, seconds_until_window
 
 SCRAPY = str(Path(sys.executable).with_name("scrapy"))

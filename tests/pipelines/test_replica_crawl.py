@@ -158,7 +158,7 @@ async def test_replica_evolution_records_exactly_its_changes(
 async def test_replica_incremental_refresh_reads_only_changed_listings(
     site, migrated_db_url, monkeypatch
 ):
-    from ctforeclosure.hashing import listing_hash
+    from ctforeclosure.items import listing_hash
 
     monkeypatch.setenv("DATABASE_URL", migrated_db_url)
     _, pages = await crawl_cases(site)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ctforeclosure.scheduling import parse_log
+from ctforeclosure.jobs.scheduling import parse_log
 
 FINISHED = """\
 2026-11-24 12:29:01 [scrapy.core.engine] INFO: Closing spider (finished)
@@ -98,8 +98,8 @@ def test_schedule_refuses_a_secret_as_setting_or_argument(option):
 def test_pause_and_resume_commands_flip_the_kill_switch(migrated_db_url, monkeypatch):
     from click.testing import CliRunner
 
-    from ctforeclosure import scheduling
     from ctforeclosure.cli import main
+    from ctforeclosure.jobs import scheduling
 
     monkeypatch.setenv("DATABASE_URL", migrated_db_url)
     assert scheduling.pause_state()["paused"] is False

@@ -14,10 +14,10 @@ import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from ctforeclosure import scheduling
 from ctforeclosure.cli import main
 from ctforeclosure.db import cases, crawl_runs
-from ctforeclosure.scrapyd_api import ScrapydClient
+from ctforeclosure.jobs import scheduling
+from ctforeclosure.jobs.scrapyd_api import ScrapydClient
 
 from .cluster import PASSWORD, USERNAME
 from .conftest import FOUR_TOWNS, PG_PASSWORD

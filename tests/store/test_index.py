@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ctforeclosure.hashing import listing_hash
+from ctforeclosure.items import listing_hash
 from ctforeclosure.store.cases import upsert_cases
 from ctforeclosure.store.index import load_case_index
 from tests.store.factory import FETCHED_AT, make_case

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ctforeclosure import alerts
+from ctforeclosure.services import alerts
 
 
 def _free_port() -> int:

@@ -6,7 +6,7 @@ pipeline stamps stored cases and changes with it). At ``spider_closed`` the row 
 the end time, status, item counts (scraped, stored, dropped, spooled), requests,
 errors by category, finish reason, whether robots.txt was overridden, the per-town
 site count vs rows parsed, and the results of the end-of-crawl checks
-(``ctforeclosure.monitors``).
+(``ctforeclosure.extensions.crawl_checks``).
 
 Status: ``finished`` (finish reason "finished", nothing spooled), ``spooled`` (the
 database failed mid-crawl: items wait in the spool), or ``failed`` (any other finish
@@ -174,7 +174,11 @@ class CrawlRecord:
         logger.info("Crawl record #%s opened", self.run_id)
 
     def spider_closed(self, spider, reason) -> None:
-        from ctforeclosure.monitors import empty_towns, run_checks, town_stats
+        from ctforeclosure.extensions.crawl_checks import (
+            empty_towns,
+            run_checks,
+            town_stats,
+        )
         from ctforeclosure.store import crawl_runs
 
         if self.run_id is None:

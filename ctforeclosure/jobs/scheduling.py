@@ -1,7 +1,7 @@
 """Schedule crawls on scrapyd nodes, list their jobs, cancel them, pause the crawling.
 
 The CLI (``ctforeclosure schedule|jobs|cancel|pause|resume``) and the web UI call
-this module; it talks to scrapyd's HTTP API (:mod:`ctforeclosure.scrapyd_api`) and
+this module; it talks to scrapyd's HTTP API (:mod:`ctforeclosure.jobs.scrapyd_api`) and
 never runs crawls itself. API:
 
 - :func:`schedule` posts one job per town (or per ``batch_size`` towns) to the node
@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from ctforeclosure import config, towns
 from ctforeclosure.config import SECRET_ENV_VARS
 from ctforeclosure.db import make_engine, site_budget
-from ctforeclosure.scrapyd_api import ScrapydClient, ScrapydError
+from ctforeclosure.jobs.scrapyd_api import ScrapydClient, ScrapydError
 
 __all__ = [
     "PROJECT",
@@ -329,12 +329,12 @@ def cancel(job_id: str, node: str | None = None) -> list[tuple[str, str]]:
 def alert_crashed(jobs: Iterable[Job], state_file: Path | None = None) -> list[Job]:
     """Alert once for each failed job without a finish reason; return those alerted.
 
-    Crawls that close badly alert by themselves (``alerts.CrawlAlerts``); a job that
-    crashed before Scrapy ran (a bad argument) cannot, so this catches it from the
-    job list. Job ids already alerted are kept in ``state_file``
+    Crawls that close badly alert by themselves (``ctforeclosure.extensions.alerts``);
+    a job that crashed before Scrapy ran (a bad argument) cannot, so this catches it
+    from the job list. Job ids already alerted are kept in ``state_file``
     (default ``<CTF_DATA_DIR>/alerted_jobs.txt``).
     """
-    from ctforeclosure import alerts
+    from ctforeclosure.services import alerts
 
     state_file = state_file or config.load().data_dir / "alerted_jobs.txt"
     done = set(state_file.read_text().split()) if state_file.exists() else set()

@@ -1,0 +1,1 @@
+"""Crawl jobs on scrapyd nodes: the HTTP client, scheduling, listing and cancelling."""
