@@ -51,4 +51,5 @@ EXPOSE 6800 8000
 # Needs SCRAPYD_USERNAME/SCRAPYD_PASSWORD: daemonstatus.json is behind basic auth.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, requests; requests.get('http://127.0.0.1:6800/daemonstatus.json', auth=(os.environ['SCRAPYD_USERNAME'], os.environ['SCRAPYD_PASSWORD']), timeout=4).raise_for_status()"]
-CMD ["scrapyd", "--pidfile="]
+# `ctforeclosure node start` refuses empty or placeholder credentials, then runs scrapyd.
+CMD ["ctforeclosure", "node", "start", "--pidfile="]

@@ -3,6 +3,7 @@
 import click
 
 from ctforeclosure.cli.db import db
+from ctforeclosure.cli.node import node
 from ctforeclosure.cli.scrapyd import cancel, jobs, pause, resume, schedule
 from ctforeclosure.cli.skiptrace import purge, reconcile, skiptrace
 from ctforeclosure.cli.spool import spool
@@ -32,3 +33,4 @@ main.add_command(skiptrace)
 main.add_command(purge)
 main.add_command(reconcile)
 main.add_command(spool)
+main.add_command(node)
