@@ -1,4 +1,4 @@
-"""The crawl record and its end-of-crawl checks, from real crawls."""
+"""The crawl run and its end-of-crawl checks, from real crawls."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ctforeclosure import db, migrate
 from ctforeclosure.db import make_engine
+from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.store.cases import upsert_cases
 from tests.pipelines.crawling import CountingServer, crawl
 from tests.store.factory import make_case
@@ -34,7 +35,7 @@ def _town_stats(**towns):
 
 
 @pytest_twisted.ensureDeferred
-async def test_crawl_record_failed_checks_are_stored_and_visible(
+async def test_crawl_run_failed_checks_are_stored_and_visible(
     migrated_db_url, monkeypatch, caplog
 ):
     caplog.set_level(logging.INFO)
@@ -75,13 +76,13 @@ async def test_crawl_record_failed_checks_are_stored_and_visible(
 
 
 @pytest_twisted.ensureDeferred
-async def test_crawl_record_refused_database_leaves_no_running_row(
+async def test_crawl_run_refused_database_leaves_no_running_row(
     sqlite_url, monkeypatch
 ):
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     with CountingServer() as server:
         crawler = await crawl(server.url, [make_case()])
-    assert crawler.stats.get_value("ctf/crawl_id") is None
+    assert CrawlDatabase.of(crawler).crawl_id is None
     migrate.upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
     with engine.connect() as conn:
@@ -93,7 +94,7 @@ async def test_crawl_record_refused_database_leaves_no_running_row(
 
 
 @pytest_twisted.ensureDeferred
-async def test_crawl_record_town_search_listing_nothing_fails_its_check(
+async def test_crawl_run_town_search_listing_nothing_fails_its_check(
     migrated_db_url, monkeypatch
 ):
     from ctforeclosure import signals

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ctforeclosure import db, migrate, signals
 from ctforeclosure.db import make_engine
+from ctforeclosure.extensions.database import CrawlDatabase
 from tests.pipelines.crawling import CountingServer, crawl
 from tests.store.factory import make_case
 
@@ -21,7 +22,7 @@ async def test_upsert_unmigrated_database_refuses_before_any_request(
         crawler = await crawl(server.url)
     assert server.hits == 0
     assert crawler.stats.get_value("finish_reason") == "database_unavailable"
-    assert "db upgrade" in crawler.stats.get_value("ctf/database_unavailable")
+    assert "db upgrade" in CrawlDatabase.of(crawler).unavailable
 
 
 @pytest_twisted.ensureDeferred
@@ -225,7 +226,14 @@ def test_upsert_batch_the_database_refuses_is_spooled_not_lost(
     from ctforeclosure.store.spool import count_records
 
     monkeypatch.setenv("DATABASE_URL", migrated_db_url)
-    crawler = get_crawler(Spider, {"UPSERT_BATCH_SIZE": 2, "UPSERT_FLUSH_SECONDS": 0})
+    crawler = get_crawler(
+        Spider,
+        {
+            "EXTENSIONS": {"ctforeclosure.extensions.database.CrawlDatabase": 100},
+            "UPSERT_BATCH_SIZE": 2,
+            "UPSERT_FLUSH_SECONDS": 0,
+        },
+    )
     pipeline = UpsertPipeline.from_crawler(crawler)
     pipeline.open_spider()
     # search_town is NOT NULL: validation never lets this through, but a bug might.
