@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest_twisted
+
 CLOSING_SPIDER = textwrap.dedent(
     """
     import scrapy
@@ -79,3 +81,27 @@ def test_crawl_alerts_extension_is_quiet_after_a_good_crawl(tmp_path, webhook):
         timeout=120,
     )
     assert webhook.received == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_crawl_alerts_failed_checks_alert_though_the_run_was_not_written(
+    sqlite_url, webhook, monkeypatch, crawl_runs_taken_away
+):
+    from ctforeclosure import migrate
+    from tests.pipelines.crawling import CountingServer, crawl
+    from tests.store.factory import make_case
+
+    migrate.upgrade(sqlite_url)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", webhook.url)
+    steps = [
+        make_case("HHDCV246000002S"),
+        make_case(docket_no="not a docket"),
+        crawl_runs_taken_away,
+    ]
+    with CountingServer() as server:
+        await crawl(server.url, steps)
+    [alert] = webhook.received
+    assert alert["kind"] == "monitor_failed"
+    assert alert["details"]["checks"] == "validation_drop_rate"
+    assert alert["details"]["crawl_id"] == "1"

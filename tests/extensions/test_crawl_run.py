@@ -119,3 +119,37 @@ async def test_crawl_run_town_search_listing_nothing_fails_its_check(
     checks = {c["name"]: c for c in run.checks}
     assert checks["towns_still_listed"]["passed"] is False
     assert "Hartford (1)" in checks["towns_still_listed"]["message"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_crawl_run_is_handed_over_even_when_its_row_cannot_be_completed(
+    sqlite_url, monkeypatch, crawl_runs_taken_away
+):
+    from ctforeclosure import config, signals
+    from ctforeclosure.store.crawl_runs import load_pending, pending_run_path
+
+    migrate.upgrade(sqlite_url)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    recorded = []
+
+    def listen(crawler):
+        crawler.signals.connect(
+            lambda record: recorded.append(record),
+            signal=signals.crawl_recorded,
+            weak=False,
+        )
+
+    steps = [
+        listen,
+        make_case("HHDCV246000002S"),
+        make_case(docket_no="not a docket"),
+        crawl_runs_taken_away,
+    ]
+    with CountingServer() as server:
+        crawler = await crawl(server.url, steps)
+    [record] = recorded
+    assert record.id == CrawlDatabase.of(crawler).crawl_id == 1
+    assert (record.status, record.finish_reason) == ("finished", "finished")
+    assert record.failed_checks == ["validation_drop_rate"]
+    run_id, values = load_pending(pending_run_path(config.load().spool_dir, 1))
+    assert run_id == 1 and values["checks"] == record.checks
