@@ -8,10 +8,10 @@ components learn about the database they leave here, in memory, for the others:
 why it was refused at start, the crawl run's id, the spool that took over when it
 failed mid-crawl.
 
-The engine connects lazily: a crawl whose components never touch the database
-(``scrapy check``) never opens it, and the embedded SQLite file is not created just
-to ask. It is disposed when the engine stops, after every ``spider_closed`` handler
-has run. Other extensions look it up when the spider opens, not in their own
+The engine connects lazily, when a component first uses it; :attr:`is_new` tells
+look-ups that the embedded SQLite file did not exist, so that they need not create
+it just to ask. It is disposed when the engine stops, after every ``spider_closed``
+handler has run. Other extensions look it up when the spider opens, not in their own
 ``from_crawler`` (the crawler's extensions are still being built then); middlewares,
 pipelines and the spider's ``start`` may look it up at once.
 """
