@@ -133,24 +133,26 @@ EXTENSIONS = {
     "ctforeclosure.extensions.startup_guard.StartupGuard": 0,
     # The crawl's one database (engine, schema check, crawl id) for every component.
     "ctforeclosure.extensions.database.CrawlDatabase": 100,
+    # Skip trace the new eligible defendants each upsert flush stores (costs money
+    # per record). Also needs BATCHDATA_BASE_URL and BATCHDATA_API_KEY in the
+    # environment; limits are SKIPTRACE_* variables (ctforeclosure.skiptrace.settings).
+    "ctforeclosure.extensions.skiptrace.SkipTrace": 400,
     # A crawl_runs row per crawl, with end-of-crawl checks (extensions.crawl_checks).
-    "ctforeclosure.extensions.crawl_run.CrawlRecord": 500,
-    # Webhook/email alert when a crawl ends with anything but "finished"; off
-    # unless ALERT_WEBHOOK_URL or SMTP_HOST + ALERT_EMAIL_TO are set.
+    "ctforeclosure.extensions.crawl_run.CrawlRun": 500,
+    # Webhook/email alert when a crawl ends with anything but "finished" or its
+    # checks fail; off unless ALERT_WEBHOOK_URL or SMTP_HOST + ALERT_EMAIL_TO are set.
     "ctforeclosure.extensions.alerts.CrawlAlerts": 600,
 }
 
-# Pipelines in order: validate -> normalise town -> upsert -> skip trace.
+# Pipelines in order: validate -> normalise town -> upsert.
 ITEM_PIPELINES = {
     "ctforeclosure.pipelines.validate.ValidatePipeline": 100,
     "ctforeclosure.pipelines.normalize_town.NormalizeTownPipeline": 200,
     "ctforeclosure.pipelines.upsert.UpsertPipeline": 300,
-    "ctforeclosure.pipelines.skiptrace.SkipTracePipeline": 400,
 }
 
-# Skip trace the new eligible defendants each flush stores (costs money per record).
-# Also needs BATCHDATA_BASE_URL and BATCHDATA_API_KEY in the environment; limits are
-# SKIPTRACE_* variables (ctforeclosure.skiptrace.settings). Default: off.
+# Skip tracing (ctforeclosure.extensions.skiptrace) is off unless this is on.
+# Default: off.
 SKIPTRACE_ENABLED = _os.environ.get("SKIPTRACE_ENABLED", "").strip().lower() in {
     "1",
     "true",

@@ -1,7 +1,12 @@
-"""Signals the spiders and pipelines use to talk to each other.
+"""Signals the crawl's components use to hand results to each other in memory.
 
-Send with ``crawler.signals.send_catch_log(signal=..., **kwargs)``.
+Send with ``crawler.signals.send_catch_log(signal=..., **kwargs)`` (or
+``send_catch_log_async`` when a listener may be ``async``).
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 #: The cases spider finished a *complete* search of one town (every results page
 #: read). kwargs: ``town`` (canonical name), ``dockets`` (set of compact dockets the
@@ -12,5 +17,26 @@ town_search_complete = object()
 
 #: The upsert pipeline stored a batch. kwargs: ``new_parties``, a list of dicts
 #: ``{"party_id", "docket_no", "party_no", "role", "category", "name"}`` for
-#: parties inserted by this flush (never re-sent). The skip-trace stage listens.
+#: parties inserted by this flush (never re-sent). The skip-trace extension listens.
 parties_stored = object()
+
+#: The crawl-run extension closed the crawl's run, whether or not the database took
+#: its closing values (they wait beside the spool when it did not). kwargs:
+#: ``record``, a :class:`CrawlRunRecord`. The alerts extension listens.
+crawl_recorded = object()
+
+
+@dataclass(frozen=True)
+class CrawlRunRecord:
+    """What a closed crawl run says: its id, status, finish reason and checks."""
+
+    id: int
+    status: str  # finished | spooled | failed
+    finish_reason: str
+    #: ``[{"name", "passed", "message"}]``, one per end-of-crawl check.
+    checks: list[dict] = field(default_factory=list)
+
+    @property
+    def failed_checks(self) -> list[str]:
+        """Return the names of the checks that failed."""
+        return [c["name"] for c in self.checks if not c["passed"]]

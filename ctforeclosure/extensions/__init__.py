@@ -1,6 +1,6 @@
 """The crawl's lifecycle: Scrapy extensions, one per module.
 
 They own what a crawl holds from its start to its end (the database, the crawl
-run's record and checks, alerts, skip tracing) and hand results to each other in
+run and its checks, alerts, skip tracing) and hand results to each other in
 memory through signals (``ctforeclosure.signals``).
 """

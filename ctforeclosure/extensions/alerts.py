@@ -6,9 +6,14 @@ extension decides when a crawl deserves an alert.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 
+from scrapy import signals as scrapy_signals
+from scrapy.exceptions import NotConfigured
+
+from ctforeclosure import signals
 from ctforeclosure.services.alerts import AlertChannels, crawl_failed, monitor_failed
 
 logger = logging.getLogger(__name__)
@@ -16,9 +21,8 @@ logger = logging.getLogger(__name__)
 
 class CrawlAlerts:
     """Scrapy extension: alert when a crawl closes with anything but ``finished``,
-    and when its end-of-crawl checks failed (read from its ``crawl_runs`` row, which
-    ``ctforeclosure.crawlrecord.CrawlRecord`` writes first: it runs at 500, this at
-    600).
+    and when the end-of-crawl checks of its closed run (``signals.crawl_recorded``,
+    from the crawl-run extension) failed.
 
     A job that crashes before Scrapy starts (a bad argument) never gets here; those
     show as ``failed`` in ``ctforeclosure jobs``.
@@ -29,56 +33,39 @@ class CrawlAlerts:
 
     @classmethod
     def from_crawler(cls, crawler):
-        from scrapy import signals
-        from scrapy.exceptions import NotConfigured
-
         channels = AlertChannels.from_env()
         if not (channels.webhook_url or channels.email_enabled):
             # Alerts are optional: say so at INFO, not as Scrapy's "Disabled" WARNING.
             logger.info("alerts off: no ALERT_WEBHOOK_URL or SMTP_HOST/ALERT_EMAIL_TO")
             raise NotConfigured
         ext = cls(crawler)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.spider_closed, signal=scrapy_signals.spider_closed)
+        crawler.signals.connect(ext.crawl_recorded, signal=signals.crawl_recorded)
         return ext
 
     async def spider_closed(self, spider, reason):
-        import asyncio
-
-        stats = self.crawler.stats
-        job_id = getattr(spider, "_job", None) or os.environ.get("SCRAPY_JOB")
+        """Alert when the crawl closed for any reason but ``finished``."""
         if reason != "finished":
-            errors = stats.get_value("log_count/ERROR", 0)
+            errors = self.crawler.stats.get_value("log_count/ERROR", 0)
             await asyncio.to_thread(
                 crawl_failed,
                 spider=spider.name,
                 reason=f"finish_reason {reason}, {errors} error(s) logged",
-                job_id=job_id,
+                job_id=_job_id(spider),
             )
-        crawl_id = stats.get_value("ctf/crawl_id")
-        if crawl_id is not None:
-            failed = await asyncio.to_thread(_failed_checks, crawl_id)
-            if failed:
-                await asyncio.to_thread(
-                    monitor_failed, checks=failed, crawl_id=crawl_id, spider=spider.name
-                )
+
+    async def crawl_recorded(self, record: signals.CrawlRunRecord):
+        """Alert when end-of-crawl checks of the closed run failed."""
+        failed = record.failed_checks
+        if failed:
+            await asyncio.to_thread(
+                monitor_failed,
+                checks=failed,
+                crawl_id=record.id,
+                spider=self.crawler.spider.name,
+            )
 
 
-def _failed_checks(crawl_id: int) -> list[str]:
-    """Return the names of the failed checks stored on a crawl record."""
-    import sqlalchemy as sa
-
-    from ctforeclosure import config
-    from ctforeclosure.db import crawl_runs, make_engine
-
-    engine = make_engine(config.load().database_url)
-    try:
-        with engine.connect() as conn:
-            checks = conn.execute(
-                sa.select(crawl_runs.c.checks).where(crawl_runs.c.id == crawl_id)
-            ).scalar()
-    except sa.exc.SQLAlchemyError as exc:
-        logger.warning("cannot read the checks of crawl #%s: %s", crawl_id, exc)
-        return []
-    finally:
-        engine.dispose()
-    return [c.get("name", "?") for c in checks or [] if not c.get("passed")]
+def _job_id(spider) -> str | None:
+    """Return the scrapyd job id of the crawl, when scrapyd runs it."""
+    return getattr(spider, "_job", None) or os.environ.get("SCRAPY_JOB")

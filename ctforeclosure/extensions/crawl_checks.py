@@ -1,6 +1,6 @@
 """End-of-crawl checks (Spidermon monitors) whose results are stored on the run.
 
-The crawl-record extension runs :class:`CrawlChecks` when a spider closes and
+The crawl-run extension runs :class:`CrawlChecks` when a spider closes and
 stores each check's outcome in ``crawl_runs.checks``; a failed check is logged at
 ERROR with its message, so it shows in the scrapyd log and the web UI, not only in
 a stats dump.
@@ -133,7 +133,7 @@ class TownsStillListedMonitor(_CrawlMonitor):
 
 
 class CrawlChecks(MonitorSuite):
-    """The checks every crawl's record carries."""
+    """The checks every crawl run carries."""
 
     monitors = [
         FinishReasonMonitor,

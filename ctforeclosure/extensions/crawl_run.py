@@ -1,12 +1,14 @@
-"""The crawl record: a ``crawl_runs`` row per crawl, opened at start, completed at end.
+"""The crawl run: a ``crawl_runs`` row per crawl, opened at start, completed at end.
 
 At ``spider_opened`` a "running" row is written (spider, arguments, scrapyd job id and
-node when run there) and its id goes into the stats as ``ctf/crawl_id`` (the upsert
-pipeline stamps stored cases and changes with it). At ``spider_closed`` the row gets
-the end time, status, item counts (scraped, stored, dropped, spooled), requests,
+node when run there) and its id is kept on the crawl's database
+(:attr:`CrawlDatabase.crawl_id <ctforeclosure.extensions.database.CrawlDatabase>`: the
+upsert pipeline stamps stored cases and changes with it). At ``spider_closed`` the row
+gets the end time, status, item counts (scraped, stored, dropped, spooled), requests,
 errors by category, finish reason, whether robots.txt was overridden, the per-town
 site count vs rows parsed, and the results of the end-of-crawl checks
-(``ctforeclosure.extensions.crawl_checks``).
+(``ctforeclosure.extensions.crawl_checks``); then ``signals.crawl_recorded`` hands the
+closed run to whoever listens (the alerts extension).
 
 Status: ``finished`` (finish reason "finished", nothing spooled), ``spooled`` (the
 database failed mid-crawl: items wait in the spool), or ``failed`` (any other finish
@@ -21,12 +23,16 @@ import os
 import socket
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
-from scrapy import signals
+from scrapy import signals as scrapy_signals
 
-from ctforeclosure import config
+from ctforeclosure import config, signals
 from ctforeclosure.config import SECRET_ENV_VARS
+from ctforeclosure.extensions.crawl_checks import empty_towns, run_checks, town_stats
+from ctforeclosure.extensions.database import CrawlDatabase
+from ctforeclosure.store import crawl_runs
 
 logger = logging.getLogger(__name__)
 
@@ -101,14 +107,14 @@ def _jsonable_stats(stats: dict) -> dict:
     return out
 
 
-def _notes(stats: dict) -> list[dict]:
+def _notes(stats: dict, spool_file: Path | None) -> list[dict]:
     """Return what an operator should know about the run beyond the counts."""
     notes = []
-    if stats.get("ctf/spool_file"):
+    if spool_file is not None:
         notes.append(
             {
                 "kind": "spooled",
-                "file": stats["ctf/spool_file"],
+                "file": str(spool_file),
                 "items": stats.get("ctf/items_spooled", 0),
                 "action": "ctforeclosure spool replay",
             }
@@ -120,41 +126,47 @@ def _notes(stats: dict) -> list[dict]:
     return notes
 
 
-class CrawlRecord:
+def _status(reason: str, spooled: bool) -> str:
+    """Return the run's status: finished, spooled or failed."""
+    if spooled:
+        return "spooled"
+    return "finished" if reason == "finished" else "failed"
+
+
+def _first_line(exc: Exception) -> str:
+    """Return the first line of a database error (the driver's, when it has one)."""
+    return str(getattr(exc, "orig", exc)).splitlines()[0]
+
+
+class CrawlRun:
     """Write the crawl's ``crawl_runs`` row and its end-of-crawl checks."""
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.stats = crawler.stats
+        self.database: CrawlDatabase | None = None
         self.run_id: int | None = None
         self.started_at: datetime | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         ext = cls(crawler)
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.spider_opened, signal=scrapy_signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=scrapy_signals.spider_closed)
         return ext
 
-    def _engine(self) -> sa.Engine:
-        from ctforeclosure.db import make_engine
-
-        return make_engine(config.load().database_url)
-
     def spider_opened(self, spider) -> None:
-        from ctforeclosure.store.crawl_runs import start_run
-
+        self.database = CrawlDatabase.of(self.crawler)
         self.started_at = datetime.now(UTC)
         job_id = os.environ.get("SCRAPY_JOB") or getattr(spider, "_job", None)
         node = None
         if job_id:
             node = os.environ.get("CTF_NODE") or socket.gethostname()
-        if self.stats.get_value("ctf/database_unavailable"):
+        if self.database.unavailable:
             return  # the upsert pipeline refused the database: nothing to record in
-        engine = self._engine()
         try:
-            with engine.begin() as conn:
-                self.run_id = start_run(
+            with self.database.engine.begin() as conn:
+                self.run_id = crawl_runs.start_run(
                     conn,
                     spider=spider.name,
                     args=_spider_args(spider),
@@ -163,85 +175,78 @@ class CrawlRecord:
                     started_at=self.started_at,
                 )
         except sa.exc.SQLAlchemyError as exc:
-            logger.error(
-                "Could not write the crawl record: %s",
-                str(getattr(exc, "orig", exc)).splitlines()[0],
-            )
+            logger.error("Could not write the crawl run: %s", _first_line(exc))
             return
-        finally:
-            engine.dispose()
-        self.stats.set_value("ctf/crawl_id", self.run_id)
-        logger.info("Crawl record #%s opened", self.run_id)
+        self.database.crawl_id = self.run_id
+        logger.info("Crawl run #%s opened", self.run_id)
 
-    def spider_closed(self, spider, reason) -> None:
-        from ctforeclosure.extensions.crawl_checks import (
-            empty_towns,
-            run_checks,
-            town_stats,
-        )
-        from ctforeclosure.store import crawl_runs
-
+    async def spider_closed(self, spider, reason) -> None:
+        """Complete the run's row, then hand the closed run to the listeners."""
         if self.run_id is None:
             return
         stats = dict(self.stats.get_stats())
         stats["finish_reason"] = reason
-        towns = town_stats(stats)
-        engine = self._engine()
-        try:
-            try:
-                with engine.connect() as conn:
-                    before = crawl_runs.stored_case_counts(
-                        conn, sorted(empty_towns(stats)), self.started_at
-                    )
-            except sa.exc.SQLAlchemyError:
-                before = {}
-            checks = run_checks(self.crawler, stats, before)
-            spooled = stats.get("ctf/items_spooled", 0) or stats.get("ctf/spooling")
-            if reason == "finished" and not spooled:
-                status = "finished"
-            elif spooled:
-                status = "spooled"
-            else:
-                status = "failed"
-            values = {
-                "finished_at": datetime.now(UTC),
-                "status": status,
-                "finish_reason": reason,
-                "items_scraped": stats.get("item_scraped_count", 0),
-                "items_stored": stats.get("ctf/items_stored", 0),
-                "items_dropped": stats.get("item_dropped_count", 0),
-                "items_spooled": stats.get("ctf/items_spooled", 0),
-                "requests": stats.get("downloader/request_count", 0),
-                "errors": errors_by_category(stats),
-                "robots_overridden": bool(stats.get("ctf/robots_overridden"))
-                or not self.crawler.settings.getbool("ROBOTSTXT_OBEY"),
-                "town_counts": towns,
-                "checks": checks,
-                "notes": _notes(stats),
-                "stats": _jsonable_stats(stats),
-            }
-            try:
-                with engine.begin() as conn:
-                    crawl_runs.finish_run(conn, self.run_id, values)
-            except sa.exc.SQLAlchemyError as exc:
-                path = crawl_runs.save_pending(
-                    config.load().spool_dir, self.run_id, values
-                )
-                logger.error(
-                    "Could not complete crawl record #%s (%s); saved to %s for "
-                    "`ctforeclosure spool replay`",
-                    self.run_id,
-                    str(getattr(exc, "orig", exc)).splitlines()[0],
-                    path,
-                )
-                return
-        finally:
-            engine.dispose()
-        failed = [c["name"] for c in checks if not c["passed"]]
-        logger.info(
-            "Crawl record #%s closed: %s (%s)%s",
-            self.run_id,
-            status,
-            reason,
-            f"; FAILED CHECKS: {', '.join(failed)}" if failed else "",
+        checks = run_checks(self.crawler, stats, self._cases_before(stats))
+        values = self._closing_values(stats, reason, checks)
+        record = signals.CrawlRunRecord(
+            id=self.run_id, status=values["status"], finish_reason=reason, checks=checks
         )
+        if self._save(values):
+            failed = record.failed_checks
+            logger.info(
+                "Crawl run #%s closed: %s (%s)%s",
+                self.run_id,
+                record.status,
+                reason,
+                f"; FAILED CHECKS: {', '.join(failed)}" if failed else "",
+            )
+        await self.crawler.signals.send_catch_log_async(
+            signal=signals.crawl_recorded, record=record
+        )
+
+    def _cases_before(self, stats: dict) -> dict[str, int]:
+        """Return the stored cases, before this crawl, of the towns it found empty."""
+        try:
+            with self.database.engine.connect() as conn:
+                return crawl_runs.stored_case_counts(
+                    conn, sorted(empty_towns(stats)), self.started_at
+                )
+        except sa.exc.SQLAlchemyError:
+            return {}
+
+    def _closing_values(self, stats: dict, reason: str, checks: list[dict]) -> dict:
+        spool_file = self.database.spool_file
+        return {
+            "finished_at": datetime.now(UTC),
+            "status": _status(reason, spooled=spool_file is not None),
+            "finish_reason": reason,
+            "items_scraped": stats.get("item_scraped_count", 0),
+            "items_stored": stats.get("ctf/items_stored", 0),
+            "items_dropped": stats.get("item_dropped_count", 0),
+            "items_spooled": stats.get("ctf/items_spooled", 0),
+            "requests": stats.get("downloader/request_count", 0),
+            "errors": errors_by_category(stats),
+            "robots_overridden": bool(stats.get("ctf/robots_overridden"))
+            or not self.crawler.settings.getbool("ROBOTSTXT_OBEY"),
+            "town_counts": town_stats(stats),
+            "checks": checks,
+            "notes": _notes(stats, spool_file),
+            "stats": _jsonable_stats(stats),
+        }
+
+    def _save(self, values: dict) -> bool:
+        """Write the closing values, or save them for ``spool replay``; False then."""
+        try:
+            with self.database.engine.begin() as conn:
+                crawl_runs.finish_run(conn, self.run_id, values)
+            return True
+        except sa.exc.SQLAlchemyError as exc:
+            path = crawl_runs.save_pending(config.load().spool_dir, self.run_id, values)
+            logger.error(
+                "Could not complete crawl run #%s (%s); saved to %s for "
+                "`ctforeclosure spool replay`",
+                self.run_id,
+                _first_line(exc),
+                path,
+            )
+            return False

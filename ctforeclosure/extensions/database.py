@@ -1,14 +1,17 @@
 """The crawl's one database: engine, schema check, availability and the crawl's id.
 
 Every component of a crawl that reads or writes the database (the upsert pipeline,
-the crawl run's record, the site budget, the spider's look-ups of stored cases, skip
+the crawl run, the site budget, the spider's look-ups of stored cases, skip
 tracing) asks this extension for it with :meth:`CrawlDatabase.of`, so one crawl
-process holds one engine and one answer to "can the database be used?".
+process holds one engine and one answer to "can the database be used?". What the
+components learn about the database they leave here, in memory, for the others:
+why it was refused at start, the crawl run's id, the spool that took over when it
+failed mid-crawl.
 
-The engine connects lazily: a crawl whose components never touch the database
-(``scrapy check``) never opens it, and the embedded SQLite file is not created just
-to ask. It is disposed when the engine stops, after every ``spider_closed`` handler
-has run. Other extensions look it up when the spider opens, not in their own
+The engine connects lazily, when a component first uses it; :attr:`is_new` tells
+look-ups that the embedded SQLite file did not exist, so that they need not create
+it just to ask. It is disposed when the engine stops, after every ``spider_closed``
+handler has run. Other extensions look it up when the spider opens, not in their own
 ``from_crawler`` (the crawler's extensions are still being built then); middlewares,
 pipelines and the spider's ``start`` may look it up at once.
 """
@@ -16,6 +19,7 @@ pipelines and the spider's ``start`` may look it up at once.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import sqlalchemy as sa
 from scrapy import signals
@@ -39,6 +43,9 @@ class CrawlDatabase:
         self.unavailable: str | None = None
         #: The id of this crawl's ``crawl_runs`` row once it is written.
         self.crawl_id: int | None = None
+        #: The spool the upsert pipeline writes to since the database failed
+        #: mid-crawl, or None.
+        self.spool_file: Path | None = None
         self._checked = False
         self._embedded_missing = (
             not cfg.database_url_env and not cfg.default_database_path.exists()
@@ -75,6 +82,8 @@ class CrawlDatabase:
             except (SchemaNotCurrent, sa.exc.SQLAlchemyError) as exc:
                 text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 self.unavailable = text
+                # The crawl closes before Scrapy's engine starts: no engine_stopped.
+                self.engine.dispose()
                 logger.error(
                     "Database %s cannot be used, so the crawl does not start: %s",
                     self.url_redacted,

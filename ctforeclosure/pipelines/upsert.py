@@ -5,20 +5,23 @@ The pipeline only batches; the SQL lives in ``ctforeclosure.store`` (``towns`` f
 when it reaches ``UPSERT_BATCH_SIZE`` items, when ``UPSERT_FLUSH_SECONDS`` have passed
 and when the spider closes.
 
-The database is checked when the spider opens: unreachable, or a schema behind the
-code, closes the spider before its first request (reason ``database_unavailable``).
-If the database fails *during* the crawl, the failed batch and every later one go to
-the spool (``ctforeclosure.store.spool``) so that ``ctforeclosure spool replay`` can
-load them in order once it is back; the crawl keeps running.
+The database is the crawl's one (``ctforeclosure.extensions.database``), checked
+when the spider opens: unreachable, or a schema behind the code, closes the spider
+before its first request (reason ``database_unavailable``). If the database fails
+*during* the crawl, the failed batch and every later one go to the spool
+(``ctforeclosure.store.spool``) so that ``ctforeclosure spool replay`` can load them in
+order once it is back; the crawl keeps running, and the spool's path is left on the
+crawl's database for the crawl run to report.
 
 Signals: after each stored batch, ``parties_stored`` with the parties it inserted
-(the skip-trace stage listens); ``town_search_complete`` from the cases spider is
+(the skip-trace extension listens); ``town_search_complete`` from the cases spider is
 kept and applied by the final flush ("no longer listed" / relisted), when every item
 of the crawl has come through.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import asdict
@@ -28,6 +31,7 @@ import sqlalchemy as sa
 from scrapy.exceptions import CloseSpider
 
 from ctforeclosure import config, signals
+from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.items import CaseItem, TownItem
 
 logger = logging.getLogger(__name__)
@@ -45,9 +49,12 @@ DATABASE_UNAVAILABLE = "database_unavailable"
 class UpsertPipeline:
     """Batch items and upsert them; spool a batch the database refuses."""
 
-    def __init__(self, crawler, batch_size: int, flush_seconds: float):
+    def __init__(
+        self, crawler, database: CrawlDatabase, batch_size: int, flush_seconds: float
+    ):
         self.crawler = crawler
         self.stats = crawler.stats
+        self.database = database
         self.batch_size = max(1, batch_size)
         self.flush_seconds = flush_seconds
         self.engine: sa.Engine | None = None
@@ -56,13 +63,14 @@ class UpsertPipeline:
         self.last_flush = time.monotonic()
         self.spooling = False
         self.spool = None
-        self._timer = None
+        self._timer: asyncio.Task | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
         pipeline = cls(
             crawler,
+            CrawlDatabase.of(crawler),
             batch_size=settings.getint("UPSERT_BATCH_SIZE", DEFAULT_BATCH_SIZE),
             flush_seconds=settings.getfloat(
                 "UPSERT_FLUSH_SECONDS", DEFAULT_FLUSH_SECONDS
@@ -76,52 +84,31 @@ class UpsertPipeline:
     # -- lifecycle -----------------------------------------------------------------
 
     def open_spider(self, spider=None) -> None:
-        """Create the engine; close the spider before any request if it is unusable."""
-        from ctforeclosure.db import make_engine
-        from ctforeclosure.migrate import SchemaNotCurrent, require_current
-
-        cfg = config.load()
-        self.engine = make_engine(cfg.database_url)
-        try:
-            require_current(self.engine)
-        except (SchemaNotCurrent, sa.exc.SQLAlchemyError) as exc:
-            self.engine.dispose()
-            self.engine = None
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            logger.error(
-                "Database %s cannot be used, so the crawl does not start: %s",
-                cfg.database_url_redacted,
-                message,
-            )
-            self.stats.set_value("ctf/database_unavailable", message)
-            raise CloseSpider(DATABASE_UNAVAILABLE) from exc
-        self._start_timer()
+        """Check the database; close the spider before any request if it is unusable."""
+        if self.database.check() is not None:
+            raise CloseSpider(DATABASE_UNAVAILABLE)
+        self.engine = self.database.engine
+        if self.flush_seconds > 0:
+            self._timer = asyncio.create_task(self._flush_on_time())
 
     def close_spider(self, spider=None) -> None:
-        """Flush what is left, then let go of the database."""
-        self._stop_timer()
+        """Flush what is left (the crawl's database disposes of the engine)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         try:
             if self.engine is not None or self.spooling:
                 self.flush(final=True)
         finally:
             if self.spool is not None:
                 self.spool.close()
-            if self.engine is not None:
-                self.engine.dispose()
-                self.engine = None
 
-    def _start_timer(self) -> None:
-        if self.flush_seconds <= 0:
-            return
-        from twisted.internet import task
-
-        self._timer = task.LoopingCall(self._flush_if_due)
-        self._timer.start(min(self.flush_seconds, 1.0), now=False)
-
-    def _stop_timer(self) -> None:
-        if self._timer is not None and self._timer.running:
-            self._timer.stop()
-        self._timer = None
+    async def _flush_on_time(self) -> None:
+        """Flush a batch that has waited ``flush_seconds``, until cancelled at close."""
+        while True:
+            await asyncio.sleep(min(self.flush_seconds, 1.0))
+            if time.monotonic() - self.last_flush >= self.flush_seconds:
+                self.flush()
 
     # -- items and signals ---------------------------------------------------------
 
@@ -144,10 +131,6 @@ class UpsertPipeline:
         # Per canonical town (a search term can cover several towns): the
         # end-of-crawl check "a town that had cases now returns none" reads it.
         self.stats.set_value(f"{LISTED_STAT_PREFIX}{town}", len(listed))
-
-    def _flush_if_due(self) -> None:
-        if time.monotonic() - self.last_flush >= self.flush_seconds:
-            self.flush()
 
     # -- flushing ------------------------------------------------------------------
 
@@ -181,7 +164,7 @@ class UpsertPipeline:
 
     def _store(self, batch: list, towns_done: list[dict]) -> list[dict]:
         now = datetime.now(UTC)
-        crawl_id = self.stats.get_value("ctf/crawl_id")
+        crawl_id = self.database.crawl_id
         towns = [asdict(i) for i in batch if isinstance(i, TownItem)]
         cases = [i for i in batch if isinstance(i, CaseItem)]
         new_parties: list[dict] = []
@@ -210,9 +193,10 @@ class UpsertPipeline:
         from ctforeclosure.store.spool import Spool
 
         self.spooling = True
-        self.stats.set_value("ctf/spooling", True)
         self.stats.inc_value("ctf/errors/system")
         self.spool = Spool.for_crawl(config.load().spool_dir, self._run_label())
+        self.database.spool_file = self.spool.path
+        # Shown in the stats dump of the job's log and in the crawl run's stats.
         self.stats.set_value("ctf/spool_file", str(self.spool.path))
         logger.error(
             "The database failed during the crawl (%s: %s); this and every later "
@@ -231,13 +215,13 @@ class UpsertPipeline:
             batch,
             towns_done,
             at=datetime.now(UTC),
-            crawl_id=self.stats.get_value("ctf/crawl_id"),
+            crawl_id=self.database.crawl_id,
         )
         self.stats.inc_value("ctf/items_spooled", len(batch))
 
     def _run_label(self) -> str:
         spider = self.crawler.spider
         name = getattr(spider, "name", "crawl")
-        crawl_id = self.stats.get_value("ctf/crawl_id")
+        crawl_id = self.database.crawl_id
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         return f"{name}-{crawl_id or 'x'}-{stamp}"

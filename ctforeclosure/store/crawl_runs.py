@@ -1,6 +1,6 @@
 """Rows of ``crawl_runs``: one per crawl, opened as "running", completed at close.
 
-Written by the crawl-record extension (``ctforeclosure.extensions.crawl_run``). When the
+Written by the crawl-run extension (``ctforeclosure.extensions.crawl_run``). When the
 database is down at the end of a crawl, the closing values are saved next to the
 spool (``pending_run_path``) and ``ctforeclosure spool replay`` applies them.
 """

@@ -1,4 +1,4 @@
-"""The crawl record and its end-of-crawl checks, from real crawls."""
+"""The crawl run and its end-of-crawl checks, from real crawls."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from ctforeclosure import db, migrate
 from ctforeclosure.db import make_engine
+from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.store.cases import upsert_cases
 from tests.pipelines.crawling import CountingServer, crawl
 from tests.store.factory import make_case
@@ -34,7 +35,7 @@ def _town_stats(**towns):
 
 
 @pytest_twisted.ensureDeferred
-async def test_crawl_record_failed_checks_are_stored_and_visible(
+async def test_crawl_run_failed_checks_are_stored_and_visible(
     migrated_db_url, monkeypatch, caplog
 ):
     caplog.set_level(logging.INFO)
@@ -75,13 +76,13 @@ async def test_crawl_record_failed_checks_are_stored_and_visible(
 
 
 @pytest_twisted.ensureDeferred
-async def test_crawl_record_refused_database_leaves_no_running_row(
+async def test_crawl_run_refused_database_leaves_no_running_row(
     sqlite_url, monkeypatch
 ):
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     with CountingServer() as server:
         crawler = await crawl(server.url, [make_case()])
-    assert crawler.stats.get_value("ctf/crawl_id") is None
+    assert CrawlDatabase.of(crawler).crawl_id is None
     migrate.upgrade(sqlite_url)
     engine = make_engine(sqlite_url)
     with engine.connect() as conn:
@@ -93,7 +94,7 @@ async def test_crawl_record_refused_database_leaves_no_running_row(
 
 
 @pytest_twisted.ensureDeferred
-async def test_crawl_record_town_search_listing_nothing_fails_its_check(
+async def test_crawl_run_town_search_listing_nothing_fails_its_check(
     migrated_db_url, monkeypatch
 ):
     from ctforeclosure import signals
@@ -118,3 +119,37 @@ async def test_crawl_record_town_search_listing_nothing_fails_its_check(
     checks = {c["name"]: c for c in run.checks}
     assert checks["towns_still_listed"]["passed"] is False
     assert "Hartford (1)" in checks["towns_still_listed"]["message"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_crawl_run_is_handed_over_even_when_its_row_cannot_be_completed(
+    sqlite_url, monkeypatch, crawl_runs_taken_away
+):
+    from ctforeclosure import config, signals
+    from ctforeclosure.store.crawl_runs import load_pending, pending_run_path
+
+    migrate.upgrade(sqlite_url)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    recorded = []
+
+    def listen(crawler):
+        crawler.signals.connect(
+            lambda record: recorded.append(record),
+            signal=signals.crawl_recorded,
+            weak=False,
+        )
+
+    steps = [
+        listen,
+        make_case("HHDCV246000002S"),
+        make_case(docket_no="not a docket"),
+        crawl_runs_taken_away,
+    ]
+    with CountingServer() as server:
+        crawler = await crawl(server.url, steps)
+    [record] = recorded
+    assert record.id == CrawlDatabase.of(crawler).crawl_id == 1
+    assert (record.status, record.finish_reason) == ("finished", "finished")
+    assert record.failed_checks == ["validation_drop_rate"]
+    run_id, values = load_pending(pending_run_path(config.load().spool_dir, 1))
+    assert run_id == 1 and values["checks"] == record.checks

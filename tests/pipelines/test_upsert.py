@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from ctforeclosure import db, migrate, signals
 from ctforeclosure.db import make_engine
+from ctforeclosure.extensions.database import CrawlDatabase
 from tests.pipelines.crawling import CountingServer, crawl
 from tests.store.factory import make_case
 
@@ -21,7 +22,7 @@ async def test_upsert_unmigrated_database_refuses_before_any_request(
         crawler = await crawl(server.url)
     assert server.hits == 0
     assert crawler.stats.get_value("finish_reason") == "database_unavailable"
-    assert "db upgrade" in crawler.stats.get_value("ctf/database_unavailable")
+    assert "db upgrade" in CrawlDatabase.of(crawler).unavailable
 
 
 @pytest_twisted.ensureDeferred
@@ -127,15 +128,8 @@ def _town_done(crawler):
     )
 
 
-@pytest_twisted.ensureDeferred
-async def test_upsert_database_lost_mid_crawl_spools_and_replay_equals_clean_run(
-    postgres_url, postgres_admin_url, sqlite_url, monkeypatch
-):
-    from click.testing import CliRunner
-
-    from ctforeclosure.cli import main
-    from tests.store.factory import snapshot
-
+async def _crawl_through_an_outage(postgres_url, postgres_admin_url):
+    """Crawl the evolving steps; PostgreSQL refuses connections after the first."""
     name = sa.make_url(postgres_url).database
     admin = sa.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
 
@@ -147,20 +141,32 @@ async def test_upsert_database_lost_mid_crawl_spools_and_replay_equals_clean_run
                 f"WHERE datname = '{name}'"
             )
 
-    migrate.upgrade(postgres_url)
-    monkeypatch.setenv("DATABASE_URL", postgres_url)
     steps = [outage if s == "OUTAGE" else s for s in _evolving_steps(_town_done)]
     try:
         with CountingServer() as server:
-            crawler = await crawl(server.url, steps, UPSERT_BATCH_SIZE=1)
-        assert crawler.stats.get_value("finish_reason") == "finished"
-        assert crawler.stats.get_value("ctf/items_stored") == 1
-        assert crawler.stats.get_value("ctf/items_spooled") == 3
-        assert CliRunner().invoke(main, ["spool", "status"]).exit_code == 0
+            return await crawl(server.url, steps, UPSERT_BATCH_SIZE=1)
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         admin.dispose()
+
+
+@pytest_twisted.ensureDeferred
+async def test_upsert_database_lost_mid_crawl_spools_and_replay_equals_clean_run(
+    postgres_url, postgres_admin_url, sqlite_url, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from ctforeclosure.cli import main
+    from tests.store.factory import snapshot
+
+    migrate.upgrade(postgres_url)
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    crawler = await _crawl_through_an_outage(postgres_url, postgres_admin_url)
+    assert crawler.stats.get_value("finish_reason") == "finished"
+    assert crawler.stats.get_value("ctf/items_stored") == 1
+    assert crawler.stats.get_value("ctf/items_spooled") == 3
+    assert CliRunner().invoke(main, ["spool", "status"]).exit_code == 0
 
     replayed = CliRunner().invoke(main, ["spool", "replay"])
     assert replayed.exit_code == 0, replayed.output
@@ -225,7 +231,14 @@ def test_upsert_batch_the_database_refuses_is_spooled_not_lost(
     from ctforeclosure.store.spool import count_records
 
     monkeypatch.setenv("DATABASE_URL", migrated_db_url)
-    crawler = get_crawler(Spider, {"UPSERT_BATCH_SIZE": 2, "UPSERT_FLUSH_SECONDS": 0})
+    crawler = get_crawler(
+        Spider,
+        {
+            "EXTENSIONS": {"ctforeclosure.extensions.database.CrawlDatabase": 100},
+            "UPSERT_BATCH_SIZE": 2,
+            "UPSERT_FLUSH_SECONDS": 0,
+        },
+    )
     pipeline = UpsertPipeline.from_crawler(crawler)
     pipeline.open_spider()
     # search_town is NOT NULL: validation never lets this through, but a bug might.

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
-import textwrap
 import warnings
 from email import message_from_bytes
-from pathlib import Path
 
 import pytest
 
@@ -136,75 +131,3 @@ def test_alert_channels_from_env(monkeypatch):
     assert channels.smtp_port == 587
     assert channels.email_enabled
     assert "pw-not-in-repr" not in repr(channels)
-
-
-CLOSING_SPIDER = textwrap.dedent(
-    """
-    import scrapy
-    from scrapy.exceptions import CloseSpider
-
-    class Closing(scrapy.Spider):
-        name = "closing"
-
-        async def start(self):
-            yield scrapy.Request("data:,hello")
-
-        def parse(self, response):
-            raise CloseSpider("layout_changed")
-    """
-)
-
-
-def test_crawl_alerts_extension_alerts_on_a_bad_finish(tmp_path, webhook):
-    from ctforeclosure import migrate
-
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate.upgrade(database_url)
-    spider = tmp_path / "closing.py"
-    spider.write_text(CLOSING_SPIDER)
-    env = dict(
-        os.environ,
-        ALERT_WEBHOOK_URL=webhook.url,
-        SCRAPY_SETTINGS_MODULE="ctforeclosure.settings",
-        DATABASE_URL=database_url,
-    )
-    scrapy = str(Path(sys.executable).with_name("scrapy"))
-    subprocess.run(
-        [scrapy, "runspider", str(spider), "-s", "LOG_LEVEL=WARNING"],
-        env=env,
-        cwd=tmp_path,
-        check=True,
-        timeout=120,
-    )
-    by_kind = {payload["kind"]: payload for payload in webhook.received}
-    assert set(by_kind) == {"crawl_failed", "monitor_failed"}
-    assert "layout_changed" in by_kind["crawl_failed"]["text"]
-    assert by_kind["crawl_failed"]["details"]["spider"] == "closing"
-    # The crawl record's end-of-crawl check on the finish reason failed too.
-    assert "finish_reason" in by_kind["monitor_failed"]["details"]["checks"]
-
-
-def test_crawl_alerts_extension_is_quiet_after_a_good_crawl(tmp_path, webhook):
-    from ctforeclosure import migrate
-
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate.upgrade(database_url)
-    spider = tmp_path / "quiet.py"
-    spider.write_text(
-        CLOSING_SPIDER.replace('raise CloseSpider("layout_changed")', "return None")
-    )
-    env = dict(
-        os.environ,
-        ALERT_WEBHOOK_URL=webhook.url,
-        SCRAPY_SETTINGS_MODULE="ctforeclosure.settings",
-        DATABASE_URL=database_url,
-    )
-    scrapy = str(Path(sys.executable).with_name("scrapy"))
-    subprocess.run(
-        [scrapy, "runspider", str(spider), "-s", "LOG_LEVEL=WARNING"],
-        env=env,
-        cwd=tmp_path,
-        check=True,
-        timeout=120,
-    )
-    assert webhook.received == []

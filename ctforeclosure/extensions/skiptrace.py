@@ -1,31 +1,32 @@
-"""SkipTracePipeline (order 400): trace the new eligible parties a crawl stores.
+"""Skip trace the new eligible parties a crawl stores, as the crawl goes.
 
 Off unless ``SKIPTRACE_ENABLED`` is on *and* a BatchData base URL and key are set
 (``NotConfigured`` otherwise, so the crawl runs without it). It never touches items:
 it listens to ``ctforeclosure.signals.parties_stored``, which the upsert pipeline
 sends after each flush with the parties that flush inserted, and hands them to the
 shared :class:`~ctforeclosure.skiptrace.service.SkipTraceService` on one worker
-thread, so the reactor never waits for BatchData. The service applies the same
-eligibility rule, budgets and dedupe as the CLI and the web UI.
+thread, so the reactor never waits for BatchData and traces never race each other
+for the budget. The service applies the same eligibility rule, budgets and dedupe
+as the CLI and the web UI.
 
-The upsert pipeline flushes its last batch in its own ``close_spider``, which Scrapy
-calls *after* ours (close order is reversed), so the work is awaited on the
-``spider_closed`` signal instead: the crawl ends only when every trace is stored.
-Only counts reach the log and the stats; never names, phones or emails.
+The upsert pipeline flushes its last batch in its ``close_spider``, which Scrapy
+calls before the ``spider_closed`` signal: the crawl waits there for every queued
+trace. Only counts reach the log and the stats; never names, phones or emails.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from scrapy import signals as scrapy_signals
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.threads import deferToThread
 
 from ctforeclosure import config, signals
+from ctforeclosure.extensions.database import CrawlDatabase
+from ctforeclosure.migrate import SchemaNotCurrent
 from ctforeclosure.skiptrace.client import AuthError
 from ctforeclosure.skiptrace.service import (
     BudgetExceeded,
@@ -38,14 +39,14 @@ logger = logging.getLogger(__name__)
 STAT_KEYS = ("sent", "matched", "no_match", "reused", "review", "reconcile", "errors")
 
 
-class SkipTracePipeline:
+class SkipTrace:
     """Skip trace the parties each upsert flush inserted, on a worker thread."""
 
     def __init__(self, crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
+        self.database: CrawlDatabase | None = None
         self.service: SkipTraceService | None = None
-        self.engine = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="skiptrace")
         self._futures: list[Future] = []
         self._totals: dict[str, float] = dict.fromkeys(STAT_KEYS, 0)
@@ -64,27 +65,22 @@ class SkipTracePipeline:
             raise NotConfigured(
                 "skip tracing needs BATCHDATA_BASE_URL and BATCHDATA_API_KEY"
             )
-        pipeline = cls(crawler)
-        crawler.signals.connect(pipeline.parties_stored, signal=signals.parties_stored)
-        crawler.signals.connect(
-            pipeline.spider_closed, signal=scrapy_signals.spider_closed
-        )
-        return pipeline
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=scrapy_signals.spider_opened)
+        crawler.signals.connect(ext.parties_stored, signal=signals.parties_stored)
+        crawler.signals.connect(ext.spider_closed, signal=scrapy_signals.spider_closed)
+        return ext
 
-    def open_spider(self, spider=None) -> None:
-        from ctforeclosure.db import make_engine
-        from ctforeclosure.migrate import SchemaNotCurrent
-
-        cfg = config.load()
-        self.engine = make_engine(cfg.database_url)
+    def spider_opened(self, spider=None) -> None:
+        """Build the service on the crawl's database, unless it was refused."""
+        self.database = CrawlDatabase.of(self.crawler)
+        if self.database.unavailable:
+            return  # the crawl closes before its first request
         try:
-            self.service = SkipTraceService.from_config(self.engine)
+            self.service = SkipTraceService.from_config(self.database.engine)
         except SchemaNotCurrent as exc:
             self._stopped = str(exc).splitlines()[0]
             logger.error("skip tracing disabled for this crawl: %s", self._stopped)
-
-    def process_item(self, item):
-        return item
 
     def parties_stored(self, new_parties: list[dict]) -> None:
         """Queue the parties of one upsert flush for tracing (returns at once)."""
@@ -105,7 +101,7 @@ class SkipTracePipeline:
     def _trace(self, party_ids: list[int]) -> None:
         if self._stopped:
             return
-        crawl_id = self.stats.get_value("ctf/crawl_id")
+        crawl_id = self.database.crawl_id
         triggered_by = f"crawl:{crawl_id}" if crawl_id else "crawl"
         try:
             quote = self.service.quote(party_ids=party_ids)
@@ -129,21 +125,16 @@ class SkipTracePipeline:
             self._stopped = result.stopped
             logger.warning("skip tracing stopped for this crawl: %s", result.stopped)
 
-    def close_spider(self, spider=None) -> None:
-        """Nothing here: the upsert's last flush comes later (see module docstring)."""
-
-    def _drain(self) -> None:
-        wait(list(self._futures))
-        self._executor.shutdown(wait=True)
-
     async def spider_closed(self, spider=None, reason=None) -> None:
-        """Wait (off the reactor) for every queued trace, then record the counts."""
+        """Wait for every queued trace, then record the counts."""
+        # Traces queued so far still run; a later one is refused (and logged).
+        self._executor.shutdown(wait=False)
         try:
-            await maybe_deferred_to_future(deferToThread(self._drain))
+            await asyncio.gather(
+                *map(asyncio.wrap_future, self._futures), return_exceptions=True
+            )
         finally:
             for key, value in self._totals.items():
                 self.stats.set_value(f"ctf/skiptrace/{key}", value)
             if self._stopped:
                 self.stats.set_value("ctf/skiptrace/stopped", self._stopped)
-            if self.engine is not None:
-                self.engine.dispose()

@@ -1,4 +1,4 @@
-"""SkipTracePipeline in real crawls: off by default, traces new parties when on."""
+"""The skip-trace extension in real crawls: off by default, traces new parties."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
 from ctforeclosure import db, migrate
+from ctforeclosure.extensions.skiptrace import SkipTrace
 from ctforeclosure.items import CaseItem, PartyItem
-from ctforeclosure.pipelines.skiptrace import SkipTracePipeline
 from tests.pipelines.crawling import CountingServer, crawl
 from tests.replica.batchdata import TEST_API_KEY
 
@@ -49,26 +49,26 @@ def _case(docket_no: str, owner: str) -> CaseItem:
     )
 
 
-def test_pipeline_is_off_by_default_and_says_so_without_a_warning(monkeypatch, caplog):
+def test_skiptrace_is_off_by_default_and_says_so_without_a_warning(monkeypatch, caplog):
     monkeypatch.setenv("BATCHDATA_BASE_URL", "http://127.0.0.1:9/api/v1")
     monkeypatch.setenv("BATCHDATA_API_KEY", TEST_API_KEY)
     caplog.set_level("INFO")
     with pytest.raises(NotConfigured) as refused:
-        SkipTracePipeline.from_crawler(get_crawler())
+        SkipTrace.from_crawler(get_crawler())
     # no message: Scrapy logs "Disabled ...: <message>" as a WARNING
     assert refused.value.args == ()
     assert any("SKIPTRACE_ENABLED" in r.getMessage() for r in caplog.records)
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
-def test_pipeline_needs_a_base_url_when_enabled():
+def test_skiptrace_needs_a_base_url_when_enabled():
     crawler = get_crawler(settings_dict={"SKIPTRACE_ENABLED": True})
     with pytest.raises(NotConfigured, match="BATCHDATA_BASE_URL"):
-        SkipTracePipeline.from_crawler(crawler)
+        SkipTrace.from_crawler(crawler)
 
 
 @pytest_twisted.ensureDeferred
-async def test_pipeline_traces_the_new_eligible_parties_of_a_crawl(
+async def test_skiptrace_traces_the_new_eligible_parties_of_a_crawl(
     sqlite_url, monkeypatch, batchdata
 ):
     migrate.upgrade(sqlite_url)
