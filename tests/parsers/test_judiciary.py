@@ -180,7 +180,6 @@ def test_parse_search_form_reads_the_replica_form():
         form.hidden
     )
     assert form.town_field == "ctl00$ContentPlaceHolder1$txtCityTown"
-    assert form.submit_field == "ctl00$ContentPlaceHolder1$btnSubmit"
     assert form.nobot_field.endswith("NoBot_NoBotExtender_ClientState")
     assert form.nobot_answer == str(~int(form.challenge[1:]))
     assert form.option_value("ddlCaseStatus", "All Cases")
