@@ -65,6 +65,13 @@ class SearchTerm:
         self.attempt = attempt
         self.rows, self.parsed, self.total = {}, 0, 0
 
+    def finish(self) -> dict[str, dict]:
+        """Mark the search read: keep its record count, hand over its rows."""
+        rows, self.site_total = self.rows, self.total
+        self.attempt = -1  # later replies are stale
+        self.rows, self.parsed, self.total = {}, 0, 0
+        return rows
+
     def add(self, page: j.ResultsPage) -> None:
         """Keep one results page's rows and the site's record count."""
         self.parsed += len(page.rows)
@@ -424,11 +431,8 @@ class SearchMixin(_SpiderBase):
                 parsed,
             )
         self.persistent["done_terms"].add(term)
-        search.attempt = -1  # later replies are stale
-        search.site_total = total
-        rows, search.rows = search.rows, {}
         mine = []
-        for row in rows.values():
+        for row in search.finish().values():
             town = towns.match(row["listing_town"])
             if town is None or town.name not in self.target_names:
                 continue
