@@ -128,7 +128,9 @@ class SearchForm:
     nobot_field: str | None  # "ctl00$NoBot$NoBot_NoBotExtender_ClientState"
     message: str = ""  # lblMessage text (a NoBot refusal, a validation error)
     #: The <form> element itself, for ``form2request`` (no second parse).
-    element: object = field(default=None, repr=False, compare=False)
+    element: lxml.html.FormElement | None = field(
+        default=None, repr=False, compare=False
+    )
     #: False when the page was cut off before its end.
     complete: bool = True
 
