@@ -3,11 +3,14 @@
 Source: https://civilinquiry.jud.ct.gov (ASP.NET WebForms; SITES.md §1-§3). Pure
 functions, page text in, plain data out; the ``cases`` spider makes the requests.
 
-Flow the spider follows:
-1. GET ``PropertyAddressSearch.aspx`` → :func:`parse_search_form` (hidden fields, the
-   NoBot challenge and its answer, option labels → values).
-2. POST the search → :func:`parse_results` (rows, "Records: a-b of n", pager).
-3. POST ``Page$N`` postbacks for the other pages → :func:`parse_results` again.
+Flow the spider follows (each search step's reply read once, by
+:func:`read_search_page`, which says what the page is):
+1. GET ``PropertyAddressSearch.aspx`` → :class:`SearchForm` (hidden fields, the NoBot
+   challenge and its answer, option labels → values, the <form> to post).
+2. POST the search → :class:`ResultsPage` (rows, "Records: a-b of n", pager, and the
+   form the next page's postback posts); or the form again (:class:`SearchForm`, a
+   refusal), :class:`SiteError`, :class:`CutPage`, :class:`LayoutChange`.
+3. POST ``Page$N`` postbacks for the other pages → the same again.
 4. GET ``LoadDocket.aspx?DocketNo=<dashed>`` → 302 → :func:`parse_case`.
 
 Known quirks (captures of 2025-07..2026-06): the pages are browser DOMs (``<tbody>``
@@ -15,17 +18,19 @@ inserted); grid rows start at ``ctl03`` with or without a pager, so rows are sel
 by class and cells by id suffix, never by ``ctlNN``; case names are cut at 50
 characters per side; zips are dirty ("00000", "06"); the case header prints the
 docket without a dash before the year. A page without the expected grid or sections
-and without a message raises :class:`LayoutChanged` instead of looking empty.
+and without a message is a layout change (:class:`LayoutChange`, or
+:class:`LayoutChanged` raised by the text-in functions) instead of looking empty.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import lxml.html
+import parsel
 
 from ctforeclosure import dockets, towns
 from ctforeclosure.items import Appearance, CourtDateItem, DocketEntryItem, PartyItem
@@ -42,8 +47,6 @@ TITLE_ERROR = "Error"
 FORM_XPATH = '//form[@id="aspnetForm"]'
 #: "ctl00$ContentPlaceHolder1$txtCityTown" [CODE]
 TOWN_INPUT_XPATH = '//input[contains(@name, "txtCityTown")]'
-#: "ctl00$ContentPlaceHolder1$btnSubmit" [CODE]; its value text UNVERIFIED (SITES §9).
-SUBMIT_XPATH = '//input[@type="submit" and contains(@name, "btnSubmit")]'
 #: "ctl00$ContentPlaceHolder1$ddlCaseType" / ddlPropertyType / ddlCaseStatus [CODE]
 CASE_TYPE_SELECT = "ddlCaseType"
 PROPERTY_TYPE_SELECT = "ddlPropertyType"
@@ -64,7 +67,7 @@ GRID_XPATH = f'//table[@id="{GRID_ID}"]'
 GRID_EVENT_TARGET = "ctl00$ContentPlaceHolder1$gvPropertyResults"
 ROW_XPATH = './/tr[@class="grdRow" or @class="grdRowAlt"]'
 #: "1-200 of 343" [CAPTURE]; thousands separators tolerated ("1-200 of 2,196").
-RECORDS_XPATH = '//span[@id="ctl00_ContentPlaceHolder1_lblRecords"]'
+RECORDS_ID = "ctl00_ContentPlaceHolder1_lblRecords"
 RECORDS_RE = re.compile(r"([\d,]+)\s*-\s*([\d,]+)\s+of\s+([\d,]+)")
 #: javascript:__doPostBack('ctl00$ContentPlaceHolder1$gvPropertyResults','Page$2')
 PAGE_ARG_RE = re.compile(r"Page\$(\d+)")
@@ -111,18 +114,25 @@ class LayoutChanged(ValueError):
         super().__init__(f"layout changed: {what}" + (f" ({url})" if url else ""))
 
 
-@dataclass
+# --- what a search step's reply is ---------------------------------------------------
+
+
+@dataclass(frozen=True)
 class SearchForm:
-    """What a plain-HTTP client needs from the search form."""
+    """The search form: what a plain-HTTP client needs to post it."""
 
     hidden: dict[str, str]  # every hidden input, name -> value
     town_field: str | None  # "ctl00$ContentPlaceHolder1$txtCityTown"
-    submit_field: str | None  # "ctl00$ContentPlaceHolder1$btnSubmit"
-    submit_value: str | None
     options: dict[str, dict[str, str]]  # select name -> {label: value}
     challenge: str | None  # "~197"
     nobot_field: str | None  # "ctl00$NoBot$NoBot_NoBotExtender_ClientState"
     message: str = ""  # lblMessage text (a NoBot refusal, a validation error)
+    #: The <form> element itself, for ``form2request`` (no second parse).
+    element: lxml.html.FormElement | None = field(
+        default=None, repr=False, compare=False
+    )
+    #: False when the page was cut off before its end.
+    complete: bool = True
 
     @property
     def nobot_answer(self) -> str | None:
@@ -147,7 +157,7 @@ class SearchForm:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class ResultsPage:
     """One page of the "Property Address Search Results" grid."""
 
@@ -158,6 +168,9 @@ class ResultsPage:
     current_page: int = 1
     page_numbers: list[int] = field(default_factory=list)  # linked pages in the pager
     message: str = ""
+    #: The page's form when a next page exists: its postback posts this form's
+    #: state with its NoBot key.
+    form: SearchForm | None = field(default=None, repr=False, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -171,6 +184,67 @@ class ResultsPage:
         if wanted in self.page_numbers:
             return wanted
         return None
+
+
+@dataclass(frozen=True)
+class SiteError:
+    """The site's error page (an expired session, a server fault)."""
+
+    message: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class CutPage:
+    """A page cut off before its end (a dropped connection)."""
+
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class LayoutChange:
+    """A page that is not what a search step can return, or lacks what it has."""
+
+    reason: str
+    url: str | None = None
+    kind: str = "unknown"  # the page's kind by its title (:func:`page_kind`)
+
+
+SearchPage = SearchForm | ResultsPage | SiteError | CutPage | LayoutChange
+
+
+def read_search_page(page, url: str | None = None) -> SearchPage:
+    """Return what a search step's reply is, reading its HTML once.
+
+    ``page`` is the page's text or a Scrapy response, whose own parsed tree is used
+    (so ``form2request`` on :attr:`SearchForm.element` parses nothing again). An
+    unexpected page is a :class:`LayoutChange`, never an empty result.
+    """
+    text = page if isinstance(page, str) else page.text
+    kind = page_kind(text)
+    if kind == "error":
+        return SiteError(_text(_by_id(_root(page), MESSAGE_ID)), url)
+    try:
+        if kind == "search":
+            return _search_form(_root(page), complete=not truncated(text))
+        if truncated(text):
+            return CutPage(url)
+        if kind != "results":
+            raise LayoutChanged(f"a {kind!r} page where results were expected")
+        return _results(_root(page), url)
+    except LayoutChanged as exc:
+        return LayoutChange(exc.what, url, kind)
+
+
+def truncated(text: str) -> bool:
+    """Return True for a page cut off before its end (every page ends in </html>)."""
+    return "</html>" not in text[-512:].lower()
+
+
+def _root(page):
+    """Return the page's lxml root: the response's own tree, or one parse of text."""
+    selector = page.selector if hasattr(page, "selector") else parsel.Selector(page)
+    return selector.root
 
 
 def _text(node) -> str:
@@ -258,14 +332,24 @@ def nobot_answer(challenge: str | None) -> str | None:
 
 def parse_challenge(text: str) -> str | None:
     """Return the NoBot ChallengeScript of any page, or None when there is none."""
-    match = CHALLENGE_RE.search(text)
-    return json.loads(match.group(1)) if match else None
+    return _challenge(_root(text))
+
+
+def _challenge(root) -> str | None:
+    """Return the ChallengeScript of the page's NoBot startup script, if any."""
+    for script in root.iter("script"):
+        if match := CHALLENGE_RE.search(script.text or ""):
+            return json.loads(match.group(1))
+    return None
 
 
 def parse_search_form(text: str) -> SearchForm:
     """Return hidden fields, option values, the challenge and message of the form."""
-    doc = _doc(text)
-    forms = doc.xpath(FORM_XPATH)
+    return _search_form(_root(text))
+
+
+def _search_form(root, complete: bool = True) -> SearchForm:
+    forms = root.xpath(FORM_XPATH)
     if not forms:
         raise LayoutChanged("search page has no aspnetForm")
     form = forms[0]
@@ -280,18 +364,16 @@ def parse_search_form(text: str) -> SearchForm:
             _text(o): o.get("value") if o.get("value") is not None else _text(o)
             for o in select.xpath(".//option")
         }
-    town = doc.xpath(TOWN_INPUT_XPATH)
-    submit = doc.xpath(SUBMIT_XPATH)
-    nobot = next((n for n in hidden if n.endswith(NOBOT_FIELD_SUFFIX)), None)
+    town = root.xpath(TOWN_INPUT_XPATH)
     return SearchForm(
         hidden=hidden,
         town_field=town[0].get("name") if town else None,
-        submit_field=submit[0].get("name") if submit else None,
-        submit_value=submit[0].get("value") if submit else None,
         options=options,
-        challenge=parse_challenge(text),
-        nobot_field=nobot,
-        message=_text(_by_id(doc, MESSAGE_ID)),
+        challenge=_challenge(root),
+        nobot_field=next((n for n in hidden if n.endswith(NOBOT_FIELD_SUFFIX)), None),
+        message=_text(_by_id(root, MESSAGE_ID)),
+        element=form,
+        complete=complete,
     )
 
 
@@ -328,17 +410,19 @@ def parse_grid_rows(text: str) -> list[dict]:
 
 
 def parse_results(text: str, url: str | None = None) -> ResultsPage:
-    """Return one results page; raise :class:`LayoutChanged` if it is not one.
+    """Return one results page; raise :class:`LayoutChanged` if it is not one."""
+    return _results(_root(text), url)
+
+
+def _results(root, url: str | None) -> ResultsPage:
+    """Return the results page of this tree; raise :class:`LayoutChanged` if not one.
 
     A page with no grid is an empty result only when the site says so in
     ``lblMessage``; without grid and message it is a layout change, never "0 rows".
     """
-    doc = _doc(text)
-    ids = _id_index(doc)
-    message = _text(_by_id(ids, MESSAGE_ID))
-    records = RECORDS_RE.search(
-        _text(_by_id(ids, "ctl00_ContentPlaceHolder1_lblRecords"))
-    )
+    ids = _id_index(root)
+    message = _text(ids.get(MESSAGE_ID))
+    records = RECORDS_RE.search(_text(ids.get(RECORDS_ID)))
     first = last = total = None
     if records:
         first, last, total = (_int(g) for g in records.groups())
@@ -352,6 +436,23 @@ def parse_results(text: str, url: str | None = None) -> ResultsPage:
         raise LayoutChanged(f"grid has no rows but Records says {total}", url)
     if rows and total is None:
         raise LayoutChanged("grid rows without a Records count", url)
+    current_page, numbers = _pager(grid)
+    page = ResultsPage(
+        rows=rows,
+        first=first,
+        last=last,
+        total=total,
+        current_page=current_page,
+        page_numbers=numbers,
+        message=message,
+    )
+    if page.next_page is not None:  # its postback posts this page's form
+        page = replace(page, form=_search_form(root))
+    return page
+
+
+def _pager(grid) -> tuple[int, list[int]]:
+    """Return the current page's number and the numbers the pager links to."""
     current = [_text(s) for s in grid.xpath(PAGER_CURRENT_XPATH)]
     numbers = {
         int(m.group(1))
@@ -360,15 +461,7 @@ def parse_results(text: str, url: str | None = None) -> ResultsPage:
         if m
     }
     current_page = int(current[0]) if current and current[0].isdigit() else 1
-    return ResultsPage(
-        rows=rows,
-        first=first,
-        last=last,
-        total=total,
-        current_page=current_page,
-        page_numbers=sorted(numbers),
-        message=message,
-    )
+    return current_page, sorted(numbers)
 
 
 def page_argument(number: int) -> str:

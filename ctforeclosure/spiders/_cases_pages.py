@@ -2,17 +2,18 @@
 
 Kept apart from the NoBot-timed search (``_cases_search``): a case page is a plain
 GET, not a postback, so it is only paced by the download delay and can be fetched
-while the next search waits for its NoBot turn. ``CasePagesMixin`` expects the
-spider's ``base_url``, ``details``, ``details_max_age``, ``case_attempts``,
-``_index`` and ``crawler``.
+while the next search waits for its NoBot turn. What ``CasePagesMixin`` needs of the
+spider is declared in :class:`CasePagesSpider`.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
@@ -26,7 +27,26 @@ logger = logging.getLogger(__name__)
 LOAD_DOCKET_PATH = "/LoadDocket.aspx?DocketNo={dashed}"
 
 
-class CasePagesMixin:
+@runtime_checkable
+class CasePagesSpider(Protocol):
+    """What ``CasePagesMixin`` needs of the spider (``CasesSpider`` sets it up)."""
+
+    crawler: Crawler
+    base_url: str
+    details: str  # -a details=all|none|changed
+    details_max_age: timedelta
+    case_attempts: int
+    #: docket -> (listing hash, when its page was read): the store's answer at start.
+    stored_cases: dict
+
+
+if TYPE_CHECKING:
+    _SpiderBase = CasePagesSpider
+else:
+    _SpiderBase = object  # a Protocol in the MRO would skip Spider.__init__
+
+
+class CasePagesMixin(_SpiderBase):
     """Request, parse and retry case pages; keep the listing when a page fails."""
 
     def _case_output(self, town, row: dict, jar: str | None, cookies: dict | None):
@@ -40,7 +60,7 @@ class CasePagesMixin:
         yield self._case_request(listing, jar, cookies, tries=1)
 
     def _changed(self, listing: dict) -> bool:
-        stored = (self._index or {}).get(listing["docket_no"])
+        stored = self.stored_cases.get(listing["docket_no"])
         if stored is None:
             return True
         stored_hash, fetched_at = stored
@@ -76,7 +96,7 @@ class CasePagesMixin:
         """
         text = response.text
         kind = j.page_kind(text)
-        if kind != "case" or truncated(text):
+        if kind != "case" or j.truncated(text):
             reason = "truncated page" if kind == "case" else f"{kind} page"
             yield from self._case_retry(listing, tries, reason)
             return
@@ -143,8 +163,3 @@ def listing_item(listing: dict) -> CaseItem:
     item = CaseItem(**listing, detail_fetched=False)
     item.is_active = not (listing.get("listing_disposition") or "").strip()
     return item
-
-
-def truncated(text: str) -> bool:
-    """Return True for a page cut off before its end (every page ends in </html>)."""
-    return "</html>" not in text[-512:].lower()

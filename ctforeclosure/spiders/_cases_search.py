@@ -5,25 +5,27 @@ NoBot challenge like the page's script ("~N" -> -(N+1)), wait out the NoBot rule
 (``_cases_nobot``), POST the search (form2request, options by label), then POST
 ``Page$N`` until the pager has no next page; when done, hand the rows to the case
 pages (``_cases_pages``). A refusal, an error page or a cut page restarts the term
-in a new session; ``auto`` mode moves a twice-refused term to Chromium.
-``SearchMixin`` expects the spider's settings attributes (``_configure``), its
-per-term bookkeeping (``__init__``) and ``nobot`` (a ``NoBotPacer``).
+in a new session; ``auto`` mode moves a twice-refused term to Chromium. Each reply
+is read once (:func:`~ctforeclosure.parsers.judiciary.read_search_page`) and the
+callbacks branch on what it is. A term's bookkeeping is one :class:`SearchTerm`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import scrapy
 from form2request import form2request
+from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 
 from ctforeclosure import signals, towns
 from ctforeclosure.middlewares.site_budget import end_session
 from ctforeclosure.parsers import judiciary as j
-from ctforeclosure.spiders._cases_nobot import SEARCH_PRIORITY
-from ctforeclosure.spiders._cases_pages import truncated
+from ctforeclosure.spiders._cases_nobot import SEARCH_PRIORITY, NoBotPacer
 from ctforeclosure.spiders._cases_targets import PROPERTY_LABELS, STATUS_LABELS
 
 logger = logging.getLogger(__name__)
@@ -40,17 +42,84 @@ ROBOTS_MESSAGE = (
 )
 
 
-class SearchMixin:
+@dataclass
+class SearchTerm:
+    """One search text's attempts, and the rows its current attempt has read."""
+
+    text: str
+    #: Id of the current attempt (None before the first, -1 once read or abandoned);
+    #: a reply carrying another id belongs to an abandoned attempt.
+    attempt: int | None = None
+    tries: int = 0
+    refusals: int = 0
+    browser: bool = False  # search in Chromium from now on
+    rows: dict[str, dict] = field(default_factory=dict)  # docket -> grid row
+    parsed: int = 0  # rows parsed, duplicates included
+    total: int = 0  # the site's "Records: ... of n"
+    #: The record count of the finished search (a town's own term gives its total).
+    site_total: int | None = None
+
+    def start_attempt(self, attempt: int) -> None:
+        """Count a try and forget the rows of the previous attempt."""
+        self.tries += 1
+        self.attempt = attempt
+        self.rows, self.parsed, self.total = {}, 0, 0
+
+    def finish(self) -> dict[str, dict]:
+        """Mark the search read: keep its record count, hand over its rows."""
+        rows, self.site_total = self.rows, self.total
+        self.attempt = -1  # later replies are stale
+        self.rows, self.parsed, self.total = {}, 0, 0
+        return rows
+
+    def add(self, page: j.ResultsPage) -> None:
+        """Keep one results page's rows and the site's record count."""
+        self.parsed += len(page.rows)
+        self.total = page.total or 0
+        for row in page.rows:
+            self.rows.setdefault(row["docket_no"], row)
+
+
+@runtime_checkable
+class SearchSpider(Protocol):
+    """What ``SearchMixin`` needs of the spider (``CasesSpider`` sets it up)."""
+
+    crawler: Crawler
+    base_url: str
+    mode: str  # JUDICIARY_SEARCH_MODE
+    status: str
+    property: str
+    max_attempts: int
+    postback_timeout: float
+    nobot: NoBotPacer
+    searches: dict[str, SearchTerm]
+    target_names: set[str]
+    town_terms: dict[str, set[str]]  # town name -> terms whose results it needs
+    town_dockets: dict[str, set[str]]  # town name -> dockets its searches listed
+
+    @property
+    def persistent(self) -> dict: ...
+
+    def _case_output(self, town, row: dict, jar: str | None, cookies: dict | None):
+        """Yield the case page request (or listing item) of one grid row."""
+
+
+if TYPE_CHECKING:
+    _SpiderBase = SearchSpider
+else:
+    _SpiderBase = object  # a Protocol in the MRO would skip Spider.__init__
+
+
+class SearchMixin(_SpiderBase):
     """Search one term at a time, paced by ``NoBotPacer``; restart on refusals."""
 
     def _search_request(self, term: str) -> scrapy.Request | None:
-        self._tries[term] += 1
-        self._progress.pop(term, None)
+        search = self.searches[term]
         # Attempt ids grow across resumed runs (JOBDIR), so a postback left in the
         # queue by a stopped run is never taken for the current attempt.
         attempt = self.persistent["seq"] = self.persistent.get("seq", 0) + 1
-        self._attempt[term] = attempt
-        if self._tries[term] > self.max_attempts:
+        search.start_attempt(attempt)
+        if search.tries > self.max_attempts:
             self.nobot.close_search(term)
             self.crawler.stats.inc_value("ctf/errors/search_given_up")
             logger.error(
@@ -61,9 +130,10 @@ class SearchMixin:
             return None
         jar = f"{term}#{attempt}"
         meta = {"cookiejar": jar, "site_session": f"cases:{term}"}
-        kwargs = {"term": term, "attempt": attempt}
-        if self.mode == "browser" or term in self._browser_terms:
+        callback = self.parse_form
+        if self.mode == "browser" or search.browser:
             self.crawler.stats.inc_value("ctf/search/browser")
+            callback = self.parse_browser_search
             meta.update(
                 playwright=True,
                 playwright_include_page=True,
@@ -72,38 +142,32 @@ class SearchMixin:
                     "user_agent": self.crawler.settings.get("USER_AGENT")
                 },
             )
-            return scrapy.Request(
-                self.base_url + SEARCH_PATH,
-                callback=self.parse_browser_search,
-                errback=self.search_failed,
-                dont_filter=True,
-                priority=SEARCH_PRIORITY,
-                meta=meta,
-                cb_kwargs=kwargs,
-            )
         return scrapy.Request(
             self.base_url + SEARCH_PATH,
-            callback=self.parse_form,
+            callback=callback,
             errback=self.search_failed,
             dont_filter=True,
             priority=SEARCH_PRIORITY,
             meta=meta,
-            cb_kwargs=kwargs,
+            cb_kwargs={"term": term, "attempt": attempt},
         )
 
     def _stale(self, response, term: str, attempt: int) -> bool:
         """Return True for a response of an abandoned attempt (restart, resume)."""
+        search = self.searches[term]
         if response.meta.get("ctf_fixture"):
-            self._attempt.setdefault(term, attempt)
+            if search.attempt is None:
+                search.attempt = attempt
             return False
-        return self._attempt.get(term) != attempt
+        return search.attempt != attempt
 
     async def _end_session(self, term: str) -> None:
         """Free the deployment-wide search lease (site_budget) for the next search."""
         self.nobot.close_search(term)
         await end_session(self.crawler, f"cases:{term}")
 
-    def _meta(self, response, **extra) -> dict:
+    def _postback(self, response, form: j.SearchForm, data: dict, cb_kwargs, **kw):
+        """Return the POST of the page's own form with ``data``, for parse_results."""
         meta = {
             "cookiejar": response.meta.get("cookiejar"),
             "site_session": response.meta.get("site_session"),
@@ -113,8 +177,14 @@ class SearchMixin:
             # the pacer never counted. search_failed restarts the search instead.
             "dont_retry": True,
         }
-        meta.update(extra)
-        return meta
+        return form2request(form.element, data, **kw).to_scrapy(
+            callback=self.parse_results,
+            errback=self.search_failed,
+            dont_filter=True,
+            priority=SEARCH_PRIORITY,
+            meta=meta,
+            cb_kwargs=cb_kwargs,
+        )
 
     async def parse_form(self, response, term: str, attempt: int):
         """Answer the NoBot challenge and post the search.
@@ -126,16 +196,20 @@ class SearchMixin:
         received = time.monotonic()
         if self._stale(response, term, attempt):
             return
-        if j.page_kind(response.text) != "search" or truncated(response.text):
+        form = j.read_search_page(response, url=response.url)
+        if isinstance(form, j.LayoutChange) and form.kind == "search":
+            self._layout_changed(term, form.reason, response.url)
+            await self._end_session(term)
+            return
+        if not isinstance(form, j.SearchForm) or not form.complete:
             self._restart_reason(term, "no whole search form", response.url)
             if (request := self._search_request(term)) is not None:
                 yield request
             return
         try:
-            form = j.parse_search_form(response.text)
             data = self._search_data(form, term)
         except j.LayoutChanged as exc:
-            self._layout_changed(term, exc, response.url)
+            self._layout_changed(term, exc.what, response.url)
             await self._end_session(term)
             return
         if form.nobot_answer is None:
@@ -144,15 +218,9 @@ class SearchMixin:
             return
         if not response.meta.get("ctf_fixture"):
             await self.nobot.postback_slot(received, self.postback_timeout)
-        request = form2request(response.css("form#aspnetForm"), data).to_scrapy(
-            callback=self.parse_results,
-            errback=self.search_failed,
-            dont_filter=True,
-            priority=SEARCH_PRIORITY,
-            meta=self._meta(response),
-            cb_kwargs={"term": term, "attempt": attempt, "page": 1},
+        yield self._postback(
+            response, form, data, {"term": term, "attempt": attempt, "page": 1}
         )
-        yield request
 
     def _search_data(self, form: j.SearchForm, term: str) -> dict:
         if not form.town_field or not form.nobot_field:
@@ -186,7 +254,7 @@ class SearchMixin:
             self.nobot.close_search(term)
             return None
         logger.warning("search %r: NoBot challenge of unknown form: browser", term)
-        self._browser_terms.add(term)
+        self.searches[term].browser = True
         return self._search_request(term)
 
     async def parse_results(self, response, term: str, attempt: int, page: int):
@@ -200,73 +268,59 @@ class SearchMixin:
         self.nobot.postback_finished()
         if self._stale(response, term, attempt):
             return
-        text = response.text
-        kind = j.page_kind(text)
-        if kind in ("search", "error") or truncated(text):
-            for out in self._refused(term, kind, response):
-                yield out
-            return
-        try:
-            if kind != "results":
-                raise j.LayoutChanged(f"a {kind!r} page where results were expected")
-            result = j.parse_results(text, url=response.url)
-        except j.LayoutChanged as exc:
-            self._layout_changed(term, exc, response.url)
+        results = j.read_search_page(response, url=response.url)
+        if isinstance(results, j.LayoutChange):
+            self._layout_changed(term, results.reason, response.url)
             await self._end_session(term)
             return
-        progress = self._progress.setdefault(term, {"rows": {}, "parsed": 0})
-        progress["parsed"] += len(result.rows)
-        progress["total"] = result.total or 0
-        for row in result.rows:
-            progress["rows"].setdefault(row["docket_no"], row)
-        if result.next_page:
-            answer = j.nobot_answer(j.parse_challenge(text))
-            if answer is None:
-                if (request := self._unknown_challenge(term, None)) is not None:
-                    yield request
-                return
-            form = j.parse_search_form(text)
-            await self.nobot.postback_slot(received, self.postback_timeout)
-            yield form2request(
-                response.css("form#aspnetForm"),
-                {
-                    "__EVENTTARGET": j.GRID_EVENT_TARGET,
-                    "__EVENTARGUMENT": j.page_argument(result.next_page),
-                    form.nobot_field: answer,
-                },
-                click=False,
-            ).to_scrapy(
-                callback=self.parse_results,
-                errback=self.search_failed,
-                dont_filter=True,
-                priority=SEARCH_PRIORITY,
-                meta=self._meta(response),
-                cb_kwargs={"term": term, "attempt": attempt, "page": result.next_page},
-            )
+        if not isinstance(results, j.ResultsPage):
+            for out in self._refused(term, results, response.url):
+                yield out
+            return
+        self.searches[term].add(results)
+        if results.next_page:
+            if results.form.nobot_answer is None:
+                request = self._unknown_challenge(term, None)
+            else:
+                await self.nobot.postback_slot(received, self.postback_timeout)
+                request = self._page_request(response, results, term, attempt)
+            if request is not None:
+                yield request
             return
         await self._end_session(term)
         for out in self._search_done(term, response.meta.get("cookiejar")):
             yield out
 
-    def _refused(self, term: str, kind: str, response):
+    def _page_request(self, response, results: j.ResultsPage, term, attempt: int):
+        """Return the postback that asks the grid for the next results page."""
+        form, number = results.form, results.next_page
+        data = {
+            "__EVENTTARGET": j.GRID_EVENT_TARGET,
+            "__EVENTARGUMENT": j.page_argument(number),
+            form.nobot_field: form.nobot_answer,
+        }
+        cb_kwargs = {"term": term, "attempt": attempt, "page": number}
+        return self._postback(response, form, data, cb_kwargs, click=False)
+
+    def _refused(self, term: str, reply: j.SearchPage, url: str):
         """Start the term's search again after a refusal, an error or a cut page."""
-        reason = "truncated page" if kind not in ("search", "error") else kind
-        if kind == "search":
-            reason = "search refused: " + (
-                j.parse_search_form(response.text).message or "form shown again"
-            )
-            self._refusals[term] += 1
+        search = self.searches[term]
+        if isinstance(reply, j.SearchForm):
+            reason = "search refused: " + (reply.message or "form shown again")
+            search.refusals += 1
             self.crawler.stats.inc_value("ctf/search/refused")
             if (
                 self.mode == "auto"
-                and self._refusals[term] >= REFUSALS_BEFORE_BROWSER
-                and term not in self._browser_terms
+                and search.refusals >= REFUSALS_BEFORE_BROWSER
+                and not search.browser
             ):
                 logger.warning(
-                    "search %r refused %d times: browser", term, self._refusals[term]
+                    "search %r refused %d times: browser", term, search.refusals
                 )
-                self._browser_terms.add(term)
-        self._restart_reason(term, reason, response.url)
+                search.browser = True
+        else:
+            reason = "error" if isinstance(reply, j.SiteError) else "truncated page"
+        self._restart_reason(term, reason, url)
         if (request := self._search_request(term)) is not None:
             yield request
 
@@ -274,15 +328,15 @@ class SearchMixin:
         self.crawler.stats.inc_value("ctf/search/restarted")
         logger.info("search %r starts again (%s) after %s", term, reason, url)
 
-    def _layout_changed(self, term: str, exc: j.LayoutChanged, url: str) -> None:
+    def _layout_changed(self, term: str, reason: str, url: str) -> None:
         self.crawler.stats.inc_value("ctf/errors/parsing")
         logger.error(
             "LAYOUT CHANGE on %s: %s; search %r skipped, other towns go on",
             url,
-            exc.what,
+            reason,
             term,
         )
-        self._attempt[term] = -1  # abandon: later replies are stale
+        self.searches[term].attempt = -1  # abandon: later replies are stale
 
     async def search_failed(self, failure):
         """Restart a search whose request failed for good; stop on robots.txt."""
@@ -298,7 +352,8 @@ class SearchMixin:
             logger.error(ROBOTS_MESSAGE, self.base_url)
             self.crawler.stats.set_value("ctf/robots_forbidden", 1)
             raise CloseSpider("robots_forbidden")
-        if term is None or self._attempt.get(term) != attempt:
+        search = self.searches.get(term)
+        if search is None or search.attempt != attempt:
             return
         self.crawler.stats.inc_value("ctf/search/request_failed")
         logger.warning("search %r: request failed (%s)", term, failure.value)
@@ -308,61 +363,63 @@ class SearchMixin:
     async def parse_browser_search(self, response, term: str, attempt: int):
         """Run the search and its paging in Chromium, then fetch cases over HTTP."""
         page = response.meta["playwright_page"]
-        rows: dict[str, dict] = {}
-        parsed = total = 0
         try:
             if self._stale(response, term, attempt):
                 return
-            await self.nobot.postback_slot(time.monotonic(), self.postback_timeout)
-            try:
-                await page.fill('input[name$="txtCityTown"]', term)
-                for suffix, label in (
-                    (j.CASE_TYPE_SELECT, CASE_TYPE_LABEL),
-                    (j.PROPERTY_TYPE_SELECT, PROPERTY_LABELS[self.property]),
-                    (j.CASE_STATUS_SELECT, STATUS_LABELS[self.status]),
-                ):
-                    await page.select_option(f'select[name$="{suffix}"]', label=label)
-                async with page.expect_navigation():
-                    await page.click('input[type="submit"][name$="btnSubmit"]')
-            finally:
-                self.nobot.postback_finished()
-            while True:
-                text = await page.content()
-                kind = j.page_kind(text)
-                if kind != "results":
-                    for out in self._refused(term, kind, response):
-                        yield out
-                    return
-                result = j.parse_results(text, url=page.url)
-                parsed += len(result.rows)
-                total = result.total or 0
-                for row in result.rows:
-                    rows.setdefault(row["docket_no"], row)
-                if not result.next_page:
-                    break
-                await self.nobot.postback_slot(time.monotonic(), self.postback_timeout)
-                try:
-                    async with page.expect_navigation():
-                        await page.click(f"a[href*=\"'Page${result.next_page}'\"]")
-                finally:
-                    self.nobot.postback_finished()
+            await self._browser_submit(page, term)
+            stopped = await self._browser_read_pages(page, term)
             cookies = {c["name"]: c["value"] for c in await page.context.cookies()}
-        except j.LayoutChanged as exc:
-            self._layout_changed(term, exc, page.url)
-            await self._end_session(term)
-            return
         finally:
             await page.close()
             await page.context.close()
-        self._progress[term] = {"rows": rows, "parsed": parsed, "total": total}
+        if isinstance(stopped, j.LayoutChange) and stopped.kind == "results":
+            self._layout_changed(term, stopped.reason, stopped.url)
+            await self._end_session(term)
+            return
+        if stopped is not None:
+            for out in self._refused(term, stopped, response.url):
+                yield out
+            return
         await self._end_session(term)
         for out in self._search_done(term, response.meta.get("cookiejar"), cookies):
             yield out
 
+    async def _browser_submit(self, page, term: str) -> None:
+        """Fill in the search form in Chromium and submit it, within the NoBot rules."""
+        await self.nobot.postback_slot(time.monotonic(), self.postback_timeout)
+        try:
+            await page.fill('input[name$="txtCityTown"]', term)
+            for suffix, label in (
+                (j.CASE_TYPE_SELECT, CASE_TYPE_LABEL),
+                (j.PROPERTY_TYPE_SELECT, PROPERTY_LABELS[self.property]),
+                (j.CASE_STATUS_SELECT, STATUS_LABELS[self.status]),
+            ):
+                await page.select_option(f'select[name$="{suffix}"]', label=label)
+            async with page.expect_navigation():
+                await page.click('input[type="submit"][name$="btnSubmit"]')
+        finally:
+            self.nobot.postback_finished()
+
+    async def _browser_read_pages(self, page, term: str) -> j.SearchPage | None:
+        """Read every results page in Chromium; return the page that stopped it."""
+        while True:
+            results = j.read_search_page(await page.content(), url=page.url)
+            if not isinstance(results, j.ResultsPage):
+                return results
+            self.searches[term].add(results)
+            if not results.next_page:
+                return None
+            await self.nobot.postback_slot(time.monotonic(), self.postback_timeout)
+            try:
+                async with page.expect_navigation():
+                    await page.click(f"a[href*=\"'Page${results.next_page}'\"]")
+            finally:
+                self.nobot.postback_finished()
+
     def _search_done(self, term: str, jar: str | None, cookies: dict | None = None):
-        progress = self._progress.pop(term, {"rows": {}, "parsed": 0, "total": 0})
+        search = self.searches[term]
         stats = self.crawler.stats
-        total, parsed = progress.get("total", 0), progress["parsed"]
+        total, parsed = search.total, search.parsed
         stats.set_value(f"ctf/town/{term}/site_records", total)
         stats.set_value(f"ctf/town/{term}/rows_parsed", parsed)
         if total != parsed:
@@ -374,15 +431,13 @@ class SearchMixin:
                 parsed,
             )
         self.persistent["done_terms"].add(term)
-        self._attempt[term] = -1  # later replies are stale
         mine = []
-        for row in progress["rows"].values():
+        for row in search.finish().values():
             town = towns.match(row["listing_town"])
             if town is None or town.name not in self.target_names:
                 continue
-            self._town_dockets[town.name].add(row["docket_no"])
+            self.town_dockets[town.name].add(row["docket_no"])
             mine.append((town, row))
-        self._town_total[term] = total  # a town's own search gives its site_total
         self._announce_towns(term, total)
         emitted = self.persistent["emitted"]
         for town, row in mine:
@@ -398,10 +453,11 @@ class SearchMixin:
             if term not in needed or name in announced or not needed <= done:
                 continue
             announced.add(name)
-            site_total = self._town_total.get(name, total)
+            own = self.searches.get(name)  # a town's own search gives its site_total
+            site_total = own.site_total if own and own.site_total is not None else total
             self.crawler.signals.send_catch_log(
                 signal=signals.town_search_complete,
                 town=name,
-                dockets=set(self._town_dockets[name]),
+                dockets=set(self.town_dockets[name]),
                 site_total=site_total,
             )

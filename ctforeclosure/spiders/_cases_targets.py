@@ -7,13 +7,9 @@ any request, and so that the substring rule of the site's town box is in one pla
 
 from __future__ import annotations
 
-import logging
-
 from scrapy.exceptions import UsageError
 
 from ctforeclosure import towns
-
-logger = logging.getLogger(__name__)
 
 STATUS_LABELS = {"active": "Active Cases", "all": "All Cases"}
 PROPERTY_LABELS = {"residential": "Residential Properties", "all": "All Properties"}
@@ -88,71 +84,13 @@ def search_terms(targets: list[towns.Town]) -> list[str]:
     return terms
 
 
-def _read_stored_cases(read, target_names: set[str], what: str) -> dict:
-    """Return ``read(engine, sorted names)`` on the configured database, or ``{}``.
-
-    The configured database is ``DATABASE_URL`` or the embedded default. Empty when
-    nothing is stored yet (the embedded file is never created just to ask) or when
-    the database cannot be read: an unreachable or unmigrated database is refused,
-    with its own clear message, by the upsert pipeline before any request is made.
-    """
-    import sqlalchemy as sa
-
-    from ctforeclosure import config
-    from ctforeclosure.db import make_engine
-
-    settings = config.load()
-    if not settings.database_url_env and not settings.default_database_path.exists():
-        return {}
-    try:
-        engine = make_engine(settings.database_url)
-        try:
-            return read(engine, sorted(target_names))
-        finally:
-            engine.dispose()
-    except sa.exc.SQLAlchemyError as exc:
-        logger.warning("cases: %s unknown (%s)", what, type(exc).__name__)
-        return {}
-
-
-def load_index(target_names: set[str]) -> dict:
-    """Return the stored cases' listing hashes for ``details=changed``.
-
-    Empty (nothing stored, or unreadable): every case page is fetched.
-    """
-    from ctforeclosure.store.index import load_case_index
-
-    return _read_stored_cases(
-        load_case_index, target_names, "stored cases (every case page is fetched)"
-    )
-
-
-def stored_town_sizes(target_names: set[str]) -> dict[str, int]:
-    """Return how many cases the database holds per target town (empty: none known).
+def largest_first(terms: list[str], town_terms: dict, sizes: dict[str, int]):
+    """Return ``terms`` ordered by the stored cases of the towns each one covers.
 
     Only five searches fit in a NoBot window, and a town's case pages are what fills
     the wait for the next window: searching the towns with the most cases first
     leaves the fewest idle slots. A first crawl knows nothing and goes by name.
     """
-
-    def count(engine, names: list[str]) -> dict[str, int]:
-        import sqlalchemy as sa
-
-        from ctforeclosure.db import cases
-
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(cases.c.search_town, sa.func.count())
-                .where(cases.c.search_town.in_(names))
-                .group_by(cases.c.search_town)
-            )
-            return {town: n for town, n in rows}
-
-    return _read_stored_cases(count, target_names, "town sizes (towns go by name)")
-
-
-def largest_first(terms: list[str], town_terms: dict, sizes: dict[str, int]):
-    """Return ``terms`` ordered by the stored cases of the towns each one covers."""
     weight = dict.fromkeys(terms, 0)
     for town, needs in town_terms.items():
         for term in needs:

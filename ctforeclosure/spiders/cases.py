@@ -21,8 +21,11 @@ Flow, per search term (a town name; direction towns also search their base name 
 
 Modules: ``_cases_targets`` (arguments, towns, search terms), ``_cases_nobot`` (one
 search session at a time, postbacks within the NoBot rules), ``_cases_search``
-(steps 1-4, HTTP and browser), ``_cases_pages`` (step 5). Searches have scheduler
-priority over case pages, and case pages fill the time a search waits for NoBot.
+(steps 1-4, HTTP and browser; one ``SearchTerm`` per search text), ``_cases_pages``
+(step 5). Searches have scheduler priority over case pages, and case pages fill the
+time a search waits for NoBot. What the stored cases say (their listing hashes, the
+towns' sizes) the spider asks the store (``store.index``) once, in ``start``, over the
+crawl's one engine (``extensions.database``).
 
 Browser fallback (``JUDICIARY_SEARCH_MODE`` auto|http|browser): a challenge that is
 not "~N", or a search refused twice, runs steps 1-3 in Chromium (scrapy-playwright);
@@ -44,11 +47,13 @@ from datetime import timedelta
 
 import scrapy
 from scrapy.exceptions import UsageError
+from sqlalchemy.exc import SQLAlchemyError
 
+from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.extensions.startup_guard import require_contact
 from ctforeclosure.spiders._cases_nobot import NoBotPacer
 from ctforeclosure.spiders._cases_pages import CasePagesMixin
-from ctforeclosure.spiders._cases_search import SearchMixin
+from ctforeclosure.spiders._cases_search import SearchMixin, SearchTerm
 from ctforeclosure.spiders._cases_targets import (
     CHECK_TOWN,
     DETAILS_MODES,
@@ -57,11 +62,10 @@ from ctforeclosure.spiders._cases_targets import (
     choice,
     covers,
     largest_first,
-    load_index,
     search_terms,
-    stored_town_sizes,
     target_towns,
 )
+from ctforeclosure.store.index import load_case_index, stored_town_sizes
 
 __all__ = ["CasesSpider", "abort_browser_request", "search_terms"]
 
@@ -151,14 +155,9 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
             for t in self.targets:
                 if covers(term, t):
                     self.town_terms[t.name].add(term)
-        self._attempt: dict[str, int] = {}  # term -> id of its current attempt
-        self._tries: dict[str, int] = defaultdict(int)
-        self._refusals: dict[str, int] = defaultdict(int)
-        self._browser_terms: set[str] = set()
-        self._progress: dict[str, dict] = {}
-        self._town_dockets: dict[str, set[str]] = defaultdict(set)
-        self._town_total: dict[str, int] = {}
-        self._index: dict | None = None
+        self.searches = {term: SearchTerm(term) for term in self.terms}
+        self.town_dockets: dict[str, set[str]] = defaultdict(set)
+        self.stored_cases: dict = {}  # filled in start() with details=changed
 
     # --- set-up -----------------------------------------------------------------
 
@@ -188,8 +187,6 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
         self.details_max_age = timedelta(
             days=settings.getfloat("DETAILS_MAX_AGE_DAYS", 7.0)
         )
-        if self.details == "changed":
-            self._index = load_index(self.target_names)
 
     @property
     def persistent(self) -> dict:
@@ -217,8 +214,12 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
             self.property,
             self.details,
         )
+        if self.details == "changed":  # Empty: every case page is fetched.
+            self.stored_cases = self._ask_store(
+                load_case_index, "stored cases (every case page is fetched)"
+            )
         if self.nobot.max_postbacks > 0:  # NoBot windows: big towns first
-            sizes = stored_town_sizes(self.target_names)
+            sizes = self._ask_store(stored_town_sizes, "town sizes (towns go by name)")
             terms = largest_first(self.terms, self.town_terms, sizes)
         else:
             terms = self.terms
@@ -232,6 +233,22 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
             request = self._search_request(term)
             if request is not None:
                 yield request
+
+    def _ask_store(self, question, what: str) -> dict:
+        """Return ``question(engine, target towns)`` asked of the store, or ``{}``.
+
+        Empty when nothing is stored yet (the embedded file is never created just to
+        ask) or when the database cannot be read: an unreachable or unmigrated
+        database is refused, with its own clear message, before any request is made.
+        """
+        database = CrawlDatabase.of(self.crawler)
+        if database.is_new:
+            return {}
+        try:
+            return question(database.engine, sorted(self.target_names))
+        except SQLAlchemyError as exc:
+            logger.warning("cases: %s unknown (%s)", what, type(exc).__name__)
+            return {}
 
     def _running(self) -> bool:
         engine = getattr(self.crawler, "engine", None)

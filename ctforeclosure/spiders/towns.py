@@ -40,10 +40,6 @@ class TownsSpider(scrapy.Spider):
 
     name = "towns"
 
-    def __init__(self, *args, **kwargs):
-        # scrapyd passes _job (and any -a arguments); the towns crawl takes none.
-        super().__init__(*args, **kwargs)
-
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         # `scrapy check` replaces start() with @fixture requests to saved pages, so it

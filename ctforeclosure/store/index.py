@@ -1,10 +1,11 @@
-"""The compact index of stored cases the cases spider loads once at start.
+"""What the cases spider asks the store once at start, about its towns' cases.
 
 With ``details=changed`` the spider fetches a case page only for a docket that is new,
 whose search-grid row changed (same :func:`ctforeclosure.items.listing_hash` as the
-store) or whose stored page is older than ``DETAILS_MAX_AGE_DAYS``. This module
-answers, in one query per chunk of towns, docket -> (listing hash, when the page was
-last read).
+store) or whose stored page is older than ``DETAILS_MAX_AGE_DAYS``:
+:func:`load_case_index` answers, in one query per chunk of towns, docket -> (listing
+hash, when the page was last read). To search the towns with the most cases first,
+:func:`stored_town_sizes` answers how many cases each town holds.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 
 from ctforeclosure.db import cases
 
-__all__ = ["load_case_index"]
+__all__ = ["load_case_index", "stored_town_sizes"]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -51,3 +52,14 @@ def load_case_index(
             for docket, lhash, fetched in conn.execute(stmt):
                 index[docket] = (lhash, _aware(fetched))
     return index
+
+
+def stored_town_sizes(engine: sa.Engine, towns: Iterable[str]) -> dict[str, int]:
+    """Return ``{search_town: number of stored cases}`` for the towns that have any."""
+    query = (
+        sa.select(cases.c.search_town, sa.func.count())
+        .where(cases.c.search_town.in_(sorted(set(towns))))
+        .group_by(cases.c.search_town)
+    )
+    with engine.connect() as conn:
+        return {town: n for town, n in conn.execute(query)}

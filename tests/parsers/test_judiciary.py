@@ -131,6 +131,47 @@ def test_parse_results_records_tolerates_thousands_separators():
     assert page.total == 2196
 
 
+def _replica_form() -> str:
+    from tests.replica.app import PREFIXES, create_app
+    from tests.replica.options import ReplicaOptions
+
+    client = create_app(ReplicaOptions(cases=5, fast=True)).test_client()
+    return client.get(PREFIXES["judiciary"] + "/PropertyAddressSearch.aspx").text
+
+
+def test_read_search_page_results_carry_the_form_only_when_a_page_follows():
+    hartford = j.read_search_page(
+        _page("judiciary/results__hartford_page1of2_2025-09-16.html")
+    )
+    assert isinstance(hartford, j.ResultsPage)
+    assert (len(hartford.rows), hartford.total, hartford.next_page) == (200, 343, 2)
+    assert hartford.form.nobot_field.endswith(j.NOBOT_FIELD_SUFFIX)
+    assert hartford.form.nobot_answer == j.nobot_answer(hartford.form.challenge)
+    assert hartford.form.element.get("id") == "aspnetForm"
+    last = j.read_search_page(_page("judiciary/results__middletown_2025-07-12.html"))
+    assert isinstance(last, j.ResultsPage)
+    assert (len(last.rows), last.next_page, last.form) == (84, None, None)
+
+
+def test_read_search_page_tells_a_form_a_cut_page_an_error_and_a_redesign():
+    form = j.read_search_page(_replica_form(), url="http://example/search")
+    assert isinstance(form, j.SearchForm) and form.complete
+    assert form.challenge and form.town_field
+    cut_form = j.read_search_page(_replica_form()[:-2000])
+    assert isinstance(cut_form, j.SearchForm) and not cut_form.complete
+    text = _page("judiciary/results__middletown_2025-07-16.html")
+    assert j.read_search_page(text[:-2000], url="u") == j.CutPage("u")
+    error = "<html><head><title>Error</title></head><body>x</body></html>"
+    assert j.read_search_page(error, url="u") == j.SiteError("", "u")
+    renamed = text.replace("gvPropertyResults", "gvPropertyResultsNew")
+    assert j.read_search_page(renamed, url="u") == j.LayoutChange(
+        "no results grid and no message", "u", "results"
+    )
+    case = j.read_search_page(_page(CASE))
+    assert isinstance(case, j.LayoutChange) and case.kind == "case"
+    assert case.reason == "a 'case' page where results were expected"
+
+
 def test_page_kind_from_titles():
     assert j.page_kind(_page("judiciary/results__middletown_2025-07-12.html")) == (
         "results"
@@ -180,7 +221,6 @@ def test_parse_search_form_reads_the_replica_form():
         form.hidden
     )
     assert form.town_field == "ctl00$ContentPlaceHolder1$txtCityTown"
-    assert form.submit_field == "ctl00$ContentPlaceHolder1$btnSubmit"
     assert form.nobot_field.endswith("NoBot_NoBotExtender_ClientState")
     assert form.nobot_answer == str(~int(form.challenge[1:]))
     assert form.option_value("ddlCaseStatus", "All Cases")

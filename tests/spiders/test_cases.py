@@ -15,8 +15,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
+import lxml.html
+import parsel.selector
 import pytest
 import pytest_twisted
 from scrapy.exceptions import IgnoreRequest, UsageError
@@ -27,6 +30,9 @@ from twisted.python.failure import Failure
 
 from ctforeclosure import signals as ctf_signals
 from ctforeclosure import towns
+from ctforeclosure.parsers import judiciary
+from ctforeclosure.spiders._cases_pages import CasePagesSpider
+from ctforeclosure.spiders._cases_search import SearchSpider
 from ctforeclosure.spiders._cases_targets import largest_first
 from ctforeclosure.spiders.cases import CasesSpider, search_terms
 from tests.conftest import fixture_response
@@ -182,6 +188,81 @@ async def test_parse_results_last_page_announces_the_town_and_requests_each_case
     assert announced[0]["site_total"] == 84
     assert crawler.stats.get_value("ctf/town/Middletown/site_records") == 84
     assert crawler.stats.get_value("ctf/town/Middletown/rows_parsed") == 84
+
+
+def test_spider_has_what_its_mixins_declare_they_need():
+    crawler = get_crawler(
+        CasesSpider, {"CTJUD_BASE_URL": "http://127.0.0.1:9/civilinquiry"}
+    )
+    spider = CasesSpider.from_crawler(crawler, town="Middletown")
+    assert isinstance(spider, SearchSpider)
+    assert isinstance(spider, CasePagesSpider)
+    assert set(spider.searches) == {"Middletown"}
+
+
+READS = [
+    ("parse_form", "judiciary/search_form__replica.html", "Middletown", 1),
+    (
+        "parse_results",
+        "judiciary/results__hartford_page1of2_2025-09-16.html",
+        "Hartford",
+        1,
+    ),
+    (
+        "parse_results",
+        "judiciary/results__middletown_2025-07-12.html",
+        "Middletown",
+        84,
+    ),
+    ("parse_results", "judiciary/search_form__replica.html", "Middletown", 1),
+]
+
+
+@pytest_twisted.ensureDeferred
+async def test_search_callbacks_parse_each_response_once(monkeypatch):
+    # The form, a page with a next page (its postback), a last page (case pages)
+    # and a refusal: each reply's HTML becomes one tree, read by one parser call.
+    crawler = get_crawler(
+        CasesSpider,
+        {
+            "CTJUD_BASE_URL": "http://127.0.0.1:9/civilinquiry",
+            "NOBOT_MIN_DELAY": 0,
+            "NOBOT_MAX_POSTBACKS": 0,
+        },
+    )
+    spider = CasesSpider.from_crawler(crawler, towns="Middletown,Hartford")
+    crawler.spider = spider
+    monkeypatch.setattr(spider.nobot, "_running", lambda: True)  # no engine here
+    calls = Counter()
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    for owner, name in [
+        (parsel.selector, "create_root_node"),
+        (lxml.html, "document_fromstring"),
+        (lxml.html, "fromstring"),
+        (judiciary, "read_search_page"),
+    ]:
+        monkeypatch.setattr(owner, name, counted(name, getattr(owner, name)))
+    for callback, fixture, term, expected in READS:
+        calls.clear()
+        response = fixture_response(
+            fixture,
+            url="http://127.0.0.1:9/civilinquiry/PropertyAddressSearch.aspx",
+            meta={"ctf_fixture": "results", "cookiejar": f"{term}#1"},
+        )
+        kwargs = {"term": term, "attempt": 1}
+        if callback == "parse_results":
+            kwargs["page"] = 1
+        out = [o async for o in getattr(spider, callback)(response, **kwargs)]
+        assert len(out) == expected, fixture
+        trees = sum(calls[n] for n in calls if n != "read_search_page")
+        assert (trees, calls["read_search_page"]) == (1, 1), (fixture, calls)
 
 
 def test_parse_case_yields_one_full_item_from_the_real_page():

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from ctforeclosure.items import listing_hash
 from ctforeclosure.store.cases import upsert_cases
-from ctforeclosure.store.index import load_case_index
+from ctforeclosure.store.index import load_case_index, stored_town_sizes
 from tests.store.factory import FETCHED_AT, make_case
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -32,3 +32,16 @@ def test_load_case_index_returns_hash_and_read_time_per_town(migrated_engine):
         "NNHCV246000003S",
     }
     assert load_case_index(migrated_engine, []) == {}
+
+
+def test_stored_town_sizes_counts_cases_per_asked_town(migrated_engine):
+    cases = [
+        make_case("HHDCV246000001S"),
+        make_case("HHDCV246000002S", detail=False),
+        make_case("NNHCV246000003S", search_town="New Haven", county="New Haven"),
+    ]
+    with migrated_engine.begin() as conn:
+        upsert_cases(conn, cases, now=NOW)
+    sizes = stored_town_sizes(migrated_engine, ["Hartford", "New Haven", "Avon"])
+    assert sizes == {"Hartford": 2, "New Haven": 1}
+    assert stored_town_sizes(migrated_engine, ["Hartford"]) == {"Hartford": 2}
