@@ -32,7 +32,9 @@ class CrawlAlerts:
         from scrapy import signals
         from scrapy.exceptions import NotConfigured
 
-        channels = AlertChannels.from_env()
+        from ctforeclosure import config
+
+        channels = AlertChannels.from_config(config.load())
         if not (channels.webhook_url or channels.email_enabled):
             # Alerts are optional: say so at INFO, not as Scrapy's "Disabled" WARNING.
             logger.info("alerts off: no ALERT_WEBHOOK_URL or SMTP_HOST/ALERT_EMAIL_TO")
