@@ -112,9 +112,6 @@ class ScrapydClient:
             "prevstate"
         ]
 
-    def list_projects(self) -> list[str]:
-        return self._call("GET", "listprojects.json")["projects"]
-
     def log(self, project: str, spider: str, job: str) -> str | None:
         """Return a job's log text, or None when the node keeps no log for it."""
         path = "/".join(quote(part, safe="") for part in (project, spider, job))
