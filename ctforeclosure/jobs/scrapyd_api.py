@@ -48,7 +48,7 @@ class ScrapydClient:
 
     @classmethod
     def from_config(cls, url: str, cfg: config.Config | None = None) -> ScrapydClient:
-        """Return a client for ``url`` with the credentials from the environment."""
+        """Return a client for ``url`` with the configured credentials."""
         cfg = cfg or config.load()
         return cls(url, username=cfg.scrapyd_username, password=cfg.scrapyd_password)
 
