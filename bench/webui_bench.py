@@ -38,6 +38,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote
 
 import requests
@@ -199,6 +200,9 @@ def surname_pool(rng: random.Random, size: int = 3000) -> tuple[list[str], list[
 SURNAMES, SURNAME_WEIGHTS = surname_pool(random.Random(7))
 
 
+TOWNS_AND_COUNTIES = [(t.name, t.county) for t in towns.all_towns()]
+
+
 def surname(rng: random.Random) -> str:
     return rng.choices(SURNAMES, SURNAME_WEIGHTS)[0]
 
@@ -213,12 +217,10 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
     import psycopg
 
     rng = random.Random(seed)
-    weighted = [(t.name, t.county) for t in towns.all_towns()]
-    now = datetime.now(UTC)
-    today = date.today()
     raw = sa.make_url(url).set(drivername="postgresql")
     dsn = raw.render_as_string(hide_password=False)
-    dockets_out = []
+    dockets_out = [docket(i) for i in range(n_cases)]
+    stamp = _Stamp(now=datetime.now(UTC), today=date.today())
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute(
             "INSERT INTO crawl_runs (spider, args, started_at, status, items_scraped, "
@@ -226,139 +228,12 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
             "robots_overridden, town_counts, checks, notes) VALUES ('cases', '{}', "
             "now(), 'finished', 0, 0, 0, 0, 0, '{}', false, '{}', '[]', '[]')"
         )
-        with cur.copy(
-            "COPY cases (docket_no, search_town, county, case_name, caption, "
-            "property_street, property_town, file_date, judgment_type, law_day, "
-            "sale_date, is_active, flags, listed, first_seen, last_seen, last_changed)"
-            " FROM STDIN"
-        ) as copy:
-            for i in range(n_cases):
-                d = docket(i)
-                dockets_out.append(d)
-                # a few big towns get most cases, as in life
-                town, county = weighted[
-                    min(int(rng.paretovariate(1.2)) - 1, len(weighted) - 1)
-                    if rng.random() < 0.5
-                    else rng.randrange(len(weighted))
-                ]
-                name = f"{rng.choice(LENDERS)} v. {surname(rng)}, {rng.choice(FIRST)}"
-                jt = rng.choice(("strict", "sale", None, None))
-                filed = today - timedelta(days=rng.randrange(0, 3650))
-                copy.write_row(
-                    (
-                        d,
-                        town,
-                        county,
-                        name,
-                        name + " Et Al",
-                        f"{rng.randrange(1, 999)} {rng.choice(STREETS)} "
-                        f"{rng.choice(SUFFIXES)}",
-                        town,
-                        filed,
-                        jt,
-                        today + timedelta(days=rng.randrange(-400, 120))
-                        if jt == "strict"
-                        else None,
-                        today + timedelta(days=rng.randrange(-400, 120))
-                        if jt == "sale"
-                        else None,
-                        rng.random() < 0.6,
-                        "[]",
-                        True,
-                        now,
-                        now,
-                        now,
-                    )
-                )
-        with cur.copy(
-            "COPY parties (docket_no, party_no, role, category, name, non_appearing, "
-            "appearances, first_seen, last_seen) FROM STDIN"
-        ) as copy:
-            for d in dockets_out:
-                copy.write_row(
-                    (
-                        d,
-                        "P-01",
-                        "P",
-                        "Plaintiff",
-                        rng.choice(LENDERS),
-                        False,
-                        "[]",
-                        now,
-                        now,
-                    )
-                )
-                for k in range(1, parties_per):
-                    copy.write_row(
-                        (
-                            d,
-                            f"D-{k:02d}",
-                            "D",
-                            "Defendant",
-                            f"{surname(rng)}, {rng.choice(FIRST)}",
-                            rng.random() < 0.3,
-                            "[]",
-                            now,
-                            now,
-                        )
-                    )
-        with cur.copy(
-            "COPY docket_entries (docket_no, entry_key, seq, entry_no, file_date, "
-            "description, first_seen, last_seen) FROM STDIN"
-        ) as copy:
-            for d in dockets_out:
-                start = today - timedelta(days=rng.randrange(30, 3650))
-                for k in range(entries_per):
-                    desc = ENTRIES[k % len(ENTRIES)]
-                    copy.write_row(
-                        (
-                            d,
-                            f"{100 + k}.00|{k}|{desc}",
-                            k,
-                            f"{100 + k}.00",
-                            start + timedelta(days=k * 7),
-                            desc,
-                            now,
-                            now,
-                        )
-                    )
-        with cur.copy(
-            "COPY court_dates (docket_no, date_key, court_date, description, "
-            "first_seen, last_seen) FROM STDIN"
-        ) as copy:
-            for d in dockets_out:
-                when = today + timedelta(days=rng.randrange(-200, 90))
-                copy.write_row((d, f"{when}|mediation", when, "Mediation", now, now))
-        with cur.copy(
-            "COPY case_changes (docket_no, kind, field, new_value, seen_at) FROM STDIN"
-        ) as copy:
-            for d in dockets_out:
-                copy.write_row((d, "new_case", None, None, now))
-                copy.write_row((d, "docket_entry_added", "entries", '"ORDER"', now))
-        cur.execute(
-            "INSERT INTO skiptrace_ledger (at, triggered_by, records_sent, "
-            "records_matched, cost, sandbox, status) VALUES "
-            "(now(), 'bench', 0, 0, 0, false, 'ok') RETURNING id"
-        )
-        ledger_id = cur.fetchone()[0]
-        cur.execute(
-            "INSERT INTO skiptrace_results (party_id, person_key, status, persons, "
-            "sandbox, ledger_id, fetched_at) SELECT id, md5(name), 'matched', '[]', "
-            "false, %s, now() FROM parties WHERE party_no = 'D-01' AND id %% 50 = 2",
-            (ledger_id,),
-        )
-        cur.execute(
-            "INSERT INTO skiptrace_phones (result_id, number, type, dnc, tcpa, rank) "
-            "SELECT id, '+1860555' || lpad((id % 10000)::text, 4, '0'), 'Mobile', "
-            "id % 7 = 0, false, 1 FROM skiptrace_results"
-        )
-        # what the skip-trace store does when it stores phones (migration 0005's
-        # flag); these rows went in around it
-        cur.execute(
-            "UPDATE cases SET has_phones = true WHERE docket_no IN (SELECT p.docket_no "
-            "FROM parties p JOIN skiptrace_results r ON r.party_id = p.id "
-            "JOIN skiptrace_phones ph ON ph.result_id = r.id)"
-        )
+        # One generator drawn in this order, so a seed always gives the same data.
+        _copy_cases(cur, rng, dockets_out, stamp)
+        _copy_parties(cur, rng, dockets_out, parties_per, stamp)
+        _copy_docket_entries(cur, rng, dockets_out, entries_per, stamp)
+        _copy_court_dates_and_changes(cur, rng, dockets_out, stamp)
+        _add_skiptrace_results(cur)
         conn.commit()
         # what the store does when it writes cases (migration 0011's search text);
         # these rows went in around it
@@ -371,6 +246,137 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
     return dockets_out
 
 
+class _Stamp(NamedTuple):
+    """The load's clock: rows are seen now, dates fall around today."""
+
+    now: datetime
+    today: date
+
+
+def _case_row(rng: random.Random, docket_no: str, stamp: _Stamp) -> tuple:
+    """Return one fake case row, in a town drawn as cases are spread in life."""
+    weighted = TOWNS_AND_COUNTIES
+    today = stamp.today
+    # a few big towns get most cases, as in life
+    town, county = weighted[
+        min(int(rng.paretovariate(1.2)) - 1, len(weighted) - 1)
+        if rng.random() < 0.5
+        else rng.randrange(len(weighted))
+    ]
+    name = f"{rng.choice(LENDERS)} v. {surname(rng)}, {rng.choice(FIRST)}"
+    jt = rng.choice(("strict", "sale", None, None))
+    filed = today - timedelta(days=rng.randrange(0, 3650))
+    street = f"{rng.randrange(1, 999)} {rng.choice(STREETS)} {rng.choice(SUFFIXES)}"
+    law_day = (
+        today + timedelta(days=rng.randrange(-400, 120)) if jt == "strict" else None
+    )
+    sale_date = (
+        today + timedelta(days=rng.randrange(-400, 120)) if jt == "sale" else None
+    )
+    active = rng.random() < 0.6
+    return (
+        *(docket_no, town, county, name, name + " Et Al", street, town, filed, jt),
+        *(law_day, sale_date, active, "[]", True, stamp.now, stamp.now, stamp.now),
+    )
+
+
+def _copy_cases(cur, rng: random.Random, dockets_out: list[str], stamp: _Stamp):
+    with cur.copy(
+        "COPY cases (docket_no, search_town, county, case_name, caption, "
+        "property_street, property_town, file_date, judgment_type, law_day, "
+        "sale_date, is_active, flags, listed, first_seen, last_seen, last_changed)"
+        " FROM STDIN"
+    ) as copy:
+        for d in dockets_out:
+            copy.write_row(_case_row(rng, d, stamp))
+
+
+def _copy_parties(cur, rng, dockets_out: list[str], parties_per: int, stamp: _Stamp):
+    now = stamp.now
+    with cur.copy(
+        "COPY parties (docket_no, party_no, role, category, name, non_appearing, "
+        "appearances, first_seen, last_seen) FROM STDIN"
+    ) as copy:
+        for d in dockets_out:
+            lender = rng.choice(LENDERS)
+            copy.write_row((d, "P-01", "P", "Plaintiff", lender, False, "[]", now, now))
+            for k in range(1, parties_per):
+                name = f"{surname(rng)}, {rng.choice(FIRST)}"
+                absent = rng.random() < 0.3
+                copy.write_row(
+                    (d, f"D-{k:02d}", "D", "Defendant", name, absent, "[]", now, now)
+                )
+
+
+def _copy_docket_entries(cur, rng, dockets_out, entries_per: int, stamp: _Stamp):
+    now = stamp.now
+    with cur.copy(
+        "COPY docket_entries (docket_no, entry_key, seq, entry_no, file_date, "
+        "description, first_seen, last_seen) FROM STDIN"
+    ) as copy:
+        for d in dockets_out:
+            start = stamp.today - timedelta(days=rng.randrange(30, 3650))
+            for k in range(entries_per):
+                desc = ENTRIES[k % len(ENTRIES)]
+                copy.write_row(
+                    (
+                        d,
+                        f"{100 + k}.00|{k}|{desc}",
+                        k,
+                        f"{100 + k}.00",
+                        start + timedelta(days=k * 7),
+                        desc,
+                        now,
+                        now,
+                    )
+                )
+
+
+def _copy_court_dates_and_changes(cur, rng, dockets_out, stamp: _Stamp):
+    now = stamp.now
+    with cur.copy(
+        "COPY court_dates (docket_no, date_key, court_date, description, "
+        "first_seen, last_seen) FROM STDIN"
+    ) as copy:
+        for d in dockets_out:
+            when = stamp.today + timedelta(days=rng.randrange(-200, 90))
+            copy.write_row((d, f"{when}|mediation", when, "Mediation", now, now))
+    with cur.copy(
+        "COPY case_changes (docket_no, kind, field, new_value, seen_at) FROM STDIN"
+    ) as copy:
+        for d in dockets_out:
+            copy.write_row((d, "new_case", None, None, now))
+            copy.write_row((d, "docket_entry_added", "entries", '"ORDER"', now))
+
+
+def _add_skiptrace_results(cur) -> None:
+    """Give one defendant in 50 a matched result with a phone."""
+    cur.execute(
+        "INSERT INTO skiptrace_ledger (at, triggered_by, records_sent, "
+        "records_matched, cost, sandbox, status) VALUES "
+        "(now(), 'bench', 0, 0, 0, false, 'ok') RETURNING id"
+    )
+    ledger_id = cur.fetchone()[0]
+    cur.execute(
+        "INSERT INTO skiptrace_results (party_id, person_key, status, persons, "
+        "sandbox, ledger_id, fetched_at) SELECT id, md5(name), 'matched', '[]', "
+        "false, %s, now() FROM parties WHERE party_no = 'D-01' AND id %% 50 = 2",
+        (ledger_id,),
+    )
+    cur.execute(
+        "INSERT INTO skiptrace_phones (result_id, number, type, dnc, tcpa, rank) "
+        "SELECT id, '+1860555' || lpad((id % 10000)::text, 4, '0'), 'Mobile', "
+        "id % 7 = 0, false, 1 FROM skiptrace_results"
+    )
+    # what the skip-trace store does when it stores phones (migration 0005's
+    # flag); these rows went in around it
+    cur.execute(
+        "UPDATE cases SET has_phones = true WHERE docket_no IN (SELECT p.docket_no "
+        "FROM parties p JOIN skiptrace_results r ON r.party_id = p.id "
+        "JOIN skiptrace_phones ph ON ph.result_id = r.id)"
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -380,6 +386,8 @@ def free_port() -> int:
 def start_server(
     url: str, port: int, threads: int | None, workers: int | None
 ) -> subprocess.Popen:
+    # The server's environment: this one, plus the bench database and a throw-away
+    # session key (the web UI reads both through ctforeclosure.config).
     env = dict(os.environ, DATABASE_URL=url, CTF_SECRET_KEY=uuid.uuid4().hex)
     proc = subprocess.Popen(
         [
@@ -446,12 +454,24 @@ def list_urls(rng: random.Random, town_names: list[str]) -> tuple[str, str]:
     return f"/cases/?{query}&page={page}", f"list:{kind}"
 
 
+def _timed_get(conn: http.client.HTTPConnection, path: str, headers: dict):
+    """GET a path; return the status, the body, the seconds from sending to reading
+    the whole body, and the new session cookie the response set, if any."""
+    t0 = time.perf_counter()
+    conn.request("GET", quote(path, safe="/?&=+"), headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    elapsed = time.perf_counter() - t0
+    new_cookie = re.search(r"session=([^;]+)", response.getheader("Set-Cookie", ""))
+    return response.status, body, elapsed, new_cookie[1] if new_cookie else None
+
+
 def run_clients(base, sessions, dockets, seconds, seed):
     """Loop each signed-in client for ``seconds``; return latencies by kind, errors.
 
     Each client is one keep-alive ``http.client`` connection, as a browser holds
-    one: ``requests`` cost ~1 ms of CPU per request on this machine's 2 cores, which
-    the server under test then waited for (the load generator shares the machine).
+    one: ``requests`` costs more CPU per request, which the server under test then
+    waited for (the load generator shares the machine).
     """
     town_names = [t.name for t in towns.all_towns()]
     host, port = base.removeprefix("http://").split(":")
@@ -471,21 +491,14 @@ def run_clients(base, sessions, dockets, seconds, seed):
                 path, kind = list_urls(rng, town_names)
             else:
                 path, kind = f"/cases/{rng.choice(dockets)}", "case"
-            t0 = time.perf_counter()
             try:
-                conn.request("GET", quote(path, safe="/?&=+"), headers=headers)
-                response = conn.getresponse()
-                body = response.read()
-                elapsed = time.perf_counter() - t0
-                new_cookie = re.search(
-                    r"session=([^;]+)", response.getheader("Set-Cookie", "")
-                )
+                status, body, elapsed, new_cookie = _timed_get(conn, path, headers)
                 if new_cookie:  # keep the session's new cookie, as a browser does
-                    headers["Cookie"] = f"session={new_cookie[1]}"
+                    headers["Cookie"] = f"session={new_cookie}"
                     cookies_set[0] += 1
-                if response.status != 200 or not body:
+                if status != 200 or not body:
                     with lock:
-                        errors.append(f"{response.status} {path}")
+                        errors.append(f"{status} {path}")
                     continue
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()  # reconnects on the next request
@@ -515,6 +528,29 @@ def pct(values: list[float], p: float) -> float:
 
 
 def main() -> None:
+    args = _parse_args()
+    name = args.reuse or f"ctf_webui_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
+    if not args.reuse:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = (
+        sa.make_url(args.pg_admin_url)
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
+    try:
+        dockets = _load(url, name, args)
+        results, errors = _serve_and_measure(url, dockets, args)
+    finally:
+        if not (args.keep or args.reuse):
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    _report(results, errors, args)
+
+
+def _parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=200_000)
     ap.add_argument("--parties", type=int, default=5)
@@ -533,56 +569,51 @@ def main() -> None:
     ap.add_argument(
         "--reuse", metavar="DB", help="use this already loaded database (kept)"
     )
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    name = args.reuse or f"ctf_webui_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
-    if not args.reuse:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = (
-        sa.make_url(args.pg_admin_url)
-        .set(database=name)
-        .render_as_string(hide_password=False)
-    )
-    proc = None
-    try:
-        migrate.upgrade(url)
-        t0 = time.monotonic()
-        engine = db.make_engine(url)
-        if args.reuse:
-            with engine.connect() as conn:
-                dockets = list(conn.execute(sa.select(db.cases.c.docket_no)).scalars())
-        else:
-            dockets = fill(url, args.cases, args.parties, args.entries, args.seed)
-            with engine.begin() as conn:
-                user_service.create_user(
-                    conn, "bench@example.org", PASSWORD, "manager", actor="bench"
-                )
-        load_s = time.monotonic() - t0
+
+def _load(url: str, name: str, args: argparse.Namespace) -> list[str]:
+    """Migrate and fill the database (or read a reused one's dockets)."""
+    migrate.upgrade(url)
+    t0 = time.monotonic()
+    engine = db.make_engine(url)
+    if args.reuse:
+        with engine.connect() as conn:
+            dockets = list(conn.execute(sa.select(db.cases.c.docket_no)).scalars())
+    else:
+        dockets = fill(url, args.cases, args.parties, args.entries, args.seed)
         with engine.begin() as conn:
-            counts = {
-                t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
-                for t in ("cases", "parties", "docket_entries", "skiptrace_phones")
-            }
-        engine.dispose()
-        print(f"{name}: {counts}, loaded in {load_s:.0f} s (COPY, VACUUM ANALYZE)")
-        port = free_port()
-        proc = start_server(url, port, args.threads, args.workers)
+            user_service.create_user(
+                conn, "bench@example.org", PASSWORD, "manager", actor="bench"
+            )
+    load_s = time.monotonic() - t0
+    with engine.begin() as conn:
+        counts = {
+            t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar()
+            for t in ("cases", "parties", "docket_entries", "skiptrace_phones")
+        }
+    engine.dispose()
+    print(f"{name}: {counts}, loaded in {load_s:.0f} s (COPY, VACUUM ANALYZE)")
+    return dockets
+
+
+def _serve_and_measure(url: str, dockets: list[str], args: argparse.Namespace):
+    """Serve the web UI and load it with the clients; return latencies, errors."""
+    port = free_port()
+    proc = start_server(url, port, args.threads, args.workers)
+    try:
         base = f"http://127.0.0.1:{port}"
         sessions = [signed_in(base, "bench@example.org") for _ in range(args.clients)]
         # warm-up: a few requests of each kind, not measured
         run_clients(base, sessions[:2], dockets, 3, args.seed + 1000)
-        results, errors = run_clients(base, sessions, dockets, args.seconds, args.seed)
+        return run_clients(base, sessions, dockets, args.seconds, args.seed)
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
-        if not (args.keep or args.reuse):
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        proc.terminate()
+        proc.wait(timeout=30)
 
+
+def _report(results: dict, errors: list[str], args: argparse.Namespace) -> None:
+    """Print the machine, the load and a Markdown table of latencies per kind."""
     print(
         f"\n{platform.node()} {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "

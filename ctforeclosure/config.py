@@ -1,9 +1,15 @@
 """Read the environment once, so Scrapy settings, the CLI and the web UI agree.
 
-Every address, secret and location the project uses is named here and nowhere else.
-Secrets (database passwords, API keys, the web session key) come from the environment
-only: they are never Scrapy settings (so ``scrapy -s`` cannot set them and scrapyd
-never echoes them) and ``repr()`` of a :class:`Config` hides them.
+This is the only module that reads ``os.environ`` (``tests/test_config.py`` checks
+it): every address, secret, location and switch the project takes from the
+environment is named here, and everything else receives a :class:`Config` or calls
+:func:`load`. Secrets (database passwords, API keys, the web session key, the SMTP
+password) come from the environment only: they are never Scrapy settings (so
+``scrapy -s`` cannot set them and scrapyd never echoes them) and ``repr()`` of a
+:class:`Config` hides them.
+
+Values that must be checked (numbers, budgets) are kept as text and checked by the
+code that uses them, so that a bad value stops that feature only, not every command.
 """
 
 from __future__ import annotations
@@ -35,10 +41,37 @@ SECRET_ENV_VARS = (
     "SMTP_PASSWORD",
 )
 
+#: The skip-trace limits, kept as text by variable name; ``SkipTraceSettings``
+#: (``ctforeclosure.skiptrace.settings``) gives their defaults and checks them.
+SKIPTRACE_LIMIT_VARS = (
+    "SKIPTRACE_UNIT_COST",
+    "SKIPTRACE_RUN_BUDGET",
+    "SKIPTRACE_MONTHLY_BUDGET",
+    "SKIPTRACE_DEDUPE_DAYS",
+    "SKIPTRACE_RETENTION_DAYS",
+    "SKIPTRACE_BATCH_SIZE",
+    "SKIPTRACE_CONNECT_TIMEOUT",
+    "SKIPTRACE_READ_TIMEOUT",
+    "SKIPTRACE_MAX_RETRIES",
+    "SKIPTRACE_BACKOFF",
+)
+
+_ON = frozenset({"1", "true", "yes", "on"})
+
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name, "").strip()
     return value or default
+
+
+def _flag(name: str) -> bool:
+    """Return an on/off variable: "1", "true", "yes" and "on" are on."""
+    return (_env(name) or "").lower() in _ON
+
+
+def _list(name: str) -> tuple[str, ...]:
+    """Return a comma-separated variable's items, without blanks."""
+    return tuple(item.strip() for item in (_env(name) or "").split(",") if item.strip())
 
 
 def _default_data_dir() -> Path:
@@ -74,6 +107,24 @@ class Config:
     scrapyd_password: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     contact: str | None = None
+    # The crawl: ctforeclosure.settings makes Scrapy settings of these.
+    judiciary_search_mode: str = "auto"
+    crawl_window: str = ""
+    skiptrace_enabled: bool = False
+    skiptrace_limits: dict[str, str] = field(default_factory=dict)
+    # Set by scrapyd and Scrapy for the processes they start.
+    scrapy_job: str | None = None
+    scrapy_check: bool = False
+    node_name: str | None = None
+    # Alerts (ctforeclosure.services.alerts.AlertChannels).
+    alert_webhook_url: str | None = None
+    alert_email_from: str | None = None
+    alert_email_to: tuple[str, ...] = ()
+    smtp_host: str | None = None
+    smtp_port: str | None = None
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_security: str = "starttls"
 
     @property
     def default_database_path(self) -> Path:
@@ -100,23 +151,10 @@ class Config:
         return self.data_dir / "rejects"
 
     @property
-    def skiptrace_enabled_by_config(self) -> bool:
-        """Skip tracing stays off until a BatchData base URL is configured."""
-        return bool(self.batchdata_base_url)
-
-    @property
     def batchdata_is_sandbox(self) -> bool:
         """Results from anything but the production API are sandbox results."""
         base = (self.batchdata_base_url or "").rstrip("/")
         return base != PRODUCTION_BATCHDATA_BASE_URL
-
-    def remote_site_urls(self) -> dict[str, str]:
-        """The sites a crawl may visit, by setting name."""
-        return {
-            "STATE_LIBRARY_TOWNS_URL": self.state_library_towns_url,
-            "CTJUD_BASE_URL": self.ctjud_base_url,
-            "CTJUD_SALES_BASE_URL": self.ctjud_sales_base_url,
-        }
 
     def user_agent(self) -> str:
         """An honest User-Agent: who we are and how to reach the operator."""
@@ -128,11 +166,6 @@ class Config:
 
 def load() -> Config:
     """Read the configuration from the environment (call again after it changes)."""
-    nodes = tuple(
-        n.strip().rstrip("/")
-        for n in (_env("SCRAPYD_NODES") or "").split(",")
-        if n.strip()
-    )
     data_dir = Path(_env("CTF_DATA_DIR") or _default_data_dir()).expanduser().absolute()
     return Config(
         data_dir=data_dir,
@@ -147,9 +180,44 @@ def load() -> Config:
         batchdata_base_url=(_env("BATCHDATA_BASE_URL") or "").rstrip("/") or None,
         batchdata_api_key=_env("BATCHDATA_API_KEY"),
         chromium_path=_env("CHROMIUM_PATH", DEFAULT_CHROMIUM_PATH),
-        scrapyd_nodes=nodes,
+        scrapyd_nodes=tuple(node.rstrip("/") for node in _list("SCRAPYD_NODES")),
         scrapyd_username=_env("SCRAPYD_USERNAME"),
         scrapyd_password=_env("SCRAPYD_PASSWORD"),
         secret_key=_env("CTF_SECRET_KEY"),
         contact=_env("CONTACT"),
+        **_crawl_fields(),
+        **_alert_fields(),
     )
+
+
+def _crawl_fields() -> dict:
+    """Read the crawl's switches and the variables scrapyd and Scrapy set."""
+    limits = {name: _env(name) for name in SKIPTRACE_LIMIT_VARS}
+    return {
+        # "auto": the browser only when plain HTTP is refused; "http"; "browser".
+        "judiciary_search_mode": _env("JUDICIARY_SEARCH_MODE", "auto"),
+        # e.g. "22:00-06:00" (nights only); empty = any time.
+        "crawl_window": _env("CTF_CRAWL_WINDOW", ""),
+        "skiptrace_enabled": _flag("SKIPTRACE_ENABLED"),
+        "skiptrace_limits": {name: v for name, v in limits.items() if v is not None},
+        # scrapyd gives each job it starts its job id.
+        "scrapy_job": _env("SCRAPY_JOB"),
+        # `scrapy check` sets it while it runs the contracts.
+        "scrapy_check": bool(_env("SCRAPY_CHECK")),
+        # The name crawl records give this scrapyd node (default: the host name).
+        "node_name": _env("CTF_NODE"),
+    }
+
+
+def _alert_fields() -> dict:
+    """Read where alerts go: a webhook, email over SMTP, or both."""
+    return {
+        "alert_webhook_url": _env("ALERT_WEBHOOK_URL"),
+        "alert_email_from": _env("ALERT_EMAIL_FROM"),
+        "alert_email_to": _list("ALERT_EMAIL_TO"),
+        "smtp_host": _env("SMTP_HOST"),
+        "smtp_port": _env("SMTP_PORT"),
+        "smtp_username": _env("SMTP_USERNAME"),
+        "smtp_password": _env("SMTP_PASSWORD"),
+        "smtp_security": (_env("SMTP_SECURITY") or "starttls").lower(),
+    }

@@ -14,6 +14,8 @@ from ctforeclosure import config as _config
 # default downloads it from the internet on first use: a request to a host that is
 # not the site being crawled, and a traceback on machines without internet. Use the
 # snapshot tldextract ships instead (export the variable to choose otherwise).
+# A write, not a read of the environment (config.py is the only reader): tldextract
+# reads the variable itself, and this is the one place the project sets it.
 _os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 _cfg = _config.load()
@@ -70,7 +72,7 @@ NOBOT_MAX_POSTBACKS = 5
 NOBOT_WINDOW = 60.0
 # "auto": plain HTTP, the browser only for a challenge of unknown form or a refused
 # search; "http": never the browser; "browser": every search in Chromium.
-JUDICIARY_SEARCH_MODE = _os.environ.get("JUDICIARY_SEARCH_MODE", "auto")
+JUDICIARY_SEARCH_MODE = _cfg.judiciary_search_mode
 SEARCH_MAX_ATTEMPTS = 8  # fresh sessions per search before it is given up
 CASE_MAX_ATTEMPTS = 5  # LoadDocket tries per case page (error page, truncated body)
 # details=changed (the default) re-reads a case page whose grid row is unchanged once
@@ -126,7 +128,7 @@ SITE_BUDGET_SESSION_TTL = 120.0  # a crashed crawl's search session frees itself
 # A session with nothing in flight this long ends (longer than a NoBot wait).
 SITE_BUDGET_SESSION_GRACE = 75.0
 # Crawl window, e.g. "22:00-06:00" (nights only); empty = any time.
-SITE_BUDGET_WINDOW = _os.environ.get("CTF_CRAWL_WINDOW", "")
+SITE_BUDGET_WINDOW = _cfg.crawl_window  # CTF_CRAWL_WINDOW
 SITE_BUDGET_TIMEZONE = "America/New_York"
 
 EXTENSIONS = {
@@ -151,14 +153,11 @@ ITEM_PIPELINES = {
     "ctforeclosure.pipelines.upsert.UpsertPipeline": 300,
 }
 
-# Skip tracing (ctforeclosure.extensions.skiptrace) is off unless this is on.
-# Default: off.
-SKIPTRACE_ENABLED = _os.environ.get("SKIPTRACE_ENABLED", "").strip().lower() in {
-    "1",
-    "true",
-    "yes",
-    "on",
-}
+# Skip trace the new eligible defendants each flush stores (costs money per record;
+# ctforeclosure.extensions.skiptrace). Also needs BATCHDATA_BASE_URL and
+# BATCHDATA_API_KEY; limits are SKIPTRACE_* variables
+# (ctforeclosure.skiptrace.settings). Default: off.
+SKIPTRACE_ENABLED = _cfg.skiptrace_enabled
 
 # The upsert pipeline stores items in batches, one transaction each: flushed at this
 # many items, after this many seconds, and when the spider closes.

@@ -25,8 +25,22 @@ class ConfigurationError(RuntimeError):
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the web UI."""
     app = Flask(__name__)
-    cfg = config.load()
-    app.config.from_mapping(
+    app.config.from_mapping(_settings(config.load()))
+    if test_config:
+        app.config.update(test_config)
+    _check_secret_key(app)
+    if app.config["DEBUG_SERVER"]:
+        app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["REMEMBER_COOKIE_SECURE"] = False
+    if app.config.get("BEHIND_PROXY"):
+        _trust_one_proxy(app)
+    _register(app)
+    return app
+
+
+def _settings(cfg: config.Config) -> dict:
+    """Return the app's settings: the configuration's, and the web UI's own."""
+    return dict(
         SECRET_KEY=cfg.secret_key,
         DATABASE_URL=cfg.database_url,
         CTJUD_BASE_URL=cfg.ctjud_base_url,
@@ -40,8 +54,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=True,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         # The cookie is signed again only when the session changes (sign-in, a
-        # message to show), not on every response (~0.3 ms of CPU a request): a
-        # sign-in lasts 8 hours from then, however busy.
+        # message to show), not on every response, which would cost CPU on every
+        # request: a sign-in lasts 8 hours from then, however busy.
         SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=8 * 3600,
         # Login throttling: this many failures per window, per address and per email.
@@ -49,28 +63,32 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOGIN_WINDOW_SECONDS=15 * 60,
         EXPORT_MAX_ROWS=100_000,
     )
-    if test_config:
-        app.config.update(test_config)
-    if not app.config["SECRET_KEY"]:
-        if not app.config["DEBUG_SERVER"]:
-            raise ConfigurationError(
-                "CTF_SECRET_KEY is not set: the web UI refuses to start without it "
-                '(generate one with `python -c "import secrets; '
-                'print(secrets.token_hex(32))"`)'
-            )
-        # Debug server only: sessions die with the process, which is fine there.
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
-    if app.config["DEBUG_SERVER"]:
-        app.config["SESSION_COOKIE_SECURE"] = False
-        app.config["REMEMBER_COOKIE_SECURE"] = False
 
-    if app.config.get("BEHIND_PROXY"):
-        # One trusted reverse proxy (TLS in front): take the client address and
-        # scheme from it, so login throttling counts clients, not the proxy.
-        from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+def _check_secret_key(app: Flask) -> None:
+    """Refuse to start without a secret key, except on the debug server."""
+    if app.config["SECRET_KEY"]:
+        return
+    if not app.config["DEBUG_SERVER"]:
+        raise ConfigurationError(
+            "CTF_SECRET_KEY is not set: the web UI refuses to start without it "
+            '(generate one with `python -c "import secrets; '
+            'print(secrets.token_hex(32))"`)'
+        )
+    # Debug server only: sessions die with the process, which is fine there.
+    app.config["SECRET_KEY"] = secrets.token_hex(32)
 
+
+def _trust_one_proxy(app: Flask) -> None:
+    """Take the client address and scheme from the one reverse proxy in front (TLS),
+    so that login throttling counts clients, not the proxy."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+
+def _register(app: Flask) -> None:
+    """Attach the database, CSRF, login, filters, the blueprints and the headers."""
     from webui import db
 
     db.init_app(app)
@@ -87,21 +105,21 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
+    app.get("/healthz")(healthz)
+    app.after_request(_security_headers)
 
-    @app.get("/healthz")
-    def healthz():
-        """Report that the process is up (no data)."""
-        return {"status": "ok"}
 
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
-        )
-        return response
+def healthz():
+    """Report that the process is up (no data)."""
+    return {"status": "ok"}
 
-    return app
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    )
+    return response

@@ -33,12 +33,48 @@ def month_spend(conn: sa.Connection, today: date) -> dict:
     return out
 
 
+#: The columns of the upcoming law days' and sales' lists.
+UPCOMING_COLUMNS = (
+    cases.c.docket_no,
+    cases.c.search_town,
+    cases.c.case_name,
+    cases.c.law_day,
+    cases.c.sale_date,
+)
+
+
 @bp.get("/")
 def index():
     """Show counts, new cases, upcoming law days and sales, crawls and spend."""
     conn = get_conn()
     today = date.today()
-    by_county = conn.execute(
+    by_county = _cases_by_county(conn)
+    top_towns = _top_towns(conn)
+    new_counts = {
+        days: _filed_since(conn, today - timedelta(days=days)) for days in (7, 30)
+    }
+    soon = today + timedelta(days=30)
+    law_days = _upcoming(conn, cases.c.law_day, today, soon)
+    sales = _upcoming(conn, cases.c.sale_date, today, soon)
+    crawls = conn.execute(
+        sa.select(crawl_runs).order_by(crawl_runs.c.id.desc()).limit(8)
+    ).all()
+    return render_template(
+        "dashboard/index.html",
+        by_county=by_county,
+        top_towns=top_towns,
+        total=sum(r.total for r in by_county),
+        new_counts=new_counts,
+        law_days=law_days,
+        sales=sales,
+        crawls=crawls,
+        spend=month_spend(conn, today),
+    )
+
+
+def _cases_by_county(conn: sa.Connection) -> list:
+    """Return each county's cases and active cases, the busiest first."""
+    return conn.execute(
         sa.select(
             cases.c.county,
             sa.func.count().label("total"),
@@ -47,52 +83,30 @@ def index():
         .group_by(cases.c.county)
         .order_by(sa.text("total DESC"), cases.c.county)
     ).all()
-    top_towns = conn.execute(
+
+
+def _top_towns(conn: sa.Connection) -> list:
+    """Return the 12 towns with the most cases."""
+    return conn.execute(
         sa.select(cases.c.search_town, sa.func.count().label("total"))
         .group_by(cases.c.search_town)
         .order_by(sa.text("total DESC"), cases.c.search_town)
         .limit(12)
     ).all()
-    new_counts = {
-        days: conn.execute(
-            sa.select(sa.func.count())
-            .select_from(cases)
-            .where(cases.c.file_date >= today - timedelta(days=days))
-        ).scalar_one()
-        for days in (7, 30)
-    }
-    soon = today + timedelta(days=30)
-    upcoming_cols = (
-        cases.c.docket_no,
-        cases.c.search_town,
-        cases.c.case_name,
-        cases.c.law_day,
-        cases.c.sale_date,
-    )
-    law_days = conn.execute(
-        sa.select(*upcoming_cols)
-        .where(cases.c.law_day.between(today, soon))
-        .order_by(cases.c.law_day)
+
+
+def _filed_since(conn: sa.Connection, since: date) -> int:
+    """Return how many cases were filed on or after ``since``."""
+    return conn.execute(
+        sa.select(sa.func.count()).select_from(cases).where(cases.c.file_date >= since)
+    ).scalar_one()
+
+
+def _upcoming(conn: sa.Connection, day: sa.Column, today: date, soon: date) -> list:
+    """Return the first 10 cases whose ``day`` (law day, sale) falls in the range."""
+    return conn.execute(
+        sa.select(*UPCOMING_COLUMNS)
+        .where(day.between(today, soon))
+        .order_by(day)
         .limit(10)
     ).all()
-    sales = conn.execute(
-        sa.select(*upcoming_cols)
-        .where(cases.c.sale_date.between(today, soon))
-        .order_by(cases.c.sale_date)
-        .limit(10)
-    ).all()
-    crawls = conn.execute(
-        sa.select(crawl_runs).order_by(crawl_runs.c.id.desc()).limit(8)
-    ).all()
-    total = sum(r.total for r in by_county)
-    return render_template(
-        "dashboard/index.html",
-        by_county=by_county,
-        top_towns=top_towns,
-        total=total,
-        new_counts=new_counts,
-        law_days=law_days,
-        sales=sales,
-        crawls=crawls,
-        spend=month_spend(conn, today),
-    )

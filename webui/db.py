@@ -7,7 +7,7 @@ On PostgreSQL the web UI's sessions get their own planner settings: the web UI r
 many small queries at once, so parallel workers only compete with the other requests
 for the same cores, and the working set is cached, so index lookups cost about what
 sequential reads do (the default ``random_page_cost`` of 4 made the text search
-hash-join a sequential scan of every case: 58 ms instead of 29 ms, 200,000 cases).
+hash-join a sequential scan of every case, slower than the index lookups).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def init_app(app) -> None:
     kwargs = {}
     if sa.make_url(url).get_backend_name() == "postgresql":
         kwargs["connect_args"] = {"options": PG_OPTIONS}
-        # No "SELECT 1" before every request's queries (a round trip, ~0.5-0.9 ms of
-        # a 5-10 ms page under load). After a database restart the first request to
+        # No "SELECT 1" before every request's queries (a round trip, a noticeable
+        # share of a page under load). After a database restart the first request to
         # meet a dead connection fails once; SQLAlchemy then drops the whole pool.
         kwargs["pool_pre_ping"] = False
         kwargs["pool_recycle"] = 1800

@@ -38,16 +38,16 @@ STATUSES = ("all", "active", "disposed")
 JUDGMENT_TYPES = ("strict", "sale")
 MAX_PER_PAGE = 200
 #: A shorter text has no trigram for the indexes to look up: every name and street
-#: is read instead ("a": 2.4 s, "ng": 0.9 s, 200,000 cases; 3 letters: ~2 ms).
+#: would be read instead, as if there were no index.
 MIN_SEARCH_CHARS = 3
 SEARCH_TOO_SHORT = (
     f"Search needs at least {MIN_SEARCH_CHARS} characters: a docket number, or part "
     "of a name or street. For a short surname, add its comma, as in “Ng,”."
 )
 #: Counting every match of a broad filter costs more than the page itself (the page
-#: is the first rows of an index in the shown order, migration 0004): counting to
-#: 10,000 took 18-28 ms of a county or date-range list's 20 ms (200,000 cases), to
-#: 1,000 about 3 ms. Past this many the list says "1,000+" (20 pages of 50).
+#: is the first rows of an index in the shown order, migration 0004), and counting
+#: to a small cap costs little (BENCHMARKS.md, web UI). Past this many the list says
+#: "1,000+" (20 pages of 50).
 COUNT_CAP = 1_000
 LIST_COLUMNS = (
     cases.c.docket_no,
@@ -322,7 +322,7 @@ def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
     if statements.keys is not None:  # skip-traced, no search text
         # An EXISTS through parties and results per case is the costly part: walk the
         # matches once, in the shown order, up to the cap, then read the page by key
-        # (a count and a page query each ran it: town + has phones 47 -> ~25 ms).
+        # (a count and a page query would each run it).
         keys = conn.execute(statements.keys, params).scalars().all()
         start = params["offset"]
         if start + flt.per_page <= len(keys) or len(keys) <= COUNT_CAP:
@@ -348,11 +348,11 @@ def _text_search_statements(shape: Shape) -> _Statements:
 
     The matches are found first, on their own (MATERIALIZED): left to plan the search
     with the ORDER BY ... LIMIT, PostgreSQL walked every case in the shown order
-    testing each ("oak lane": 370 ms instead of 9, 200,000 cases). They are found
-    narrow (docket and sort column) by the search text's trigram index (migration
-    0011), with any filter; only the page's rows are then read whole. The commonest
-    surname (4,800 cases of 200,000): 45 -> 18 ms, then 13 -> 10 ms with one
-    upper-cased search text per case instead of four columns in two tables.
+    testing each, far slower than finding the matches first. They are found narrow
+    (docket and sort column) by the search text's trigram index (migration 0011),
+    with any filter; only the page's rows are then read whole. One upper-cased
+    search text per case is searched, not four columns in two tables, which made
+    the commonest surnames faster still (BENCHMARKS.md, web UI, sixth pass).
     """
     sort_column = SORTS[shape.sort]
     narrow = [cases.c.docket_no]
@@ -365,8 +365,7 @@ def _text_search_statements(shape: Shape) -> _Statements:
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     # Counted by a subquery over the matches, not ``count(*) OVER ()``: the window
-    # held every match before the sort could start (commonest surname 14.6 -> 12.7
-    # ms, "oak lane" 6.5 -> 6.0 ms).
+    # held every match before the sort could start, which made searches slower.
     counted = sa.select(sa.func.count()).select_from(matches).scalar_subquery()
     page = (
         _ordered(

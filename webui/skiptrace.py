@@ -90,7 +90,8 @@ def selection_from(form) -> dict:
     }
 
 
-def _quote(selection: dict):
+def make_quote(selection: dict):
+    """Return the skip-trace service and its quote for the selection."""
     service = make_service()
     return service, service.quote(
         docket_nos=selection["docket_nos"],
@@ -123,7 +124,7 @@ def quote():
     except SelectionError as exc:
         flash(str(exc))
         return redirect(url_for("skiptrace.index"))
-    service, q = _quote(selection)
+    service, q = make_quote(selection)
     return render_template(
         "skiptrace/quote.html",
         quote=q,
@@ -142,7 +143,7 @@ def run():
     except (SelectionError, InvalidOperation):
         flash("The confirmation was incomplete; quote again.")
         return redirect(url_for("skiptrace.index"))
-    service, q = _quote(selection)
+    service, q = make_quote(selection)
     if not service.configured:
         flash("Skip tracing is off: set BATCHDATA_BASE_URL and BATCHDATA_API_KEY.")
         return redirect(url_for("skiptrace.index"))

@@ -122,7 +122,7 @@ def purge(party_ids, person) -> None:
             click.echo(f"Deleted {count} skip-trace results of {parties} parties.")
         else:
             try:
-                days = SkipTraceSettings.from_env().retention_days
+                days = SkipTraceSettings.from_config(cfg).retention_days
             except ValueError as exc:
                 raise click.ClickException(str(exc)) from exc
             count = purging.purge_expired(engine, _actor(), retention_days=days)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 from scrapy import signals as scrapy_signals
 from scrapy.exceptions import NotConfigured
 
-from ctforeclosure import signals
+from ctforeclosure import config, signals
 from ctforeclosure.services.alerts import AlertChannels, crawl_failed, monitor_failed
 
 logger = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ class CrawlAlerts:
 
     @classmethod
     def from_crawler(cls, crawler):
-        channels = AlertChannels.from_env()
+        channels = AlertChannels.from_config(config.load())
         if not (channels.webhook_url or channels.email_enabled):
             # Alerts are optional: say so at INFO, not as Scrapy's "Disabled" WARNING.
             logger.info("alerts off: no ALERT_WEBHOOK_URL or SMTP_HOST/ALERT_EMAIL_TO")
@@ -68,4 +67,4 @@ class CrawlAlerts:
 
 def _job_id(spider) -> str | None:
     """Return the scrapyd job id of the crawl, when scrapyd runs it."""
-    return getattr(spider, "_job", None) or os.environ.get("SCRAPY_JOB")
+    return getattr(spider, "_job", None) or config.load().scrapy_job

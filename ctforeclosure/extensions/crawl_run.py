@@ -19,7 +19,6 @@ spool and ``ctforeclosure spool replay`` writes them.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import sys
 from datetime import UTC, datetime
@@ -158,10 +157,11 @@ class CrawlRun:
     def spider_opened(self, spider) -> None:
         self.database = CrawlDatabase.of(self.crawler)
         self.started_at = datetime.now(UTC)
-        job_id = os.environ.get("SCRAPY_JOB") or getattr(spider, "_job", None)
+        cfg = config.load()
+        job_id = cfg.scrapy_job or getattr(spider, "_job", None)
         node = None
         if job_id:
-            node = os.environ.get("CTF_NODE") or socket.gethostname()
+            node = cfg.node_name or socket.gethostname()
         if self.database.unavailable:
             return  # the upsert pipeline refused the database: nothing to record in
         try:

@@ -48,7 +48,7 @@ class ScrapydClient:
 
     @classmethod
     def from_config(cls, url: str, cfg: config.Config | None = None) -> ScrapydClient:
-        """Return a client for ``url`` with the credentials from the environment."""
+        """Return a client for ``url`` with the configured credentials."""
         cfg = cfg or config.load()
         return cls(url, username=cfg.scrapyd_username, password=cfg.scrapyd_password)
 
@@ -111,9 +111,6 @@ class ScrapydClient:
         return self._call("POST", "cancel.json", data={"project": project, "job": job})[
             "prevstate"
         ]
-
-    def list_projects(self) -> list[str]:
-        return self._call("GET", "listprojects.json")["projects"]
 
     def log(self, project: str, spider: str, job: str) -> str | None:
         """Return a job's log text, or None when the node keeps no log for it."""

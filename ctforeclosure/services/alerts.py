@@ -1,7 +1,7 @@
 """Tell an operator when something needs a human: a failed crawl, a failed monitor
 check, an exhausted skip-trace budget.
 
-Channels, each optional, from the environment:
+Channels, each optional, from the environment (read by ``ctforeclosure.config``):
 
 - webhook: ``ALERT_WEBHOOK_URL`` gets a JSON POST ``{"kind", "subject", "text",
   "details", "host", "at"}`` (``text`` makes it a valid Slack/Mattermost message);
@@ -21,7 +21,6 @@ end badly; the monitor and skip-trace code call :func:`monitor_failed` and
 from __future__ import annotations
 
 import logging
-import os
 import re
 import smtplib
 import socket
@@ -31,6 +30,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import requests
+
+from ctforeclosure import config
 
 __all__ = [
     "Alert",
@@ -74,7 +75,7 @@ class Alert:
 
 @dataclass(frozen=True)
 class AlertChannels:
-    """Where alerts go, read from the environment by :meth:`from_env`."""
+    """Where alerts go, from the configuration by :meth:`from_config`."""
 
     webhook_url: str | None = None
     smtp_host: str | None = None
@@ -86,22 +87,17 @@ class AlertChannels:
     email_to: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls) -> AlertChannels:
-        def env(name: str) -> str | None:
-            return os.environ.get(name, "").strip() or None
-
+    def from_config(cls, cfg: config.Config) -> AlertChannels:
+        """Return the channels the configuration names (see the module docstring)."""
         return cls(
-            webhook_url=env("ALERT_WEBHOOK_URL"),
-            smtp_host=env("SMTP_HOST"),
-            smtp_port=int(env("SMTP_PORT") or 587),
-            smtp_username=env("SMTP_USERNAME"),
-            smtp_password=env("SMTP_PASSWORD"),
-            smtp_security=(env("SMTP_SECURITY") or "starttls").lower(),
-            email_from=env("ALERT_EMAIL_FROM")
-            or f"ctforeclosure@{socket.gethostname()}",
-            email_to=tuple(
-                a.strip() for a in (env("ALERT_EMAIL_TO") or "").split(",") if a.strip()
-            ),
+            webhook_url=cfg.alert_webhook_url,
+            smtp_host=cfg.smtp_host,
+            smtp_port=int(cfg.smtp_port or 587),
+            smtp_username=cfg.smtp_username,
+            smtp_password=cfg.smtp_password,
+            smtp_security=cfg.smtp_security,
+            email_from=cfg.alert_email_from or f"ctforeclosure@{socket.gethostname()}",
+            email_to=cfg.alert_email_to,
         )
 
     @property
@@ -145,7 +141,7 @@ def _send_email(alert: Alert, channels: AlertChannels) -> None:
 
 def send(alert: Alert, channels: AlertChannels | None = None) -> list[str]:
     """Deliver the alert on every configured channel; return those that worked."""
-    channels = channels or AlertChannels.from_env()
+    channels = channels or AlertChannels.from_config(config.load())
     delivered: list[str] = []
     if channels.webhook_url:
         try:

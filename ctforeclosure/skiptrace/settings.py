@@ -1,7 +1,9 @@
-"""Skip-trace settings: environment variables with defaults, read in one place.
+"""Skip-trace settings: the ``SKIPTRACE_*`` variables' defaults and checks.
 
-The vendor's address and key come from ``ctforeclosure.config`` (``BATCHDATA_BASE_URL``,
-``BATCHDATA_API_KEY``); everything else is a ``SKIPTRACE_*`` variable:
+``ctforeclosure.config`` reads the variables (as text); this module gives their
+defaults, turns them into numbers and refuses bad values, so that a bad value stops
+skip tracing only. The vendor's address and key are ``Config`` fields too
+(``BATCHDATA_BASE_URL``, ``BATCHDATA_API_KEY``). The variables:
 
 =============================  ========  =============================================
 ``SKIPTRACE_ENABLED``          ``0``     the crawl pipeline stage traces new parties
@@ -20,11 +22,12 @@ The vendor's address and key come from ``ctforeclosure.config`` (``BATCHDATA_BAS
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 
-__all__ = ["DEFAULT_UNIT_COST", "SkipTraceSettings", "env_flag"]
+from ctforeclosure import config
+
+__all__ = ["DEFAULT_UNIT_COST", "SkipTraceSettings"]
 
 #: UNVERIFIED (SITES §9): BatchData publishes no price; a third-party note says
 #: $0.07 per record. Set SKIPTRACE_UNIT_COST to the contract price.
@@ -33,16 +36,9 @@ DEFAULT_UNIT_COST = "0.07"
 MAX_BATCH_SIZE = 100
 
 
-def env_flag(name: str, default: bool = False) -> bool:
-    """Return an on/off environment variable ("1", "true", "yes", "on" are on)."""
-    value = os.environ.get(name, "").strip().lower()
-    if not value:
-        return default
-    return value in {"1", "true", "yes", "on"}
-
-
-def _env(name: str, default: str, kind=str):
-    raw = os.environ.get(name, "").strip() or default
+def _limit(cfg: config.Config, name: str, default: str, kind=str):
+    """Return one ``SKIPTRACE_*`` limit as ``kind``; refuse a bad or negative one."""
+    raw = cfg.skiptrace_limits.get(name) or default
     try:
         value = kind(raw)
     except (ValueError, ArithmeticError) as exc:
@@ -68,18 +64,23 @@ class SkipTraceSettings:
     backoff: float = 1.0
 
     @classmethod
-    def from_env(cls) -> SkipTraceSettings:
-        """Read the ``SKIPTRACE_*`` variables (defaults as in the module docstring)."""
-        batch_size = _env("SKIPTRACE_BATCH_SIZE", "100", int)
+    def from_config(cls, cfg: config.Config) -> SkipTraceSettings:
+        """Check the ``SKIPTRACE_*`` limits (defaults as in the module docstring)."""
+        batch_size = _limit(cfg, "SKIPTRACE_BATCH_SIZE", "100", int)
         return cls(
-            unit_cost=_env("SKIPTRACE_UNIT_COST", DEFAULT_UNIT_COST, Decimal),
-            run_budget=_env("SKIPTRACE_RUN_BUDGET", "50", Decimal),
-            monthly_budget=_env("SKIPTRACE_MONTHLY_BUDGET", "500", Decimal),
-            dedupe_days=_env("SKIPTRACE_DEDUPE_DAYS", "180", int),
-            retention_days=_env("SKIPTRACE_RETENTION_DAYS", "365", int),
+            unit_cost=_limit(cfg, "SKIPTRACE_UNIT_COST", DEFAULT_UNIT_COST, Decimal),
+            run_budget=_limit(cfg, "SKIPTRACE_RUN_BUDGET", "50", Decimal),
+            monthly_budget=_limit(cfg, "SKIPTRACE_MONTHLY_BUDGET", "500", Decimal),
+            dedupe_days=_limit(cfg, "SKIPTRACE_DEDUPE_DAYS", "180", int),
+            retention_days=_limit(cfg, "SKIPTRACE_RETENTION_DAYS", "365", int),
             batch_size=max(1, min(MAX_BATCH_SIZE, batch_size)),
-            connect_timeout=_env("SKIPTRACE_CONNECT_TIMEOUT", "10", float),
-            read_timeout=_env("SKIPTRACE_READ_TIMEOUT", "60", float),
-            max_retries=_env("SKIPTRACE_MAX_RETRIES", "5", int),
-            backoff=_env("SKIPTRACE_BACKOFF", "1", float),
+            connect_timeout=_limit(cfg, "SKIPTRACE_CONNECT_TIMEOUT", "10", float),
+            read_timeout=_limit(cfg, "SKIPTRACE_READ_TIMEOUT", "60", float),
+            max_retries=_limit(cfg, "SKIPTRACE_MAX_RETRIES", "5", int),
+            backoff=_limit(cfg, "SKIPTRACE_BACKOFF", "1", float),
         )
+
+    @classmethod
+    def from_env(cls) -> SkipTraceSettings:
+        """Check the limits of the configuration :func:`config.load` reads now."""
+        return cls.from_config(config.load())

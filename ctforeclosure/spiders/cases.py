@@ -41,7 +41,6 @@ missing without a message is a layout change (logged with the URL, counted in
 from __future__ import annotations
 
 import logging
-import os
 from collections import defaultdict
 from datetime import timedelta
 
@@ -49,6 +48,7 @@ import scrapy
 from scrapy.exceptions import UsageError
 from sqlalchemy.exc import SQLAlchemyError
 
+from ctforeclosure import config
 from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.extensions.startup_guard import require_contact
 from ctforeclosure.spiders._cases_nobot import NoBotPacer
@@ -116,7 +116,7 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         # `scrapy check` replaces start() with @fixture requests to saved pages, so it
         # visits no site and needs no CONTACT.
-        if not os.environ.get("SCRAPY_CHECK"):
+        if not config.load().scrapy_check:
             require_contact(crawler.settings, ("CTJUD_BASE_URL",))
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider._configure(crawler)
@@ -133,7 +133,7 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if os.environ.get("SCRAPY_CHECK") and not (town or towns or county):
+        if config.load().scrapy_check and not (town or towns or county):
             town = CHECK_TOWN  # `scrapy check` passes no arguments
         self.targets = target_towns(town, towns, county)
         self.status = choice("status", status, STATUS_LABELS)

@@ -25,11 +25,9 @@ region comes from the page when it has one, else from the bundled list.
 
 from __future__ import annotations
 
-import os
-
 import scrapy
 
-from ctforeclosure import towns
+from ctforeclosure import config, towns
 from ctforeclosure.extensions.startup_guard import require_contact
 from ctforeclosure.items import TownItem
 from ctforeclosure.parsers import statelib
@@ -44,7 +42,7 @@ class TownsSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         # `scrapy check` replaces start() with @fixture requests to saved pages, so it
         # visits no site and needs no CONTACT.
-        if not os.environ.get("SCRAPY_CHECK"):
+        if not config.load().scrapy_check:
             require_contact(crawler.settings, ("STATE_LIBRARY_TOWNS_URL",))
         return super().from_crawler(crawler, *args, **kwargs)
 

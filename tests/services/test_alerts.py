@@ -9,6 +9,7 @@ from email import message_from_bytes
 
 import pytest
 
+from ctforeclosure import config
 from ctforeclosure.services import alerts
 
 
@@ -121,12 +122,12 @@ def test_send_survives_broken_channels(smtp_server):
     assert smtp_server.handler_obj.messages == []
 
 
-def test_alert_channels_from_env(monkeypatch):
+def test_alert_channels_from_config(monkeypatch):
     monkeypatch.setenv("ALERT_WEBHOOK_URL", "http://127.0.0.1:9/x")
     monkeypatch.setenv("SMTP_HOST", "mail.example.org")
     monkeypatch.setenv("SMTP_PASSWORD", "pw-not-in-repr")
     monkeypatch.setenv("ALERT_EMAIL_TO", "a@example.org, b@example.org")
-    channels = alerts.AlertChannels.from_env()
+    channels = alerts.AlertChannels.from_config(config.load())
     assert channels.email_to == ("a@example.org", "b@example.org")
     assert channels.smtp_port == 587
     assert channels.email_enabled

@@ -1,15 +1,26 @@
-"""Keep gunicorn's worker processes' share of keep-alive connections even.
+"""The web UI's server processes: gunicorn workers, their threads and their hooks.
 
+``ctforeclosure web`` parses its options and calls :func:`serve`; everything about
+processes lives here.
+
+Worker processes, not only threads: one process of Python threads uses one core (the
+GIL), and the web UI's own CPU, not the database, was the limit (BENCHMARKS.md, web
+UI). What every worker must see lives in the database: sessions are signed cookies,
+and login throttling and background jobs' progress have their tables (migration
+0006).
+
+Two threads per worker by default, not more: while one waits on the database the
+other runs, and more threads only queue for the same interpreter lock (BENCHMARKS.md,
+web UI, fifth pass). The price: a long export holds one of its worker's two threads
+while it runs.
+
+Keep-alive connections stay even between the workers (:class:`ConnectionBalance`).
 A keep-alive connection stays with the worker that accepted it, and clients that
-connect together are split between the workers by chance: 15 of 20 on one worker
-and 5 on the other was seen, and then the crowded worker's clients wait on its one
-interpreter while the other worker idles (web UI benchmark: p95 137 ms against
-88-95 ms for a 11/9 split; with this module, p95 20-35 ms lower in alternated runs,
-BENCHMARKS.md, fifth pass).
-
-Each worker publishes its number of open connections in a table shared by all
-workers (made before they fork). Before a request, a worker holding more than its
-fair share (plus one, so that an even split is left alone) answers it with
+connect together are split between the workers by chance; the crowded worker's
+clients then wait on its one interpreter while the other worker idles (BENCHMARKS.md,
+fifth pass). Each worker publishes its number of open connections in a table shared
+by all workers (made before they fork). Before a request, a worker holding more than
+its fair share (plus one, so that an even split is left alone) answers it with
 ``Connection: close``: the client's next request opens a new connection, which the
 less busy worker, waiting in ``accept`` while the crowded one computes, usually
 takes. Closing a keep-alive connection after a response is ordinary HTTP; browsers
@@ -21,6 +32,57 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+
+from gunicorn.app.base import BaseApplication
+
+__all__ = ["ConnectionBalance", "default_workers", "over_fair_share", "serve"]
+
+
+def default_workers() -> int:
+    """One worker per core available to this process, at least two."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(2, cores)
+
+
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the web UI with gunicorn until stopped; each worker builds its app."""
+    balance = ConnectionBalance(slots=2 * workers)  # room for restarted workers
+    GunicornServer(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            # keep-alive connections stay with their worker's threads
+            "keepalive": 5,
+            "timeout": 60,
+            "graceful_timeout": 30,
+            # ...and a crowded worker hands some back (ConnectionBalance)
+            "post_fork": balance.post_fork,
+            "pre_request": balance.pre_request,
+            "worker_exit": balance.worker_exit,
+        }
+    ).run()
+
+
+class GunicornServer(BaseApplication):
+    """gunicorn's application interface: each worker builds its own app."""
+
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from webui import create_app
+
+        return create_app()
 
 
 def _alive(pid: int) -> bool:

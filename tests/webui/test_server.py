@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ctforeclosure.cli.keepalive_balance import ConnectionBalance, over_fair_share
+from webui.server import ConnectionBalance, over_fair_share
 
 
 @pytest.mark.parametrize(

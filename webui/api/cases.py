@@ -1,0 +1,77 @@
+"""API resource: cases, listed with the cases page's filters, searched, and one by
+one with their parties, docket entries, court dates and changes."""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from ctforeclosure import dockets
+from ctforeclosure import towns as ct_towns
+from webui import queries
+from webui.api.common import bp, compact_or_404, error, row_dict, traces_json
+from webui.db import get_conn
+
+
+def _case_page(flt: queries.CaseFilter):
+    if problem := flt.search_problem():
+        return error(400, problem)
+    rows, total, more = queries.list_cases(get_conn(), flt)
+    return jsonify(
+        {
+            "total": total,
+            "total_is_lower_bound": more,
+            "page": flt.page,
+            "per_page": flt.per_page,
+            "filters": flt.as_args(),
+            "cases": [row_dict(r, drop=("_matches",)) for r in rows],
+        }
+    )
+
+
+@bp.get("/cases")
+def cases_list():
+    """List cases, filtered and paginated (same arguments as the cases page)."""
+    return _case_page(queries.CaseFilter.from_args(request.args))
+
+
+@bp.get("/cases/search")
+def cases_search():
+    """Search cases by docket number, party name or address (``q``)."""
+    flt = queries.CaseFilter.from_args(request.args)
+    if not flt.q:
+        return error(400, "q is required")
+    return _case_page(flt)
+
+
+@bp.get("/cases/by-town/<town>")
+def cases_by_town(town: str):
+    """List one town's cases (any spelling of the town)."""
+    try:
+        name = ct_towns.canonical(town).name
+    except ct_towns.UnknownTown as exc:
+        return error(404, str(exc), suggestions=exc.suggestions)
+    flt = queries.CaseFilter.from_args(request.args)
+    flt.town = name
+    return _case_page(flt)
+
+
+@bp.get("/cases/<docket_no>")
+def case_detail(docket_no: str):
+    """Return one case with parties, docket entries, court dates and changes."""
+    conn = get_conn()
+    compact = compact_or_404(docket_no)
+    case = queries.get_case(conn, compact)
+    if case is None:
+        return error(404, f"no such case: {compact}")
+    story = queries.case_story(conn, compact)
+    traces = queries.skiptrace_by_party(conn, [p.id for p in story["parties"]])
+    body = row_dict(case)
+    body["docket_dashed"] = dockets.dashed(compact)
+    body["parties"] = [
+        {**row_dict(p), "skiptraces": traces_json(traces.get(p.id, []))}
+        for p in story["parties"]
+    ]
+    body["docket_entries"] = [row_dict(e) for e in story["entries"]]
+    body["court_dates"] = [row_dict(d) for d in story["court_dates"]]
+    body["changes"] = [row_dict(c) for c in story["changes"]]
+    return jsonify(body)

@@ -1,0 +1,111 @@
+"""What the API's resources share: the blueprint, token authentication, errors,
+paging and JSON-friendly values, and the skip-trace results several resources show.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, g, jsonify, request
+
+from ctforeclosure import dockets
+from ctforeclosure.services import users as user_service
+from webui import masking, queries
+from webui.db import write
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def plain(value):
+    """Return a JSON-friendly value (ISO dates, decimal strings)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def row_dict(row, *, drop=()) -> dict:
+    """Return a row as a JSON-friendly dict, without the ``drop`` columns."""
+    return {k: plain(v) for k, v in row._mapping.items() if k not in drop}
+
+
+def error(status: int, message: str, **extra):
+    """Return a JSON error response."""
+    response = jsonify({"error": message, **extra})
+    response.status_code = status
+    return response
+
+
+def accepted(body: dict):
+    """Return a 202 response: the work goes on in the background."""
+    response = jsonify(body)
+    response.status_code = 202
+    return response
+
+
+@bp.before_request
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return error(401, "missing bearer token")
+    with write() as conn:
+        user = user_service.verify_token(conn, secret.strip())
+    if user is None:
+        return error(401, "invalid or revoked token")
+    g.api_user = user
+    return None
+
+
+def require(role: str) -> None:
+    """Answer 403 unless the token's user has ``role``."""
+    if not g.api_user.can(role):
+        abort(error(403, f"needs the {role} role"))
+
+
+def page_of(statement: sa.Select, flt: queries.CaseFilter) -> sa.Select:
+    """Return the statement limited to the filter's page."""
+    return statement.limit(flt.per_page).offset((flt.page - 1) * flt.per_page)
+
+
+def compact_or_404(docket_no: str) -> str:
+    """Return the docket number without spaces or dashes; answer 404 if it is none."""
+    try:
+        return dockets.compact(docket_no)
+    except dockets.InvalidDocket:
+        abort(error(404, f"not a docket number: {docket_no}"))
+
+
+def traces_json(traces: list[queries.TraceResult]) -> list[dict]:
+    """Return skip-trace results, contacts masked unless the user is a manager."""
+    visible = g.api_user.can("manager")
+    return [
+        {
+            "id": t.id,
+            "status": t.status,
+            "sandbox": t.sandbox,
+            "fetched_at": plain(t.fetched_at),
+            "mailing_address": t.mailing_address if visible else None,
+            "phones": [
+                {
+                    "number": p.number if visible else masking.mask_phone(p.number),
+                    "type": p.type,
+                    "dnc": p.dnc,
+                    "tcpa": p.tcpa,
+                    "rank": p.rank,
+                }
+                for p in t.phones
+            ],
+            "emails": [
+                e.email if visible else masking.mask_email(e.email) for e in t.emails
+            ],
+        }
+        for t in traces
+    ]
