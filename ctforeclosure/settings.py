@@ -1,6 +1,6 @@
 """Scrapy settings. Addresses come from ``ctforeclosure.config`` (the environment).
 
-Secrets are deliberately NOT settings: pipelines read them from the environment, and
+Secrets are deliberately NOT settings: components get them from ``config``, and
 ``ctforeclosure.extensions.startup_guard.StartupGuard`` refuses a crawl that tries
 to pass one with ``-s`` (scrapyd would echo it in listjobs.json). Each value that
 differs from Scrapy's default says why and what the default is.
@@ -45,8 +45,8 @@ CONCURRENT_REQUESTS = 8  # default 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2  # default 8
 DOWNLOAD_DELAY = 1.0  # seconds between requests to one site; default 0
 # A true minimum, not a mean: Scrapy's jitter (default 0.5) sends some requests
-# after 0.5 s and, redrawing at each wake-up, averages ~1.22x the delay (measured
-# in bench/cases_bench.py --polite, BENCHMARKS.md "Cases spider"). Default 0.5.
+# after half the delay and, redrawing at each wake-up, averages more than the delay
+# (BENCHMARKS.md "Cases spider", bench/cases_bench.py --polite). Default 0.5.
 DOWNLOAD_DELAY_JITTER = 0.0
 AUTOTHROTTLE_ENABLED = True  # back off when the site slows down; default False
 AUTOTHROTTLE_START_DELAY = 2.0  # default 5

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,20 +24,23 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN_URL = os.environ.get(
     "CTF_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-ENV_VARS = (
-    "DATABASE_URL",
-    "STATE_LIBRARY_TOWNS_URL",
-    "CTJUD_BASE_URL",
-    "CTJUD_SALES_BASE_URL",
-    "BATCHDATA_BASE_URL",
-    "BATCHDATA_API_KEY",
-    "SCRAPYD_NODES",
-    "SCRAPYD_USERNAME",
-    "SCRAPYD_PASSWORD",
-    "CTF_SECRET_KEY",
-    "CONTACT",
-    "SKIPTRACE_ENABLED",
-)
+
+
+def _config_variables() -> tuple[str, ...]:
+    """Return every variable config.py reads (it is the only reader), so that a new
+    setting is kept out of the tests without anyone listing it here."""
+    from ctforeclosure import config
+
+    source = Path(config.__file__).read_text(encoding="utf-8")
+    names = set(re.findall(r'_(?:env|flag|list)\(\s*"([A-Z0-9_]+)"', source))
+    names |= set(config.SKIPTRACE_LIMIT_VARS)
+    # The data folder is set per test below (XDG_DATA_HOME only decides its
+    # default); where Chromium lives is a fact of the machine, not a setting.
+    return tuple(sorted(names - {"CTF_DATA_DIR", "XDG_DATA_HOME", "CHROMIUM_PATH"}))
+
+
+#: The operator's settings, none of which a test may see.
+ENV_VARS = _config_variables()
 
 
 @pytest.fixture(autouse=True)
