@@ -204,7 +204,7 @@ def _crawl_fields() -> dict:
         "scrapy_job": _env("SCRAPY_JOB"),
         # `scrapy check` sets it while it runs the contracts.
         "scrapy_check": bool(_env("SCRAPY_CHECK")),
-        # The name crawl records give this scrapyd node (default: the host name).
+        # The name crawl runs give this scrapyd node (default: the host name).
         "node_name": _env("CTF_NODE"),
     }
 

@@ -38,7 +38,7 @@ def status() -> None:
         total += waiting
         click.echo(f"{path.name}: {waiting} records waiting")
     for path in runs:
-        click.echo(f"{path.name}: closing values of a crawl record")
+        click.echo(f"{path.name}: closing values of a crawl run")
     click.echo(
         f"Spool {cfg.spool_dir}: {total} records in {len(files)} files; "
         "load them with `ctforeclosure spool replay`."
@@ -85,7 +85,7 @@ def replay(batch_size: int) -> None:
     click.echo(
         f"Replayed {result.stored} records from {result.files} spool files"
         + (
-            f"; {result.runs_completed} crawl records completed"
+            f"; {result.runs_completed} crawl runs completed"
             if result.runs_completed
             else ""
         )

@@ -38,7 +38,7 @@ ROBOTS_MESSAGE = (
     "robots.txt of %s forbids this crawl, so it stopped before searching. The court's "
     "hosts are reported to disallow every robot (SITES.md §1.3). Crawling anyway is "
     "the operator's decision: rerun with -s ROBOTSTXT_OBEY=False (the crawl then says "
-    "so in its log and its crawl record)."
+    "so in its log and its crawl run)."
 )
 
 

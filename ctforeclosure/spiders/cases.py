@@ -139,7 +139,7 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
         self.status = choice("status", status, STATUS_LABELS)
         self.property = choice("property", property, PROPERTY_LABELS)
         self.details = choice("details", details, DETAILS_MODES)
-        # What the crawl record keeps: the arguments given, with the defaults used.
+        # What the crawl run keeps: the arguments given, with the defaults used.
         given = {"town": town, "towns": towns, "county": county}
         self.crawl_args = {
             **{name: value for name, value in given.items() if value},

@@ -236,7 +236,7 @@ async def test_replica_outage_mid_crawl_then_replay_equals_a_clean_run(
     private_postgres.start()
     result = CliRunner().invoke(main, ["spool", "replay", "--batch-size", "7"])
     assert result.exit_code == 0, result.output
-    assert "1 crawl records completed" in result.output
+    assert "1 crawl runs completed" in result.output
     assert CliRunner().invoke(main, ["spool", "status"]).output.startswith("Spool ")
 
     migrate.upgrade(sqlite_url)

@@ -171,7 +171,7 @@ async def test_upsert_database_lost_mid_crawl_spools_and_replay_equals_clean_run
     replayed = CliRunner().invoke(main, ["spool", "replay"])
     assert replayed.exit_code == 0, replayed.output
     assert "Replayed 4 records" in replayed.output
-    assert "1 crawl records completed" in replayed.output
+    assert "1 crawl runs completed" in replayed.output
     run = _rows(postgres_url, sa.select(db.crawl_runs))[0]
     assert (run.status, run.items_stored, run.items_spooled) == ("spooled", 1, 3)
     assert run.errors["system"] == 1

@@ -51,7 +51,7 @@ def scraper_status(job_id: str):
         .first()
     )
     if row is None:
-        return error(404, f"no crawl recorded for job {job_id}")
+        return error(404, f"no crawl run recorded for job {job_id}")
     return jsonify(row_dict(row))
 
 
