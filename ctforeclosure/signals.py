@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: Crawl stats one component writes and another reads; counts that the crawl run
+#: also keeps for people to see. ``ctf/town/<search term>/site_records`` and
+#: ``.../rows_parsed``: the cases spider's per-term "site says n, we parsed m".
+TOWN_STAT_PREFIX = "ctf/town/"
+#: ``ctf/listed/<canonical town>``: dockets a complete search of the town listed
+#: (the upsert pipeline, per ``town_search_complete``).
+LISTED_STAT_PREFIX = "ctf/listed/"
+
 #: The cases spider finished a *complete* search of one town (every results page
 #: read). kwargs: ``town`` (canonical name), ``dockets`` (set of compact dockets the
 #: search listed for that town), ``site_total`` (the site's "Records: a-b of n" n).

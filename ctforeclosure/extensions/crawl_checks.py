@@ -24,12 +24,9 @@ from spidermon import Monitor, MonitorSuite, monitors
 from spidermon.runners import MonitorRunner
 from spidermon.settings import MONITOR
 
+from ctforeclosure.signals import LISTED_STAT_PREFIX, TOWN_STAT_PREFIX
+
 logger = logging.getLogger(__name__)
-
-TOWN_STAT_PREFIX = "ctf/town/"
-
-
-LISTED_STAT_PREFIX = "ctf/listed/"  # set by the upsert pipeline per canonical town
 
 
 def listed_by_town(stats: dict) -> dict[str, int]:

@@ -40,7 +40,6 @@ DEFAULT_BATCH_SIZE = 500
 DEFAULT_FLUSH_SECONDS = 10.0
 
 #: Stat prefix: how many dockets a complete search of the town listed.
-LISTED_STAT_PREFIX = "ctf/listed/"
 
 #: Finish reason when the database cannot be used at start.
 DATABASE_UNAVAILABLE = "database_unavailable"
@@ -130,7 +129,7 @@ class UpsertPipeline:
         self.pending_towns.append({"town": town, "dockets": listed})
         # Per canonical town (a search term can cover several towns): the
         # end-of-crawl check "a town that had cases now returns none" reads it.
-        self.stats.set_value(f"{LISTED_STAT_PREFIX}{town}", len(listed))
+        self.stats.set_value(f"{signals.LISTED_STAT_PREFIX}{town}", len(listed))
 
     # -- flushing ------------------------------------------------------------------
 

@@ -420,8 +420,8 @@ class SearchMixin(_SpiderBase):
         search = self.searches[term]
         stats = self.crawler.stats
         total, parsed = search.total, search.parsed
-        stats.set_value(f"ctf/town/{term}/site_records", total)
-        stats.set_value(f"ctf/town/{term}/rows_parsed", parsed)
+        stats.set_value(f"{signals.TOWN_STAT_PREFIX}{term}/site_records", total)
+        stats.set_value(f"{signals.TOWN_STAT_PREFIX}{term}/rows_parsed", parsed)
         if total != parsed:
             stats.inc_value("ctf/search/records_mismatch")
             logger.warning(
