@@ -182,13 +182,8 @@ def run_row_by_row(url: str, count: int, offset: int) -> float:
     from dataclasses import asdict
 
     from ctforeclosure.items import listing_hash
-    from ctforeclosure.store.cases import (
-        DETAIL_COLUMNS,
-        LISTING_COLUMNS,
-        date_keys,
-        detail_hash,
-        entry_keys,
-    )
+    from ctforeclosure.store.cases import DETAIL_COLUMNS, LISTING_COLUMNS, detail_hash
+    from ctforeclosure.store.children import date_keys, entry_keys
 
     engine = db.make_engine(url)
     spent = 0.0

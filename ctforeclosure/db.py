@@ -8,12 +8,13 @@ the web UI and the CLI use this module too.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-__all__ = ["make_engine", "metadata"]
+__all__ = ["CASE_DATE_COLUMNS", "aware", "make_engine", "metadata"]
 
 metadata = sa.MetaData(
     naming_convention={
@@ -28,6 +29,13 @@ metadata = sa.MetaData(
 #: JSON stored as JSONB on PostgreSQL and as text on SQLite.
 JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 TS = sa.DateTime(timezone=True)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """Return a TS column's value UTC-aware: SQLite hands back naive ones (in UTC)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _seen_columns() -> list[sa.Column]:
@@ -157,6 +165,9 @@ cases = sa.Table(
     sa.Column("last_changed", TS, nullable=False),
     sa.Column("last_crawl_id", sa.Integer, sa.ForeignKey("crawl_runs.id")),
 )
+#: The cases' date columns, CaseItem's date fields of the same names: validation
+#: checks them, the spool turns them back from ISO text.
+CASE_DATE_COLUMNS = tuple(c.name for c in cases.c if isinstance(c.type, sa.Date))
 
 parties = sa.Table(
     "parties",

@@ -39,6 +39,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ctforeclosure import config, db, migrate
+from ctforeclosure.db import aware
 from ctforeclosure.services import alerts, audit
 from ctforeclosure.skiptrace import store
 from ctforeclosure.skiptrace.client import (
@@ -79,11 +80,6 @@ class NotConfiguredError(RuntimeError):
 
 class BudgetExceeded(RuntimeError):
     """Nothing can be sent without going over a budget cap."""
-
-
-def _aware(value: datetime) -> datetime:
-    """Return a UTC-aware datetime (SQLite gives naive ones back)."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def month_start(now: datetime) -> datetime:
@@ -182,7 +178,7 @@ class SkipTraceService:
 
         def fresh(res) -> bool:
             return res.status in store.DONE_STATUSES and (
-                _aware(res.fetched_at) >= fresh_after and res.sandbox == self.sandbox
+                aware(res.fetched_at) >= fresh_after and res.sandbox == self.sandbox
             )
 
         records: dict[str, TraceRecord] = {}
@@ -219,7 +215,7 @@ class SkipTraceService:
                 continue
             earlier_same = [r for r in by_key.get(key, []) if fresh(r)]
             if earlier_same:
-                newest = max(earlier_same, key=lambda r: _aware(r.fetched_at))
+                newest = max(earlier_same, key=lambda r: aware(r.fetched_at))
                 reuse.append((row.party_id, newest.id))
                 continue
             if key in records:
@@ -453,10 +449,10 @@ class SkipTraceService:
                 if (
                     res.status in store.DONE_STATUSES
                     and res.sandbox == self.sandbox
-                    and _aware(res.fetched_at) >= fresh_after
+                    and aware(res.fetched_at) >= fresh_after
                 ):
                     old = newest.get(res.person_key)
-                    if old is None or _aware(res.fetched_at) > _aware(old.fetched_at):
+                    if old is None or aware(res.fetched_at) > aware(old.fetched_at):
                         newest[res.person_key] = res
             keep = []
             for rec in batch:
