@@ -86,7 +86,7 @@ crawl_runs = sa.Table(
 )
 
 #: One row per remote site (``ctjud``): the deployment-wide rate limit, the search
-#: session lease and the kill switch (ctforeclosure.middlewares.site_budget). Times
+#: session lease and the kill switch (ctforeclosure.store.site_budget). Times
 #: are seconds since the epoch on the database's clock, so nodes' clocks don't matter.
 site_budget = sa.Table(
     "site_budget",
