@@ -191,7 +191,7 @@ parties = sa.Table(
 )
 
 # Keyed on (docket_no, entry_key) with no surrogate id (migration 0008): nothing
-# used the id, and its index cost ~12 % of a first load's entry inserts.
+# used the id, and its index slowed a first load's entry inserts.
 docket_entries = sa.Table(
     "docket_entries",
     metadata,
@@ -446,7 +446,7 @@ sa.Index(
     postgresql_where=cases.c.has_phones,
 ).ddl_if(dialect="postgresql")
 # The web UI's text search (migration 0011): one trigram index over each case's
-# search text, matched with LIKE on upper-cased text (ILIKE cost twice as much).
+# search text, matched with LIKE on upper-cased text (ILIKE is slower).
 sa.Index(
     "ix_cases_search_text_trgm",
     cases.c.search_text,
