@@ -219,7 +219,7 @@ def upsert_cases(
     changes = Changes(now, crawl_id)
     plan = _Plan()
     for case in batch:
-        _plan_case(plan, case, existing.get(case.docket_no), changes, result, crawl_id)
+        _plan_case(plan, case, existing.get(case.docket_no), changes, result)
     upsert(conn, cases, plan.listing_rows, ["docket_no"], keep=["first_seen"])
     upsert(conn, cases, plan.detail_rows, ["docket_no"], keep=["first_seen"])
     _touch(conn, plan.touch, plan.touch_read, now, crawl_id)
@@ -234,9 +234,13 @@ def upsert_cases(
 
 
 def _plan_case(
-    plan: _Plan, case: CaseItem, old, changes: Changes, result: UpsertResult, crawl_id
+    plan: _Plan, case: CaseItem, old, changes: Changes, result: UpsertResult
 ) -> None:
-    """Sort one case into the plan: new, changed (with its changes) or unchanged."""
+    """Sort one case into the plan: new, changed (with its changes) or unchanged.
+
+    ``old`` is the stored row (None for a new case); the row to write is stamped
+    with the batch's time and crawl, which ``changes`` carries.
+    """
     data = _scalars(case)
     lhash = listing_hash(data)
     dhash = detail_hash(case) if case.detail_fetched else None
@@ -259,7 +263,7 @@ def _plan_case(
     else:
         result.changed += 1
         _record_case_changes(changes, case, old)
-    row = _case_row(case, data, lhash, changes.now, crawl_id)
+    row = _case_row(case, data, lhash, changes.now, changes.crawl_id)
     if case.detail_fetched:
         row.update({c: data[c] for c in DETAIL_COLUMNS})
         row["detail_hash"] = dhash
