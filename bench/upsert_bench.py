@@ -66,7 +66,6 @@ DESCRIPTIONS = [
 
 def make_case(n: int) -> CaseItem:
     """Return synthetic case number n (fake names, deterministic)."""
-    rng = random.Random(n)
     town = TOWNS[n % len(TOWNS)]
     docket = f"HHDCV{20 + n % 7:02d}{n:07d}S"
     filed = date(2020, 1, 1) + timedelta(days=n % 1500)
@@ -96,6 +95,13 @@ def make_case(n: int) -> CaseItem:
         property_zip=f"06{n % 900 + 100:03d}",
         is_active=True,
     )
+    _add_children(case, n, filed)
+    return case
+
+
+def _add_children(case: CaseItem, n: int, filed: date) -> None:
+    """Give case n a plaintiff, 3-5 defendants, 18-22 entries and 1-2 court dates."""
+    rng = random.Random(n)
     case.parties = [
         PartyItem(
             party_no="P-01",
@@ -132,7 +138,6 @@ def make_case(n: int) -> CaseItem:
         )
         for k in range(rng.randint(1, 2))
     ]
-    return case
 
 
 def _crawler(batch_size: int):
@@ -179,17 +184,6 @@ def run_pipelines(url: str, count: int, batch_size: int) -> float:
 
 def run_row_by_row(url: str, count: int, offset: int) -> float:
     """Store ``count`` cases one statement per row; return seconds spent."""
-    from dataclasses import asdict
-
-    from ctforeclosure.items import listing_hash
-    from ctforeclosure.store.cases import (
-        DETAIL_COLUMNS,
-        LISTING_COLUMNS,
-        date_keys,
-        detail_hash,
-        entry_keys,
-    )
-
     engine = db.make_engine(url)
     spent = 0.0
     try:
@@ -199,75 +193,87 @@ def run_row_by_row(url: str, count: int, offset: int) -> float:
             ]
             began = time.perf_counter()
             for case in items:
-                data = asdict(case)
-                now = datetime.now(UTC)
                 with engine.begin() as conn:
-                    conn.execute(
-                        db.cases.insert().values(
-                            docket_no=case.docket_no,
-                            **{c: data[c] for c in LISTING_COLUMNS},
-                            **{c: data[c] for c in DETAIL_COLUMNS},
-                            listing_hash=listing_hash(data),
-                            detail_hash=detail_hash(case),
-                            flags=[],
-                            listed=True,
-                            first_seen=now,
-                            last_seen=now,
-                            last_changed=now,
-                        )
-                    )
-                    for party in case.parties:
-                        conn.execute(
-                            db.parties.insert().values(
-                                docket_no=case.docket_no,
-                                party_no=party.party_no,
-                                role=party.role,
-                                category=party.category,
-                                name=party.name,
-                                non_appearing=party.non_appearing,
-                                appearances=[
-                                    {"attorney": a.attorney} for a in party.appearances
-                                ],
-                                first_seen=now,
-                                last_seen=now,
-                            )
-                        )
-                    for seq, (key, entry) in enumerate(
-                        zip(entry_keys(case), case.docket_entries, strict=True), 1
-                    ):
-                        conn.execute(
-                            db.docket_entries.insert().values(
-                                docket_no=case.docket_no,
-                                entry_key=key,
-                                seq=seq,
-                                entry_no=entry.entry_no,
-                                file_date=entry.file_date,
-                                filed_by=entry.filed_by,
-                                description=entry.description,
-                                result=entry.result,
-                                first_seen=now,
-                                last_seen=now,
-                            )
-                        )
-                    for key, court_date in zip(
-                        date_keys(case), case.court_dates, strict=True
-                    ):
-                        conn.execute(
-                            db.court_dates.insert().values(
-                                docket_no=case.docket_no,
-                                date_key=key,
-                                court_date=court_date.court_date,
-                                court_time=court_date.court_time,
-                                description=court_date.description,
-                                status=court_date.status,
-                                first_seen=now,
-                                last_seen=now,
-                            )
-                        )
+                    _insert_row_by_row(conn, case, datetime.now(UTC))
             spent += time.perf_counter() - began
     finally:
         engine.dispose()
     return spent
+
+
+def _insert_case_row(conn, case: CaseItem, now: datetime) -> None:
+    """Insert the case's own row."""
+    from dataclasses import asdict
+
+    from ctforeclosure.items import listing_hash
+    from ctforeclosure.store.cases import DETAIL_COLUMNS, LISTING_COLUMNS, detail_hash
+
+    data = asdict(case)
+    conn.execute(
+        db.cases.insert().values(
+            docket_no=case.docket_no,
+            **{c: data[c] for c in LISTING_COLUMNS},
+            **{c: data[c] for c in DETAIL_COLUMNS},
+            listing_hash=listing_hash(data),
+            detail_hash=detail_hash(case),
+            flags=[],
+            listed=True,
+            first_seen=now,
+            last_seen=now,
+            last_changed=now,
+        )
+    )
+
+
+def _insert_row_by_row(conn, case: CaseItem, now: datetime) -> None:
+    """Insert one case and its children, one statement per row."""
+    from ctforeclosure.store.children import date_keys, entry_keys
+
+    _insert_case_row(conn, case, now)
+    for party in case.parties:
+        conn.execute(
+            db.parties.insert().values(
+                docket_no=case.docket_no,
+                party_no=party.party_no,
+                role=party.role,
+                category=party.category,
+                name=party.name,
+                non_appearing=party.non_appearing,
+                appearances=[{"attorney": a.attorney} for a in party.appearances],
+                first_seen=now,
+                last_seen=now,
+            )
+        )
+    for seq, (key, entry) in enumerate(
+        zip(entry_keys(case), case.docket_entries, strict=True), 1
+    ):
+        conn.execute(
+            db.docket_entries.insert().values(
+                docket_no=case.docket_no,
+                entry_key=key,
+                seq=seq,
+                entry_no=entry.entry_no,
+                file_date=entry.file_date,
+                filed_by=entry.filed_by,
+                description=entry.description,
+                result=entry.result,
+                first_seen=now,
+                last_seen=now,
+            )
+        )
+    for key, court_date in zip(date_keys(case), case.court_dates, strict=True):
+        conn.execute(
+            db.court_dates.insert().values(
+                docket_no=case.docket_no,
+                date_key=key,
+                court_date=court_date.court_date,
+                court_time=court_date.court_time,
+                description=court_date.description,
+                status=court_date.status,
+                first_seen=now,
+                last_seen=now,
+            )
+        )
 
 
 def _counts(url: str) -> dict[str, int]:

@@ -8,12 +8,13 @@ the web UI and the CLI use this module too.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-__all__ = ["make_engine", "metadata"]
+__all__ = ["CASE_DATE_COLUMNS", "aware", "make_engine", "metadata"]
 
 metadata = sa.MetaData(
     naming_convention={
@@ -28,6 +29,13 @@ metadata = sa.MetaData(
 #: JSON stored as JSONB on PostgreSQL and as text on SQLite.
 JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 TS = sa.DateTime(timezone=True)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """Return a TS column's value UTC-aware: SQLite hands back naive ones (in UTC)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _seen_columns() -> list[sa.Column]:
@@ -78,7 +86,7 @@ crawl_runs = sa.Table(
 )
 
 #: One row per remote site (``ctjud``): the deployment-wide rate limit, the search
-#: session lease and the kill switch (ctforeclosure.middlewares.site_budget). Times
+#: session lease and the kill switch (ctforeclosure.store.site_budget). Times
 #: are seconds since the epoch on the database's clock, so nodes' clocks don't matter.
 site_budget = sa.Table(
     "site_budget",
@@ -157,6 +165,9 @@ cases = sa.Table(
     sa.Column("last_changed", TS, nullable=False),
     sa.Column("last_crawl_id", sa.Integer, sa.ForeignKey("crawl_runs.id")),
 )
+#: The cases' date columns, CaseItem's date fields of the same names: validation
+#: checks them, the spool turns them back from ISO text.
+CASE_DATE_COLUMNS = tuple(c.name for c in cases.c if isinstance(c.type, sa.Date))
 
 parties = sa.Table(
     "parties",
@@ -180,7 +191,7 @@ parties = sa.Table(
 )
 
 # Keyed on (docket_no, entry_key) with no surrogate id (migration 0008): nothing
-# used the id, and its index cost ~12 % of a first load's entry inserts.
+# used the id, and its index slowed a first load's entry inserts.
 docket_entries = sa.Table(
     "docket_entries",
     metadata,
@@ -435,7 +446,7 @@ sa.Index(
     postgresql_where=cases.c.has_phones,
 ).ddl_if(dialect="postgresql")
 # The web UI's text search (migration 0011): one trigram index over each case's
-# search text, matched with LIKE on upper-cased text (ILIKE cost twice as much).
+# search text, matched with LIKE on upper-cased text (ILIKE is slower).
 sa.Index(
     "ix_cases_search_text_trgm",
     cases.c.search_text,

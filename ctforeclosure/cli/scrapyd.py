@@ -1,6 +1,7 @@
 """``ctforeclosure schedule|jobs|cancel|pause|resume``: crawls on scrapyd nodes.
 
-Thin wrappers over :mod:`ctforeclosure.jobs.scheduling`; scrapyd runs the crawls.
+Thin wrappers over :mod:`ctforeclosure.jobs.scheduling` (scrapyd runs the crawls) and
+the kill switch in :mod:`ctforeclosure.store.site_budget`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ctforeclosure import towns
 from ctforeclosure.jobs import scheduling
 from ctforeclosure.jobs.scrapyd_api import ScrapydError
+from ctforeclosure.store import site_budget
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -143,7 +145,7 @@ def cancel(job_id, node):
 def pause(reason):
     """Kill switch: running crawls stop sending requests to the court within seconds."""
     try:
-        scheduling.pause(by="cli", reason=reason)
+        site_budget.pause(by="cli", reason=reason)
     except (LookupError, SQLAlchemyError) as exc:
         raise click.ClickException(f"cannot pause: {exc}") from exc
     click.echo("paused: crawls hold their requests to the court until `resume`")
@@ -153,7 +155,7 @@ def pause(reason):
 def resume():
     """Turn the kill switch off; held crawls continue."""
     try:
-        scheduling.resume()
+        site_budget.resume()
     except SQLAlchemyError as exc:
         raise click.ClickException(f"cannot resume: {exc}") from exc
     click.echo("resumed")

@@ -1,8 +1,9 @@
-"""Schedule crawls on scrapyd nodes, list their jobs, cancel them, pause the crawling.
+"""Schedule crawls on scrapyd nodes, list their jobs, cancel them.
 
-The CLI (``ctforeclosure schedule|jobs|cancel|pause|resume``) and the web UI call
-this module; it talks to scrapyd's HTTP API (:mod:`ctforeclosure.jobs.scrapyd_api`) and
-never runs crawls itself. API:
+The CLI (``ctforeclosure schedule|jobs|cancel``) and the web UI call this module; it
+talks to scrapyd's HTTP API (:mod:`ctforeclosure.jobs.scrapyd_api`) and never runs
+crawls itself. The kill switch (``pause``/``resume``) is in the database:
+:mod:`ctforeclosure.store.site_budget`. API:
 
 - :func:`schedule` posts one job per town (or per ``batch_size`` towns) to the node
   with the fewest pending + running jobs, optionally ``stagger`` seconds apart, and
@@ -14,9 +15,6 @@ never runs crawls itself. API:
 - :func:`cancel` cancels a job on the node that has it.
 - :func:`alert_crashed` alerts (once) on jobs that crashed before Scrapy could
   (a bad argument, an import error): ``ctforeclosure jobs --alert-crashed``.
-- :func:`pause` / :func:`resume` / :func:`pause_state` flip the kill switch in the
-  database that every running crawl obeys within seconds
-  (:mod:`ctforeclosure.middlewares.site_budget`).
 
 Nodes come from ``SCRAPYD_NODES`` (comma-separated URLs) unless given; credentials
 from ``SCRAPYD_USERNAME``/``SCRAPYD_PASSWORD``. Secrets are never job arguments:
@@ -34,11 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from ctforeclosure import config, towns
 from ctforeclosure.config import SECRET_ENV_VARS
-from ctforeclosure.db import make_engine, site_budget
 from ctforeclosure.jobs.scrapyd_api import ScrapydClient, ScrapydError
 
 __all__ = [
@@ -50,9 +45,6 @@ __all__ = [
     "cancel",
     "list_jobs",
     "parse_log",
-    "pause",
-    "pause_state",
-    "resume",
     "schedule",
 ]
 
@@ -60,8 +52,6 @@ logger = logging.getLogger(__name__)
 
 #: The scrapyd project name (scrapy.cfg ``[deploy] project``).
 PROJECT = "ctforeclosure"
-#: The kill switch's row in ``site_budget`` (shared by both judiciary hosts).
-SITE = "ctjud"
 
 # Scrapy's stats dump at the end of a job log: "'finish_reason': 'finished',"
 _STAT_RE = re.compile(r"^\s*[{ ]?'(?P<key>[\w/.-]+)': (?P<value>'[^']*'|\d+)", re.M)
@@ -353,62 +343,3 @@ def alert_crashed(jobs: Iterable[Job], state_file: Path | None = None) -> list[J
         with state_file.open("a") as f:
             f.write(job.job_id + "\n")
     return alerted
-
-
-def _engine(database_url: str | None) -> sa.Engine:
-    return make_engine(database_url or config.load().database_url)
-
-
-def pause(
-    *, by: str = "cli", reason: str | None = None, database_url: str | None = None
-) -> None:
-    """Turn the kill switch on: running crawls hold requests to the court."""
-    engine = _engine(database_url)
-    try:
-        with engine.begin() as conn:
-            updated = conn.execute(
-                sa.update(site_budget)
-                .where(site_budget.c.site == SITE)
-                .values(
-                    paused=True,
-                    paused_at=datetime.now(UTC),
-                    paused_by=by[:254],
-                    pause_reason=(reason or "")[:200] or None,
-                )
-            ).rowcount
-            if not updated:
-                raise LookupError("no site_budget row: run `ctforeclosure db upgrade`")
-    finally:
-        engine.dispose()
-
-
-def resume(*, database_url: str | None = None) -> None:
-    """Turn the kill switch off: held crawls continue within seconds."""
-    engine = _engine(database_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                sa.update(site_budget)
-                .where(site_budget.c.site == SITE)
-                .values(paused=False, paused_at=None, paused_by=None, pause_reason=None)
-            )
-    finally:
-        engine.dispose()
-
-
-def pause_state(*, database_url: str | None = None) -> dict | None:
-    """Return ``{"paused", "paused_at", "paused_by", "pause_reason"}`` for the court."""
-    engine = _engine(database_url)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                sa.select(
-                    site_budget.c.paused,
-                    site_budget.c.paused_at,
-                    site_budget.c.paused_by,
-                    site_budget.c.pause_reason,
-                ).where(site_budget.c.site == SITE)
-            ).first()
-    finally:
-        engine.dispose()
-    return dict(row._mapping) if row else None

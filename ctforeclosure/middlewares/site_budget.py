@@ -2,19 +2,15 @@
 
 However many scrapyd nodes and crawl processes run, every request to the judiciary
 hosts (the hosts of ``CTJUD_BASE_URL`` and ``CTJUD_SALES_BASE_URL``) takes its turn
-from one row of the ``site_budget`` table (site ``ctjud``) in the shared database, so
-several nodes buy redundancy and parallel parsing/storage, never more pressure on the
-court. The row holds:
+from one shared row in the crawl's database (:mod:`ctforeclosure.store.site_budget`,
+which explains the row), so several nodes buy redundancy and parallel
+parsing/storage, never more pressure on the court. This middleware does the waiting:
 
-- ``next_slot_at``: the deployment-wide rate limit. Each request reserves the next
-  free slot with one atomic ``UPDATE ... RETURNING`` (PostgreSQL row lock; SQLite's
-  write lock is the single-machine equivalent) and waits for it. Times are the
-  database's clock, so node clocks may drift.
-- a search-session lease (``session_holder``/``session_expires_at``): at most one
-  search session on the site at a time, deployment-wide.
-- the kill switch (``paused``): ``ctforeclosure pause`` / ``resume``. Running crawls
+- for the next free request slot, deployment-wide;
+- for the search-session lease: at most one search session on the site at a time;
+- while the kill switch is on (``ctforeclosure pause`` / ``resume``): running crawls
   re-read it at least every ``SITE_BUDGET_POLL_SECONDS`` and hold their requests to
-  the court while it is on (nothing is dropped; ``ctforeclosure cancel`` stops jobs).
+  the court (nothing is dropped; ``ctforeclosure cancel`` stops jobs).
 
 Interface for spiders (request meta):
 
@@ -59,16 +55,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
-from ctforeclosure import config
 from ctforeclosure.config import is_loopback_url
-from ctforeclosure.db import make_engine, site_budget
+from ctforeclosure.extensions.database import CrawlDatabase
+from ctforeclosure.store.site_budget import SiteBudget
 
 __all__ = [
-    "SITE",
-    "SiteBudget",
     "SiteBudgetMiddleware",
     "end_session",
     "parse_window",
@@ -77,8 +69,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The ``site_budget`` row shared by both judiciary hosts.
-SITE = "ctjud"
 SESSION_META = "site_session"
 SESSION_END_META = "site_session_end"
 
@@ -90,100 +80,6 @@ async def end_session(crawler, key: str) -> None:
     """End the spider's search session ``key`` now (no-op when it holds none)."""
     if (middleware := _BY_CRAWLER.get(crawler)) is not None:
         await middleware.release(middleware._holder(key))
-
-
-class db_epoch(FunctionElement):
-    """Seconds since the epoch on the database server's clock."""
-
-    type = sa.Double()
-    inherit_cache = True
-    name = "db_epoch"
-
-
-@compiles(db_epoch, "postgresql")
-def _pg_epoch(element, compiler, **kw):
-    return "CAST(extract(epoch from clock_timestamp()) AS double precision)"
-
-
-@compiles(db_epoch, "sqlite")
-def _sqlite_epoch(element, compiler, **kw):
-    return "((julianday('now') - 2440587.5) * 86400.0)"
-
-
-class SiteBudget:
-    """The shared budget row; blocking calls, run them in a worker thread."""
-
-    def __init__(self, engine: sa.Engine, site: str = SITE):
-        self.engine = engine
-        self.site = site
-
-    def take_slot(self, interval: float) -> float | None:
-        """Reserve the next request slot; return seconds to wait, None when paused."""
-        col = site_budget.c
-        now = db_epoch()
-        start = sa.case((col.next_slot_at > now, col.next_slot_at), else_=now)
-        stmt = (
-            sa.update(site_budget)
-            .where(col.site == self.site, col.paused == sa.false())
-            .values(next_slot_at=start + interval)
-            .returning(col.next_slot_at, db_epoch())
-        )
-        with self.engine.begin() as conn:
-            row = conn.execute(stmt).first()
-            if row is None:
-                if self._paused(conn) is None:
-                    raise LookupError(f"no site_budget row for {self.site!r}")
-                return None
-        next_slot, db_now = row
-        return max(0.0, next_slot - interval - db_now)
-
-    def _paused(self, conn: sa.Connection) -> bool | None:
-        return conn.execute(
-            sa.select(site_budget.c.paused).where(site_budget.c.site == self.site)
-        ).scalar()
-
-    def is_paused(self) -> bool:
-        with self.engine.connect() as conn:
-            return bool(self._paused(conn))
-
-    def acquire_session(self, holder: str, ttl: float) -> bool:
-        """Take or renew the search-session lease; False while another holds it."""
-        col = site_budget.c
-        stmt = (
-            sa.update(site_budget)
-            .where(
-                col.site == self.site,
-                sa.or_(
-                    col.session_holder.is_(None),
-                    col.session_holder == holder,
-                    col.session_expires_at < db_epoch(),
-                ),
-            )
-            .values(session_holder=holder, session_expires_at=db_epoch() + ttl)
-            .returning(col.site)
-        )
-        with self.engine.begin() as conn:
-            return conn.execute(stmt).first() is not None
-
-    def release_session(self, holder: str) -> None:
-        """Give the lease back (no-op when someone else holds it)."""
-        col = site_budget.c
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(site_budget)
-                .where(col.site == self.site, col.session_holder == holder)
-                .values(session_holder=None, session_expires_at=None)
-            )
-
-    def ready(self) -> bool:
-        """Return True when the table and the site's row exist."""
-        try:
-            with self.engine.connect() as conn:
-                return self._paused(conn) is not None
-        except (sa.exc.ProgrammingError, sa.exc.OperationalError):
-            if not sa.inspect(self.engine).has_table("site_budget"):
-                return False
-            raise
 
 
 def parse_window(text: str | None) -> tuple[time, time] | None:
@@ -252,10 +148,9 @@ class SiteBudgetMiddleware:
             raise NotConfigured("SITE_BUDGET_ENABLED is off")
         urls = [settings.get("CTJUD_BASE_URL"), settings.get("CTJUD_SALES_BASE_URL")]
         urls = [u for u in urls if u]
-        engine = make_engine(config.load().database_url, pool_size=2, max_overflow=2)
         mw = cls(
             crawler,
-            SiteBudget(engine),
+            SiteBudget(CrawlDatabase.of(crawler).engine),
             hosts={_netloc(u) for u in urls},
             loopback=all(is_loopback_url(u) for u in urls),
         )
@@ -397,4 +292,3 @@ class SiteBudgetMiddleware:
             logger.warning("could not release the search session: %s", exc)
         finally:
             self.sessions.clear()
-            await asyncio.to_thread(self.budget.engine.dispose)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ctforeclosure.items import CaseItem, TownItem
+from ctforeclosure.pipelines.validate import add_flag
 
 
 @lru_cache(maxsize=4096)
@@ -26,31 +27,26 @@ def _match(name: str):
     return towns.match(name)
 
 
-def _add_flag(case: CaseItem, flag: str) -> None:
-    if flag not in case.flags:
-        case.flags.append(flag)
-
-
 def normalize_case(case: CaseItem) -> CaseItem:
     """Canonicalise the case's search and property towns in place; return it."""
     search = _match(case.search_town) if case.search_town else None
     if search is None:
-        _add_flag(case, "search_town_unknown")
+        add_flag(case, "search_town_unknown")
     else:
         case.search_town = search.name
         case.county = search.county
     printed = case.property_town or case.listing_town
     if not printed or not printed.strip():
-        _add_flag(case, "property_town_missing")
+        add_flag(case, "property_town_missing")
         return case
     found = _match(printed.strip())
     if found is None:
-        _add_flag(case, "property_town_unmatched")
+        add_flag(case, "property_town_unmatched")
         return case
     if case.property_town:
         case.property_town = found.name
     if search is not None and found.name != search.name:
-        _add_flag(case, "town_mismatch")
+        add_flag(case, "town_mismatch")
     return case
 
 

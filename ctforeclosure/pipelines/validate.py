@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from scrapy.exceptions import DropItem
 
 from ctforeclosure import config, dockets
+from ctforeclosure.db import CASE_DATE_COLUMNS
 from ctforeclosure.items import (
     CaseItem,
     CourtDateItem,
@@ -50,16 +51,6 @@ PLACEHOLDER_ZIPS = frozenset({"00000", "99999"})
 #: Street text the clerk writes instead of an address.
 SEE_CLERK_RE = re.compile(r"see\s+clerk", re.IGNORECASE)
 
-CASE_DATE_FIELDS = (
-    "file_date",
-    "return_date",
-    "last_action_date",
-    "disposition_date",
-    "information_updated",
-    "law_day",
-    "sale_date",
-)
-
 
 class Rejected(Exception):
     """Why an item cannot be stored: ``reason`` is a short stats-friendly key."""
@@ -71,27 +62,17 @@ class Rejected(Exception):
 
 
 def _as_date(value, where: str):
-    """Return a date for a date or ISO string (items replayed from JSON)."""
+    """Return the value as a date (a datetime's date), or raise :class:`Rejected`."""
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
     if isinstance(value, datetime):
         return value.date()
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
     raise Rejected("invalid_date", f"{where}={value!r}")
 
 
 def _as_datetime(value, where: str):
     if value is None or isinstance(value, datetime):
         return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.strip())
-        except ValueError:
-            pass
     raise Rejected("invalid_date", f"{where}={value!r}")
 
 
@@ -101,7 +82,8 @@ def _require_text(value, reason: str, where: str) -> str:
     return value
 
 
-def _add_flag(case: CaseItem, flag: str) -> None:
+def add_flag(case: CaseItem, flag: str) -> None:
+    """Add a data-quality flag to the case once."""
     if flag not in case.flags:
         case.flags.append(flag)
 
@@ -124,7 +106,7 @@ def check_case(case: CaseItem) -> CaseItem:
     _require_text(case.search_town, "search_town_missing", "search_town")
     if not isinstance(case.flags, list):
         raise Rejected("broken_structure", "flags is not a list")
-    for name in CASE_DATE_FIELDS:
+    for name in CASE_DATE_COLUMNS:
         setattr(case, name, _as_date(getattr(case, name), name))
     case.detail_fetched_at = _as_datetime(case.detail_fetched_at, "detail_fetched_at")
     _check_children(case)
@@ -191,7 +173,7 @@ def _fit(case: CaseItem, objs, limits, where: str) -> None:
             value = getattr(obj, name)
             if value.__class__ is str and len(value) > length:
                 setattr(obj, name, value[:length])
-                _add_flag(case, f"truncated_{where}{name}")
+                add_flag(case, f"truncated_{where}{name}")
 
 
 def _fit_lengths(case: CaseItem) -> None:
@@ -212,16 +194,16 @@ def _flag_dirty(case: CaseItem) -> None:
             continue
         text = str(zip_code).strip()
         if text in PLACEHOLDER_ZIPS:
-            _add_flag(case, f"{source}_zip_placeholder")
+            add_flag(case, f"{source}_zip_placeholder")
         elif not ZIP_RE.match(text):
-            _add_flag(case, f"{source}_zip_malformed")
+            add_flag(case, f"{source}_zip_malformed")
         elif not CT_ZIP_RE.match(text[:5]):
-            _add_flag(case, f"{source}_zip_out_of_state")
+            add_flag(case, f"{source}_zip_out_of_state")
     for street in (case.listing_street, case.property_street):
         if street and SEE_CLERK_RE.search(street):
-            _add_flag(case, "address_see_clerk")
+            add_flag(case, "address_see_clerk")
     if case.detail_fetched and not case.property_address_raw:
-        _add_flag(case, "property_address_missing")
+        add_flag(case, "property_address_missing")
 
 
 class ValidatePipeline:

@@ -39,6 +39,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ctforeclosure import config, db, migrate
+from ctforeclosure.db import aware
 from ctforeclosure.services import alerts, audit
 from ctforeclosure.skiptrace import store
 from ctforeclosure.skiptrace.client import (
@@ -81,14 +82,99 @@ class BudgetExceeded(RuntimeError):
     """Nothing can be sent without going over a budget cap."""
 
 
-def _aware(value: datetime) -> datetime:
-    """Return a UTC-aware datetime (SQLite gives naive ones back)."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def month_start(now: datetime) -> datetime:
     """Return midnight UTC on the first day of ``now``'s calendar month."""
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _decisions(conn: sa.Connection, rows: Sequence[sa.Row]) -> list[tuple]:
+    """Return (row, eligibility decision, person key or None) for each candidate."""
+    plaintiffs = store.plaintiff_names(conn, (r.docket_no for r in rows))
+    decisions = []
+    for row in rows:
+        d = decide(row._mapping, row._mapping, plaintiffs.get(row.docket_no, ()))
+        key = None
+        if d.person is not None:
+            addr = d.address or Address(
+                street=(row.property_street or row.listing_street or ""),
+                city=row.property_town or row.search_town,
+                state="CT",
+                zip=None,
+            )
+            key = person_key(d.person, addr)
+        decisions.append((row, d, key))
+    return decisions
+
+
+class _QuoteSorter:
+    """Sort a quote's candidates into records to send, reuses, reviews and skips."""
+
+    def __init__(
+        self, earlier: Sequence[sa.Row], fresh: Callable[[sa.Row], bool], dedupe_days
+    ) -> None:
+        self.by_party: dict[int, list] = {}
+        self.by_key: dict[str, list] = {}
+        for res in earlier:
+            self.by_party.setdefault(res.party_id, []).append(res)
+            self.by_key.setdefault(res.person_key, []).append(res)
+        self.fresh = fresh
+        self.dedupe_days = dedupe_days
+        self.records: dict[str, TraceRecord] = {}
+        self.reuse: list[tuple[int, int]] = []
+        self.review: list[ReviewItem] = []
+        self.skipped: list[Skipped] = []
+
+    def skip(self, row, reason: str) -> None:
+        self.skipped.append(Skipped(row.party_id, row.docket_no, row.party_no, reason))
+
+    def add(self, row, d, key) -> None:
+        """Sort one candidate by its decision and the earlier results."""
+        if d.action == "skip":
+            self.skip(row, d.reason)
+            return
+        own = self.by_party.get(row.party_id, [])
+        same_person = self.by_key.get(key, [])
+        if any(r.status == "unknown_reconcile" for r in own + same_person):
+            self.skip(row, "awaiting reconcile (an earlier call's outcome is unknown)")
+            return
+        on_review = any(r.status == "review" and r.person_key == key for r in own)
+        if d.action == "review":
+            if on_review:
+                self.skip(row, "already on the review list")
+            else:
+                self.review.append(
+                    ReviewItem(row.party_id, row.docket_no, row.party_no, key, d.reason)
+                )
+            return
+        if on_review:
+            self.skip(row, "on the review list (a person decided not to trace)")
+            return
+        if any(self.fresh(r) and r.person_key == key for r in own):
+            self.skip(row, f"already traced within {self.dedupe_days} days")
+            return
+        earlier_same = [r for r in same_person if self.fresh(r)]
+        if earlier_same:
+            newest = max(earlier_same, key=lambda r: aware(r.fetched_at))
+            self.reuse.append((row.party_id, newest.id))
+            return
+        rec = self.records.get(key)
+        if rec is not None:
+            party_ids = (*rec.party_ids, row.party_id)
+            self.records[key] = TraceRecord(key, rec.person, rec.address, party_ids)
+        else:
+            self.records[key] = TraceRecord(key, d.person, d.address, (row.party_id,))
+
+    def records_within(self, limit: int | None, rows) -> list[TraceRecord]:
+        """Return the records to send, the first ``limit``; skip the parties of the
+        others."""
+        to_send = list(self.records.values())
+        if limit is None or len(to_send) <= limit:
+            return to_send
+        rows_by_id = {r.party_id: r for r in rows}
+        for rec in to_send[limit:]:
+            for pid in rec.party_ids:
+                self.skip(rows_by_id[pid], f"over the limit of {limit} records")
+        return to_send[:limit]
 
 
 class SkipTraceService:
@@ -152,101 +238,37 @@ class SkipTraceService:
                 pending=pending,
                 party_ids=party_ids,
             )
-            plaintiffs = store.plaintiff_names(conn, (r.docket_no for r in rows))
-            decisions = []
-            for row in rows:
-                d = decide(
-                    row._mapping, row._mapping, plaintiffs.get(row.docket_no, ())
-                )
-                key = None
-                if d.person is not None:
-                    addr = d.address or Address(
-                        street=(row.property_street or row.listing_street or ""),
-                        city=row.property_town or row.search_town,
-                        state="CT",
-                        zip=None,
-                    )
-                    key = person_key(d.person, addr)
-                decisions.append((row, d, key))
+            decisions = _decisions(conn, rows)
             earlier = store.results_for(
                 conn,
                 party_ids=[r.party_id for r, d, _ in decisions if d.action != "skip"],
                 keys=[k for _, _, k in decisions if k],
             )
             month_spent = store.spent_since(conn, month_start(now), self.sandbox)
-        by_party: dict[int, list] = {}
-        by_key: dict[str, list] = {}
-        for res in earlier:
-            by_party.setdefault(res.party_id, []).append(res)
-            by_key.setdefault(res.person_key, []).append(res)
-
-        def fresh(res) -> bool:
-            return res.status in store.DONE_STATUSES and (
-                _aware(res.fetched_at) >= fresh_after and res.sandbox == self.sandbox
-            )
-
-        records: dict[str, TraceRecord] = {}
-        reuse: list[tuple[int, int]] = []
-        review: list[ReviewItem] = []
-        skipped: list[Skipped] = []
-
-        def skip(row, reason: str) -> None:
-            skipped.append(Skipped(row.party_id, row.docket_no, row.party_no, reason))
-
-        for row, d, key in decisions:
-            if d.action == "skip":
-                skip(row, d.reason)
-                continue
-            own = by_party.get(row.party_id, [])
-            if any(r.status == "unknown_reconcile" for r in own + by_key.get(key, [])):
-                skip(row, "awaiting reconcile (an earlier call's outcome is unknown)")
-                continue
-            if d.action == "review":
-                if any(r.status == "review" and r.person_key == key for r in own):
-                    skip(row, "already on the review list")
-                else:
-                    review.append(
-                        ReviewItem(
-                            row.party_id, row.docket_no, row.party_no, key, d.reason
-                        )
-                    )
-                continue
-            if any(r.status == "review" and r.person_key == key for r in own):
-                skip(row, "on the review list (a person decided not to trace)")
-                continue
-            if any(fresh(r) and r.person_key == key for r in own):
-                skip(row, f"already traced within {self.settings.dedupe_days} days")
-                continue
-            earlier_same = [r for r in by_key.get(key, []) if fresh(r)]
-            if earlier_same:
-                newest = max(earlier_same, key=lambda r: _aware(r.fetched_at))
-                reuse.append((row.party_id, newest.id))
-                continue
-            if key in records:
-                rec = records[key]
-                records[key] = TraceRecord(
-                    key, rec.person, rec.address, (*rec.party_ids, row.party_id)
-                )
-            else:
-                records[key] = TraceRecord(key, d.person, d.address, (row.party_id,))
-        to_send = list(records.values())
-        if limit is not None and len(to_send) > limit:
-            rows_by_id = {r.party_id: r for r, _, _ in decisions}
-            for rec in to_send[limit:]:
-                for pid in rec.party_ids:
-                    skip(rows_by_id[pid], f"over the limit of {limit} records")
-            to_send = to_send[:limit]
+        sorter = _QuoteSorter(
+            earlier,
+            fresh=lambda res: self._fresh(res, fresh_after),
+            dedupe_days=self.settings.dedupe_days,
+        )
+        for row, decision, key in decisions:
+            sorter.add(row, decision, key)
         return Quote(
-            records=to_send,
-            reuse=reuse,
-            review=review,
-            skipped=skipped,
+            records=sorter.records_within(limit, [row for row, _, _ in decisions]),
+            reuse=sorter.reuse,
+            review=sorter.review,
+            skipped=sorter.skipped,
             unit_cost=self.settings.unit_cost,
             sandbox=self.sandbox,
             run_budget=self.settings.run_budget,
             monthly_budget=self.settings.monthly_budget,
             month_spent=month_spent,
             created_at=now,
+        )
+
+    def _fresh(self, res: sa.Row, fresh_after: datetime) -> bool:
+        """True for a finished result of this sandbox flag, recent enough to reuse."""
+        return res.status in store.DONE_STATUSES and (
+            aware(res.fetched_at) >= fresh_after and res.sandbox == self.sandbox
         )
 
     # -- run ---------------------------------------------------------------------
@@ -311,20 +333,33 @@ class SkipTraceService:
             raise NotConfiguredError(
                 "skip tracing is off: set BATCHDATA_BASE_URL and BATCHDATA_API_KEY"
             )
-        s = self.settings
-        result = RunResult()
-        now = datetime.now(UTC)
-        expires = now + timedelta(days=s.retention_days)
         if quote.records:
-            with self.engine.connect() as conn:
-                room = self._room(conn, Decimal(0))
-                message = "" if room else self._budget_message(conn, Decimal(0))
-            if not room:
-                with self.engine.begin() as conn:
-                    details = {"reason": message, "records": len(quote.records)}
-                    audit.record(conn, triggered_by, "skiptrace.refused", None, details)
-                alerts.skiptrace_budget_exhausted(message=message)
-                raise BudgetExceeded(f"Refused: {message}")
+            self._refuse_without_room(len(quote.records), triggered_by)
+        result = RunResult()
+        self._store_review_and_reuse(quote)
+        result.review = len(quote.review)
+        result.reused = len(quote.reuse)
+        self._send(list(quote.records), triggered_by, result, progress)
+        self._record_run(triggered_by, result)
+        return result
+
+    def _refuse_without_room(self, records: int, triggered_by: str) -> None:
+        """Raise BudgetExceeded (audited, alerted) when not one record fits."""
+        with self.engine.connect() as conn:
+            room = self._room(conn, Decimal(0))
+            message = "" if room else self._budget_message(conn, Decimal(0))
+        if room:
+            return
+        with self.engine.begin() as conn:
+            details = {"reason": message, "records": records}
+            audit.record(conn, triggered_by, "skiptrace.refused", None, details)
+        alerts.skiptrace_budget_exhausted(message=message)
+        raise BudgetExceeded(f"Refused: {message}")
+
+    def _store_review_and_reuse(self, quote: Quote) -> None:
+        """Store the review list's rows and the free copies of earlier results."""
+        now = datetime.now(UTC)
+        expires = now + timedelta(days=self.settings.retention_days)
         with self.engine.begin() as conn:
             for item in quote.review:
                 store.insert_result(
@@ -338,10 +373,16 @@ class SkipTraceService:
                 )
             for party_id, source_id in quote.reuse:
                 store.copy_result(conn, source_id, party_id)
-        result.review = len(quote.review)
-        result.reused = len(quote.reuse)
-        total = len(quote.records)
-        pending = list(quote.records)
+
+    def _send(
+        self,
+        pending: list[TraceRecord],
+        triggered_by: str,
+        result: RunResult,
+        progress: Progress | None,
+    ) -> None:
+        """Send the records in batches while the budgets allow; stop at a failure."""
+        total = len(pending)
         done = 0
         if progress:
             progress(0, total)
@@ -353,35 +394,44 @@ class SkipTraceService:
                         result.stopped = self._budget_message(conn, result.cost)
                         alerts.skiptrace_budget_exhausted(message=result.stopped)
                         break
-                batch, pending = (
-                    pending[: min(s.batch_size, room)],
-                    pending[min(s.batch_size, room) :],
-                )
+                size = min(self.settings.batch_size, room)
+                batch, pending = pending[:size], pending[size:]
                 batch, ledger_id = self._claim(batch, triggered_by, result)
                 if not batch:
                     continue
-                try:
-                    answer = client.skip_trace([r.request_item() for r in batch])
-                except AuthError:
-                    self._release(ledger_id)
-                    with self.engine.begin() as conn:
-                        audit.record(conn, triggered_by, "skiptrace.auth_failed")
-                    raise
-                except AmbiguousOutcome as exc:
-                    # The claim stays as it is: unknown outcome, counted as spent.
-                    result.ledger_ids.append(ledger_id)
-                    result.reconcile += len(batch)
-                    result.cost += s.unit_cost * len(batch)
-                    result.stopped = str(exc)
+                if not self._send_batch(client, batch, ledger_id, triggered_by, result):
                     break
-                except BatchDataError as exc:
-                    self._settle_error(ledger_id, batch, result)
-                    result.stopped = str(exc)
-                    break
-                self._settle_ok(ledger_id, batch, answer, result)
                 done += len(batch)
                 if progress:
                     progress(done, total)
+
+    def _send_batch(
+        self, client, batch, ledger_id: int, triggered_by: str, result: RunResult
+    ) -> bool:
+        """Send one claimed batch and settle it; return False when the run stops."""
+        try:
+            answer = client.skip_trace([r.request_item() for r in batch])
+        except AuthError:
+            self._release(ledger_id)
+            with self.engine.begin() as conn:
+                audit.record(conn, triggered_by, "skiptrace.auth_failed")
+            raise
+        except AmbiguousOutcome as exc:
+            # The claim stays as it is: unknown outcome, counted as spent.
+            result.ledger_ids.append(ledger_id)
+            result.reconcile += len(batch)
+            result.cost += self.settings.unit_cost * len(batch)
+            result.stopped = str(exc)
+            return False
+        except BatchDataError as exc:
+            self._settle_error(ledger_id, batch, result)
+            result.stopped = str(exc)
+            return False
+        self._settle_ok(ledger_id, batch, answer, result)
+        return True
+
+    def _record_run(self, triggered_by: str, result: RunResult) -> None:
+        """Audit the run (counts and cost only) and log its summary."""
         with self.engine.begin() as conn:
             audit.record(
                 conn,
@@ -409,7 +459,6 @@ class SkipTraceService:
             result.cost,
             f"; stopped: {result.stopped}" if result.stopped else "",
         )
-        return result
 
     def _claim(
         self, batch: list[TraceRecord], triggered_by: str, result: RunResult
@@ -422,76 +471,92 @@ class SkipTraceService:
         already marked for reconcile and never re-sent blindly, and a concurrent
         run sees them as in flight.
         """
-        s = self.settings
         now = datetime.now(UTC)
-        fresh_after = now - timedelta(days=s.dedupe_days)
         with self.engine.begin() as conn:
-            # Claims are taken one run at a time, so two runs (crawl, CLI, web) never
-            # both send a person: the ledger row is written first (on SQLite that
-            # takes the database's write lock) and PostgreSQL takes a lock too.
-            if conn.dialect.name == "postgresql":
-                conn.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK}
-                )
-            ledger_id = store.insert_ledger(
-                conn,
-                at=now,
-                triggered_by=triggered_by[:120],
-                records_sent=0,
-                records_matched=0,
-                cost=Decimal(0),
-                sandbox=self.sandbox,
-                provider_request_id=None,
-                status="unknown_reconcile",
-            )
-            earlier = store.results_for(conn, keys=[r.person_key for r in batch])
-            newest: dict[str, sa.Row] = {}
-            blocked = set()
-            for res in earlier:
-                if res.status == "unknown_reconcile":
-                    blocked.add(res.person_key)
-                if (
-                    res.status in store.DONE_STATUSES
-                    and res.sandbox == self.sandbox
-                    and _aware(res.fetched_at) >= fresh_after
-                ):
-                    old = newest.get(res.person_key)
-                    if old is None or _aware(res.fetched_at) > _aware(old.fetched_at):
-                        newest[res.person_key] = res
-            keep = []
-            for rec in batch:
-                if rec.person_key in newest:
-                    for pid in rec.party_ids:
-                        store.copy_result(conn, newest[rec.person_key].id, pid)
-                        result.reused += 1
-                elif rec.person_key not in blocked:
-                    keep.append(rec)
+            ledger_id = self._open_claim(conn, now, triggered_by)
+            keep = self._reuse_or_keep(conn, batch, now, result)
             ledger = db.skiptrace_ledger
             if not keep:
                 conn.execute(ledger.delete().where(ledger.c.id == ledger_id))
                 return [], None
-            conn.execute(
-                ledger.update()
-                .where(ledger.c.id == ledger_id)
-                .values(records_sent=len(keep), cost=s.unit_cost * len(keep))
-            )
-            store.insert_results(
-                conn,
-                [
-                    {
-                        "party_id": party_id,
-                        "person_key": rec.person_key,
-                        "status": "unknown_reconcile",
-                        "sandbox": self.sandbox,
-                        "fetched_at": now,
-                        "expires_at": now + timedelta(days=s.retention_days),
-                        "ledger_id": ledger_id,
-                    }
-                    for rec in keep
-                    for party_id in rec.party_ids
-                ],
-            )
+            self._write_claim(conn, ledger_id, keep, now)
         return keep, ledger_id
+
+    def _open_claim(self, conn: sa.Connection, now: datetime, triggered_by: str) -> int:
+        """Take the claim lock and write the ledger row; return its id."""
+        # Claims are taken one run at a time, so two runs (crawl, CLI, web) never
+        # both send a person: the ledger row is written first (on SQLite that takes
+        # the database's write lock) and PostgreSQL takes a lock too.
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK}
+            )
+        return store.insert_ledger(
+            conn,
+            at=now,
+            triggered_by=triggered_by[:120],
+            records_sent=0,
+            records_matched=0,
+            cost=Decimal(0),
+            sandbox=self.sandbox,
+            provider_request_id=None,
+            status="unknown_reconcile",
+        )
+
+    def _reuse_or_keep(
+        self, conn, batch: list[TraceRecord], now: datetime, result: RunResult
+    ) -> list[TraceRecord]:
+        """Copy results traced since the quote; return the records still to send.
+
+        A person whose earlier call awaits reconcile is neither reused nor sent.
+        """
+        fresh_after = now - timedelta(days=self.settings.dedupe_days)
+        newest: dict[str, sa.Row] = {}
+        blocked = set()
+        for res in store.results_for(conn, keys=[r.person_key for r in batch]):
+            if res.status == "unknown_reconcile":
+                blocked.add(res.person_key)
+            if self._fresh(res, fresh_after):
+                old = newest.get(res.person_key)
+                if old is None or aware(res.fetched_at) > aware(old.fetched_at):
+                    newest[res.person_key] = res
+        keep = []
+        for rec in batch:
+            if rec.person_key in newest:
+                for pid in rec.party_ids:
+                    store.copy_result(conn, newest[rec.person_key].id, pid)
+                    result.reused += 1
+            elif rec.person_key not in blocked:
+                keep.append(rec)
+        return keep
+
+    def _write_claim(
+        self, conn, ledger_id: int, keep: list[TraceRecord], now: datetime
+    ) -> None:
+        """Put the worst-case cost on the ledger row and an unknown result per party."""
+        s = self.settings
+        ledger = db.skiptrace_ledger
+        conn.execute(
+            ledger.update()
+            .where(ledger.c.id == ledger_id)
+            .values(records_sent=len(keep), cost=s.unit_cost * len(keep))
+        )
+        store.insert_results(
+            conn,
+            [
+                {
+                    "party_id": party_id,
+                    "person_key": rec.person_key,
+                    "status": "unknown_reconcile",
+                    "sandbox": self.sandbox,
+                    "fetched_at": now,
+                    "expires_at": now + timedelta(days=s.retention_days),
+                    "ledger_id": ledger_id,
+                }
+                for rec in keep
+                for party_id in rec.party_ids
+            ],
+        )
 
     def _claimed(self, ledger_id: int):
         return db.skiptrace_results.c.ledger_id == ledger_id

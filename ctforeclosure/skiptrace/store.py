@@ -7,7 +7,7 @@ The service decides; this module only reads and writes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ctforeclosure import db
 from ctforeclosure.skiptrace.normalize import e164, mask_phone
+from ctforeclosure.store.bulk import chunks
 
 __all__ = [
     "candidates",
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 #: the answer does not carry is stored as NULL (unknown), never as False.
 PHONE_DNC_FIELD = "dnc"
 PHONE_TCPA_FIELD = "tcpa"
-CHUNK = 500  # ids per IN (...) list: well under every driver's parameter limit
 
 CASE_COLUMNS = (
     db.cases.c.search_town,
@@ -50,11 +50,6 @@ CASE_COLUMNS = (
     db.cases.c.property_state,
     db.cases.c.property_zip,
 )
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(values), CHUNK):
-        yield values[i : i + CHUNK]
 
 
 def candidates(
@@ -88,7 +83,7 @@ def candidates(
     rows: list[sa.Row] = []
     if docket_nos is not None or party_ids is not None:
         column = p.docket_no if docket_nos is not None else p.id
-        for chunk in _chunks(list(docket_nos if docket_nos is not None else party_ids)):
+        for chunk in chunks(list(docket_nos if docket_nos is not None else party_ids)):
             rows.extend(conn.execute(base.where(column.in_(chunk))).all())
         return sorted(rows, key=lambda r: (r.docket_no, r.party_no))
     return list(conn.execute(base).all())
@@ -98,7 +93,7 @@ def plaintiff_names(conn: sa.Connection, docket_nos: Iterable[str]) -> dict[str,
     """Return the plaintiffs' names per docket."""
     out: dict[str, list[str]] = {}
     p = db.parties.c
-    for chunk in _chunks(sorted(set(docket_nos))):
+    for chunk in chunks(sorted(set(docket_nos))):
         query = sa.select(p.docket_no, p.name).where(
             p.docket_no.in_(chunk), p.role == "P"
         )
@@ -115,7 +110,7 @@ def results_for(
     cols = (r.id, r.party_id, r.person_key, r.status, r.fetched_at, r.sandbox)
     rows: dict[int, sa.Row] = {}
     for column, values in ((r.party_id, party_ids), (r.person_key, keys)):
-        for chunk in _chunks(sorted(set(values))):
+        for chunk in chunks(sorted(set(values))):
             for row in conn.execute(sa.select(*cols).where(column.in_(chunk))):
                 rows[row.id] = row
     return list(rows.values())
@@ -282,7 +277,7 @@ def _dockets_of_results(result_ids: Iterable[int]) -> sa.Select:
 def mark_has_phones(conn: sa.Connection, result_ids: Iterable[int]) -> None:
     """Flag the cases of these results (which have just been given phones)."""
     c = db.cases.c
-    for chunk in _chunks(sorted(set(result_ids))):
+    for chunk in chunks(sorted(set(result_ids))):
         conn.execute(
             db.cases.update()
             .where(c.docket_no.in_(_dockets_of_results(chunk)), c.has_phones.is_(False))
@@ -313,7 +308,7 @@ def refresh_has_phones(
             db.cases.update().where(c.has_phones != flag).values(has_phones=flag)
         )
         return
-    for chunk in _chunks(sorted(set(docket_nos))):
+    for chunk in chunks(sorted(set(docket_nos))):
         conn.execute(
             db.cases.update()
             .where(c.docket_no.in_(chunk), c.has_phones != flag)

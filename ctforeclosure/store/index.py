@@ -11,20 +11,14 @@ hash, when the page was last read). To search the towns with the most cases firs
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
+from ctforeclosure.db import aware as _aware
 from ctforeclosure.db import cases
 
 __all__ = ["load_case_index", "stored_town_sizes"]
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes (stored in UTC): make them aware."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def load_case_index(

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from ctforeclosure.db import CASE_DATE_COLUMNS
 from ctforeclosure.items import (
     Appearance,
     CaseItem,
@@ -31,16 +32,6 @@ from ctforeclosure.items import (
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
-
-_CASE_DATES = (
-    "file_date",
-    "return_date",
-    "last_action_date",
-    "disposition_date",
-    "information_updated",
-    "law_day",
-    "sale_date",
-)
 
 
 def _default(value):
@@ -65,7 +56,7 @@ def _d(value):
 def case_from_dict(data: dict) -> CaseItem:
     """Rebuild a CaseItem (with its children and dates) from its JSON form."""
     data = dict(data)
-    for name in _CASE_DATES:
+    for name in CASE_DATE_COLUMNS:
         data[name] = _d(data.get(name))
     if isinstance(data.get("detail_fetched_at"), str):
         data["detail_fetched_at"] = datetime.fromisoformat(data["detail_fetched_at"])

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ctforeclosure.jobs import scheduling
 from ctforeclosure.middlewares.site_budget import parse_window, seconds_until_window
+from ctforeclosure.store import site_budget
 
 SCRAPY = str(Path(sys.executable).with_name("scrapy"))
 
@@ -235,13 +235,13 @@ def test_site_budget_pause_holds_a_running_crawl_and_resume_continues(
         deadline = time.monotonic() + 30
         while len(court.hits) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
-        scheduling.pause(by="test", reason="maintenance", database_url=postgres_url)
+        site_budget.pause(by="test", reason="maintenance", database_url=postgres_url)
         time.sleep(1.5)  # slots reserved before the pause, then the poll interval
         held = len(court.hits)
         time.sleep(2.0)
         assert len(court.hits) == held < 40
         assert proc.poll() is None  # held, not stopped
-        scheduling.resume(database_url=postgres_url)
+        site_budget.resume(database_url=postgres_url)
         _wait(proc)
     finally:
         if proc.poll() is None:
@@ -254,7 +254,7 @@ def test_site_budget_other_hosts_are_not_budgeted(tmp_path, postgres_url, court)
     from ctforeclosure import migrate
 
     migrate.upgrade(postgres_url)
-    scheduling.pause(by="test", database_url=postgres_url)
+    site_budget.pause(by="test", database_url=postgres_url)
     proc = _crawl(
         tmp_path,
         postgres_url,

@@ -93,21 +93,3 @@ def test_schedule_refuses_a_secret_as_setting_or_argument(option):
     assert result.exit_code == 2
     assert "secret" in result.output
     assert "pw@db" not in result.output
-
-
-def test_pause_and_resume_commands_flip_the_kill_switch(migrated_db_url, monkeypatch):
-    from click.testing import CliRunner
-
-    from ctforeclosure.cli import main
-    from ctforeclosure.jobs import scheduling
-
-    monkeypatch.setenv("DATABASE_URL", migrated_db_url)
-    assert scheduling.pause_state()["paused"] is False
-    paused = CliRunner().invoke(main, ["pause", "--reason", "court asked"])
-    assert paused.exit_code == 0, paused.output
-    state = scheduling.pause_state()
-    assert state["paused"] is True
-    assert (state["paused_by"], state["pause_reason"]) == ("cli", "court asked")
-    resumed = CliRunner().invoke(main, ["resume"])
-    assert resumed.exit_code == 0, resumed.output
-    assert scheduling.pause_state()["paused"] is False

@@ -1,0 +1,46 @@
+"""The change history one batch records: rows for ``case_changes``.
+
+The case upsert, the child-table sync and a town's listing marks all add to one
+:class:`Changes` per batch, which the store writes in one bulk insert at the end.
+Old and new values are stored as JSON, dates as ISO text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Changes", "json_value"]
+
+
+def json_value(value: Any) -> Any:
+    """Return the value as JSON holds it: dates as ISO text, dicts converted inside."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+class Changes:
+    """Collects case_changes rows for one batch."""
+
+    def __init__(self, now: datetime, crawl_id: int | None):
+        self.now = now
+        self.crawl_id = crawl_id
+        self.rows: list[dict] = []
+
+    def add(self, docket_no, kind, field_name=None, old=None, new=None) -> None:
+        self.rows.append(
+            {
+                "docket_no": docket_no,
+                "kind": kind,
+                "field": field_name,
+                "old_value": json_value(old),
+                "new_value": json_value(new),
+                "seen_at": self.now,
+                "crawl_id": self.crawl_id,
+            }
+        )
