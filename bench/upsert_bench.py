@@ -141,18 +141,24 @@ def _add_children(case: CaseItem, n: int, filed: date) -> None:
 
 
 def _crawler(batch_size: int):
-    """Return a crawler for the pipelines (stats, settings); no engine runs."""
+    """Return a crawler for the pipelines (stats, settings, the crawl's one
+    database); no engine runs."""
     from scrapy import Spider
     from scrapy.utils.test import get_crawler
 
     return get_crawler(
         Spider,
-        {"UPSERT_BATCH_SIZE": batch_size, "UPSERT_FLUSH_SECONDS": 0},
+        {
+            "UPSERT_BATCH_SIZE": batch_size,
+            "UPSERT_FLUSH_SECONDS": 0,
+            "EXTENSIONS": {"ctforeclosure.extensions.database.CrawlDatabase": 100},
+        },
     )
 
 
 def run_pipelines(url: str, count: int, batch_size: int) -> float:
     """Push ``count`` cases through the three pipelines; return seconds spent."""
+    from ctforeclosure.extensions.database import CrawlDatabase
     from ctforeclosure.pipelines.normalize_town import NormalizeTownPipeline
     from ctforeclosure.pipelines.upsert import UpsertPipeline
     from ctforeclosure.pipelines.validate import ValidatePipeline
@@ -177,6 +183,8 @@ def run_pipelines(url: str, count: int, batch_size: int) -> float:
     began = time.perf_counter()
     upsert.close_spider()
     spent += time.perf_counter() - began
+    # The crawl's database lets go of its engine when the engine stops; none runs here.
+    CrawlDatabase.of(crawler).engine.dispose()
     if crawler.stats.get_value("ctf/items_spooled"):
         raise SystemExit("the benchmark spooled items: the database failed")
     return spent

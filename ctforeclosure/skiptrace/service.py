@@ -194,7 +194,7 @@ class SkipTraceService:
         self.base_url = base_url
         self.api_key = api_key
         self.sandbox = sandbox
-        self.settings = settings or SkipTraceSettings.from_env()
+        self.settings = settings or SkipTraceSettings.from_config(config.load())
         self._sleep = sleep
 
     @classmethod

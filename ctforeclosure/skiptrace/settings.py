@@ -79,8 +79,3 @@ class SkipTraceSettings:
             max_retries=_limit(cfg, "SKIPTRACE_MAX_RETRIES", "5", int),
             backoff=_limit(cfg, "SKIPTRACE_BACKOFF", "1", float),
         )
-
-    @classmethod
-    def from_env(cls) -> SkipTraceSettings:
-        """Check the limits of the configuration :func:`config.load` reads now."""
-        return cls.from_config(config.load())

@@ -15,8 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ctforeclosure.db import aware as _aware
-from ctforeclosure.db import cases
+from ctforeclosure.db import aware, cases
 
 __all__ = ["load_case_index", "stored_town_sizes"]
 
@@ -44,7 +43,7 @@ def load_case_index(
             ]
         for stmt in batches:
             for docket, lhash, fetched in conn.execute(stmt):
-                index[docket] = (lhash, _aware(fetched))
+                index[docket] = (lhash, aware(fetched))
     return index
 
 

@@ -187,7 +187,7 @@ class ReplayResult:
     files: int = 0
     stored: int = 0  # records stored (items and town markers)
     unreadable: int = 0  # lines kept because they are not valid records
-    runs_completed: int = 0  # crawl records completed from saved closing values
+    runs_completed: int = 0  # crawl runs completed from saved closing values
 
 
 def count_records(spool_dir: Path) -> int:

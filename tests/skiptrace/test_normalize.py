@@ -61,20 +61,21 @@ def test_split_name_refuses_what_is_not_a_first_and_last_name():
     assert split_name("AVERY & BLAKE EXAMPLE") is None
 
 
-def test_settings_from_env_reads_and_checks_values(monkeypatch):
+def test_settings_from_config_reads_and_checks_values(monkeypatch):
     from decimal import Decimal
 
+    from ctforeclosure import config
     from ctforeclosure.skiptrace.settings import SkipTraceSettings
 
     monkeypatch.setenv("SKIPTRACE_UNIT_COST", "0.11")
     monkeypatch.setenv("SKIPTRACE_BATCH_SIZE", "500")  # the API takes 100 at most
-    settings = SkipTraceSettings.from_env()
+    settings = SkipTraceSettings.from_config(config.load())
     assert settings.unit_cost == Decimal("0.11")
     assert settings.batch_size == 100
     assert settings.dedupe_days == 180 and settings.retention_days == 365
     monkeypatch.setenv("SKIPTRACE_MONTHLY_BUDGET", "lots")
     with pytest.raises(ValueError, match="SKIPTRACE_MONTHLY_BUDGET='lots'"):
-        SkipTraceSettings.from_env()
+        SkipTraceSettings.from_config(config.load())
     monkeypatch.setenv("SKIPTRACE_MONTHLY_BUDGET", "-5")
     with pytest.raises(ValueError, match="must not be negative"):
-        SkipTraceSettings.from_env()
+        SkipTraceSettings.from_config(config.load())

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from ctforeclosure import db
+from ctforeclosure import config, db
 from ctforeclosure.skiptrace.client import AuthError
 from ctforeclosure.skiptrace.service import (
     BudgetExceeded,
@@ -23,7 +23,7 @@ from .conftest import add_case, add_party, seed_town
 
 
 def _service(engine, **overrides) -> SkipTraceService:
-    settings = SkipTraceSettings.from_env()
+    settings = SkipTraceSettings.from_config(config.load())
     values = {**settings.__dict__, **overrides}
     return SkipTraceService.from_config(engine, SkipTraceSettings(**values))
 
