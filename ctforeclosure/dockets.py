@@ -1,4 +1,4 @@
-"""Docket numbers in the three forms the court's sites print (SITES.md §4).
+"""Docket numbers in the three forms the court's sites print (docs/SITES.md §4).
 
 The compact form (``HHDCV226160660S``) is the key everywhere in this project: items,
 database, replica truth, CLI arguments and web URLs. The display forms are derived.

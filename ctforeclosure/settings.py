@@ -36,7 +36,7 @@ CHROMIUM_PATH = _cfg.chromium_path
 USER_AGENT = _cfg.user_agent()
 
 # robots.txt is obeyed by default. The judiciary hosts reportedly disallow everything
-# (SITES.md §1.3): crawling them anyway is an explicit operator decision,
+# (docs/SITES.md §1.3): crawling them anyway is an explicit operator decision,
 # `-s ROBOTSTXT_OBEY=False`, which the crawl logs and records. Default: False.
 ROBOTSTXT_OBEY = True
 
@@ -66,7 +66,7 @@ RETRY_BACKOFF_BASE = 1.0
 # The cases spider (ctforeclosure.spiders.cases). The search page's NoBot control
 # refuses a postback sooner than 2 s after the page was issued or more than 5 per
 # client in 60 s (AjaxControlToolkit defaults; the site's own values are unknown,
-# SITES.md §1.2): the spider treats them as hard limits.
+# docs/SITES.md §1.2): the spider treats them as hard limits.
 NOBOT_MIN_DELAY = 2.0
 NOBOT_MAX_POSTBACKS = 5
 NOBOT_WINDOW = 60.0
@@ -98,7 +98,8 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 }
 
 # The judiciary hosts fail the TLS handshake at OpenSSL 3's default SECLEVEL=2
-# (SITES.md §1.3, reported by several scrapers; unverified here). Default: "DEFAULT".
+# (docs/SITES.md §1.3, reported by several scrapers; unverified here).
+# Default: "DEFAULT".
 DOWNLOADER_CLIENT_TLS_CIPHERS = "DEFAULT@SECLEVEL=1"
 
 # Personal data must not reach logs that scrapyd serves over HTTP: INFO, and a log

@@ -4,9 +4,9 @@ The court's grid prints "E. HARTFORD", addresses say "Winsted" or "Rockville", p
 type "Hartfrod": spider argument checks, the town-normalisation pipeline and the web
 UI all call :func:`canonical` (or :func:`match`) so they agree on what a town is.
 
-The reference list is package data, ``ctforeclosure/data/ct_towns.csv`` (SITES.md §6):
-town, county, ``;``-separated aliases (villages, boroughs, grid abbreviations) and the
-2022 planning region.
+The reference list is package data, ``ctforeclosure/data/ct_towns.csv`` (docs/SITES.md
+§6): town, county, ``;``-separated aliases (villages, boroughs, grid abbreviations) and
+the 2022 planning region.
 
 Matching never guesses. In order:
 

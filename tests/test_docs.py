@@ -49,6 +49,19 @@ def test_every_cited_section_exists():
     )
 
 
+def test_every_reference_names_the_file_in_the_repository():
+    bare = re.compile(r"(?<![/\w])SITES(?:\.md)? §")
+    loose = [
+        f"{path.relative_to(ROOT)}:{no}"
+        for top in CITING
+        for path in sorted((ROOT / top).rglob("*"))
+        if path.suffix in {".py", ".md", ".html", ".js"} and path.is_file()
+        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if bare.search(line)
+    ]
+    assert not loose, "cite docs/SITES.md, not SITES.md or SITES:\n" + "\n".join(loose)
+
+
 def names_in_captures():
     """Each side of every case title, and party names, as printed and reordered."""
     names = set()

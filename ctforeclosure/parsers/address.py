@@ -1,13 +1,13 @@
 """Split the case page's one-line property address into its parts.
 
-The case page prints the property as the grid's street lines joined with ", " then
-", Town, CT ZIP" ("1 Russell St., Unit 5, Middletown, CT 06457"; SITES.md §3.3, seen
-only in other scrapers' data: UNVERIFIED (SITES §9)). Clerks also type free text
-("See Clerk's Note", "Lakeside Ave., Parcel ID R08451"). The rule: when the text ends
-in ", <town>, <state> [zip]", the parts are split as printed; the address is
-``complete`` only when its first line is a street with a house number and no clerk's
-note, otherwise the caller flags it (``address_unparsed``). Text without that ending
-is kept raw only. Nothing is guessed.
+The case page prints the property as the grid's street lines joined with ", "
+then ", Town, CT ZIP" ("1 Russell St., Unit 5, Middletown, CT 06457"; docs/SITES.md
+§3.3, seen only in other scrapers' data: UNVERIFIED (docs/SITES.md §9)). Clerks also
+type free text ("See Clerk's Note", "Lakeside Ave., Parcel ID R08451"). The rule:
+when the text ends in ", <town>, <state> [zip]", the parts are split as printed; the
+address is ``complete`` only when its first line is a street with a house number and
+no clerk's note, otherwise the caller flags it (``address_unparsed``). Text without
+that ending is kept raw only. Nothing is guessed.
 """
 
 from __future__ import annotations

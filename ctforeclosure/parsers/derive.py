@@ -4,14 +4,14 @@ The rule (one, applied in docket order, oldest first, so later entries win):
 
 - **judgment type**: the last *granted* judgment motion decides — "MOTION FOR
   JUDGMENT-STRICT FORECLOSURE" → ``"strict"``, "MOTION FOR JUDGMENT OF FORECLOSURE BY
-  SALE" → ``"sale"`` (both titles quoted by SITES.md §3.5 from a scraper that read real
-  pages). Without one, a disposition naming the judgment decides; otherwise None
+  SALE" → ``"sale"`` (both titles quoted by docs/SITES.md §3.5 from a scraper that read
+  real pages). Without one, a disposition naming the judgment decides; otherwise None
   ("no judgment yet"). A motion that was denied, or has no result yet, decides nothing.
 - **law day** / **sale date**: the date that the last entry mentioning one gives
   (in its result, additional description or notes), e.g. "Law Day(s) assigned to begin
   03/15/2026" or "Sale Date set for 08/15/2026". None when no entry states one.
 - **is_active**: a case is active until it has a disposition (active cases show an
-  empty Disposition in every captured grid row, SITES.md §2.2).
+  empty Disposition in every captured grid row, docs/SITES.md §2.2).
 
 How the court words granted results, law days and sale dates was never seen on a
 real foreclosure page: those wordings are the ``UNVERIFIED`` constants below, so one
@@ -27,20 +27,21 @@ from datetime import date
 
 from ctforeclosure.items import DocketEntryItem
 
-#: Judgment motion titles [CODE: Mramos0133/ct-foreclosure-bot motions.py, SITES §3.5].
+#: Judgment motion titles [CODE: Mramos0133/ct-foreclosure-bot motions.py,
+#: docs/SITES.md §3.5].
 STRICT_MOTION = "MOTION FOR JUDGMENT-STRICT FORECLOSURE"
 SALE_MOTION = "MOTION FOR JUDGMENT OF FORECLOSURE BY SALE"
 #: A result granting a motion starts with this word ("Granted 9/26/2023 HON ...", seen
 #: in the real case-detail capture for other motions).
 GRANTED_RESULT_RE = re.compile(r"^\s*(?:RESULT:\s*)?Granted\b", re.IGNORECASE)
-#: Dispositions that name a judgment: UNVERIFIED (SITES §9).
+#: Dispositions that name a judgment: UNVERIFIED (docs/SITES.md §9).
 STRICT_DISPOSITION_RE = re.compile(r"STRICT FORECLOSURE", re.IGNORECASE)
 SALE_DISPOSITION_RE = re.compile(r"FORECLOSURE BY SALE", re.IGNORECASE)
-#: "Law Day(s) assigned to begin 03/15/2026": UNVERIFIED (SITES §9).
+#: "Law Day(s) assigned to begin 03/15/2026": UNVERIFIED (docs/SITES.md §9).
 LAW_DAY_RE = re.compile(
     r"law\s+days?(?:\s*\(s\))?\b[^0-9]{0,60}?(\d{1,2}/\d{1,2}/\d{4})", re.IGNORECASE
 )
-#: "Sale Date set for 08/15/2026": UNVERIFIED (SITES §9).
+#: "Sale Date set for 08/15/2026": UNVERIFIED (docs/SITES.md §9).
 SALE_DATE_RE = re.compile(
     r"sale\s+date\b[^0-9]{0,60}?(\d{1,2}/\d{1,2}/\d{4})", re.IGNORECASE
 )

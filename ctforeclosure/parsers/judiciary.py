@@ -1,6 +1,6 @@
 """Parse civilinquiry.jud.ct.gov pages: search form, results grid, case page.
 
-Source: https://civilinquiry.jud.ct.gov (ASP.NET WebForms; SITES.md §1-§3). Pure
+Source: https://civilinquiry.jud.ct.gov (ASP.NET WebForms; docs/SITES.md §1-§3). Pure
 functions, page text in, plain data out; the ``cases`` spider makes the requests.
 
 Flow the spider follows (each search step's reply read once, by
@@ -37,10 +37,11 @@ from ctforeclosure.items import Appearance, CourtDateItem, DocketEntryItem, Part
 from ctforeclosure.parsers.address import FLAG_UNPARSED, split_address
 
 # --- page kinds (by <title>) -------------------------------------------------------
-TITLE_SEARCH = "Property Address Search"  # search form (never captured: SITES §9)
+# The search form's title was never captured (docs/SITES.md §9).
+TITLE_SEARCH = "Property Address Search"
 TITLE_RESULTS = "Property Address Search Results"  # [CAPTURE]
 TITLE_CASE_PREFIX = "Case Detail"  # "Case Detail - HHD-CV22-6160660-S" [CAPTURE]
-#: Error page title: UNVERIFIED (SITES §9).
+#: Error page title: UNVERIFIED (docs/SITES.md §9).
 TITLE_ERROR = "Error"
 
 # --- search form --------------------------------------------------------------------
@@ -88,7 +89,7 @@ SCHEDULE_GRID = SCHEDULE + "gvCourtDates"  # table, 5 columns [CAPTURE]
 #: "No Events Scheduled" row of an empty schedule [CAPTURE]
 NO_EVENTS_TEXT = "No Events Scheduled"
 #: Property address row, foreclosures only: span ..._lblPropertyAddress [CODE];
-#: its markup and place were never captured: UNVERIFIED (SITES §9).
+#: its markup and place were never captured: UNVERIFIED (docs/SITES.md §9).
 PROPERTY_ADDRESS_ID = BASIC + "lblPropertyAddress"
 #: "Information Updated as of: 06/27/2026" in span lblDataUpdated [CAPTURE]
 DATA_UPDATED_ID = CP + "lblDataUpdated"

@@ -8,8 +8,8 @@ Flow (``ctforeclosure.spiders.towns``):
 2. :func:`check_towns` compares them with the bundled list (``ctforeclosure.towns``):
    the page is accepted only when it names exactly the 169 towns, each in its county.
 
-Known quirks (SITES.md §6; the page's current HTML was never captured, so the parser
-accepts every layout the guide is known to have used):
+Known quirks (docs/SITES.md §6; the page's current HTML was never captured, so the
+parser accepts every layout the guide is known to have used):
 
 - The older ``ctstatelibrary.org/cttowns/counties`` page was a plain table
   Town | County (county as "Hartford" or "Hartford County").

@@ -39,8 +39,9 @@ from ctforeclosure.items import (
 logger = logging.getLogger(__name__)
 
 #: A party number as the Parties grid prints it: "P-01", "D-12", "L-01".
-#: UNVERIFIED (SITES §9): two-letter roles or three-digit sequences were never seen;
-#: they are accepted so that a big case is not dropped for its 100th defendant.
+#: UNVERIFIED (docs/SITES.md §9): two-letter roles or three-digit sequences were
+#: never seen; they are accepted so that a big case is not dropped for its 100th
+#: defendant.
 PARTY_NO_RE = re.compile(r"^[A-Z]{1,2}-\d{2,3}$")
 
 #: Connecticut zip codes are 06001-06928; anything else on a CT case is suspicious.

@@ -1,4 +1,4 @@
-"""BatchData v1 skip-trace client on ``requests`` (SITES.md §7).
+"""BatchData v1 skip-trace client on ``requests`` (docs/SITES.md §7).
 
 Why a client of our own: every failure must be sorted by one question — *may the
 vendor have billed us?* A refused connection, a 429 or a 5xx was not billed and is
@@ -34,10 +34,10 @@ logger = logging.getLogger(__name__)
 
 SKIP_TRACE_PATH = "/property/skip-trace"
 #: Pinned, never left to the API default: phones on the TCPA litigator blacklist are
-#: not wanted (v1 defaults to false, v3 to true; SITES §7.4).
+#: not wanted (v1 defaults to false, v3 to true; docs/SITES.md §7.4).
 INCLUDE_TCPA_BLACKLISTED_PHONES = False
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-#: UNVERIFIED (SITES §9): v1 answers one ``persons`` entry per request item, in
+#: UNVERIFIED (docs/SITES.md §9): v1 answers one ``persons`` entry per request item, in
 #: request order. A count mismatch is treated as an unreadable answer.
 PERSONS_ALIGNED_WITH_REQUESTS = True
 #: Longest Retry-After we will sleep for inside one call (seconds).
@@ -153,7 +153,7 @@ class BatchDataClient:
 
     @staticmethod
     def body(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        """Return the request body for the items (SITES §7.2), options pinned."""
+        """Return the items' request body, options pinned (docs/SITES.md §7.2)."""
         return {
             "requests": list(items),
             "options": {

@@ -2,7 +2,7 @@
 
 Skip tracing costs money per record and finds *people*, so only defendants who are
 likely owners or occupants of the property are traced. The court page shows no home
-address for defendants (SITES §3.4), so each is looked up by name and the case's
+address for defendants (docs/SITES.md §3.4), so each is looked up by name and the case's
 property address.
 
 Not traced (``skip``), with the reason shown in every quote:
@@ -161,7 +161,7 @@ ORGANISATION_RE = _any(
 
 #: Street text that means the court has no usable address ("See Clerk's Note").
 UNUSABLE_STREET_RE = re.compile(r"CLERK|SEE NOTE|UNKNOWN|^N/?A$", re.IGNORECASE)
-#: Zips the court prints when it has none (SITES §8 item 7: "00000", "06").
+#: Zips the court prints when it has none (docs/SITES.md §8 item 7: "00000", "06").
 ZIP_RE = re.compile(r"^\d{5}$")
 
 
@@ -179,7 +179,7 @@ def property_address(case: Mapping[str, Any]) -> Address | None:
     """Return the case's property address as BatchData wants it, or None if unusable.
 
     The case page's parsed address wins over the search grid's; a zip of "00000" or
-    "06" is dropped (street + town + state still works, SITES §7.2).
+    "06" is dropped (street + town + state still works, docs/SITES.md §7.2).
     """
     street = case.get("property_street") or case.get("listing_street") or ""
     street = (street.strip().splitlines() or [""])[0].strip()  # "1 Russell St.\nUnit 5"

@@ -46,7 +46,7 @@ class Address:
     zip: str | None
 
     def as_request(self) -> dict[str, str]:
-        """Return the BatchData ``propertyAddress`` object (SITES §7.2)."""
+        """Return the BatchData ``propertyAddress`` object (docs/SITES.md §7.2)."""
         out = {"street": self.street, "state": self.state}
         if self.city:
             out["city"] = self.city

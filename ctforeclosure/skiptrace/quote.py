@@ -25,7 +25,7 @@ class TraceRecord:
     party_ids: tuple[int, ...]
 
     def request_item(self) -> dict:
-        """Return the BatchData request item (SITES §7.2)."""
+        """Return the BatchData request item (docs/SITES.md §7.2)."""
         return {
             "propertyAddress": self.address.as_request(),
             "name": {"first": self.person.first, "last": self.person.last},

@@ -29,10 +29,10 @@ from ctforeclosure import config
 
 __all__ = ["DEFAULT_UNIT_COST", "SkipTraceSettings"]
 
-#: UNVERIFIED (SITES §9): BatchData publishes no price; a third-party note says
+#: UNVERIFIED (docs/SITES.md §9): BatchData publishes no price; a third-party note says
 #: $0.07 per record. Set SKIPTRACE_UNIT_COST to the contract price.
 DEFAULT_UNIT_COST = "0.07"
-#: The API takes up to 100 request items per call (SITES §7.2).
+#: The API takes up to 100 request items per call (docs/SITES.md §7.2).
 MAX_BATCH_SIZE = 100
 
 

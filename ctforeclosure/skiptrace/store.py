@@ -34,7 +34,7 @@ __all__ = [
 #: Statuses that count as "traced" for dedupe (an error is retried, a review waits).
 DONE_STATUSES = ("matched", "no_match")
 logger = logging.getLogger(__name__)
-#: UNVERIFIED (SITES §9): per-phone DNC and TCPA booleans named as in v3 (§7.4);
+#: UNVERIFIED (docs/SITES.md §9): per-phone DNC and TCPA booleans named as in v3 (§7.4);
 #: v1 carries a person-level ``dnc`` object and a separate /phone/dnc call. A flag
 #: the answer does not carry is stored as NULL (unknown), never as False.
 PHONE_DNC_FIELD = "dnc"

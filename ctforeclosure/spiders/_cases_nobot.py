@@ -3,7 +3,7 @@
 The search page's AjaxControlToolkit NoBot control refuses a postback sent sooner
 than ``NOBOT_MIN_DELAY`` seconds after its page was served, and more than
 ``NOBOT_MAX_POSTBACKS`` postbacks from one client in any ``NOBOT_WINDOW`` seconds
-(SITES.md §2; toolkit defaults 2 s, 5 / 60 s). Case pages are plain GETs, not
+(docs/SITES.md §2; toolkit defaults 2 s, 5 / 60 s). Case pages are plain GETs, not
 postbacks: they are only paced by the download delay, so the crawl fetches them
 while a search waits here. Kept apart from the spider so the rules are in one place.
 

@@ -35,10 +35,10 @@ CASE_TYPE_LABEL = "Foreclosure Cases"  # [CODE]+[CAPTURE] default option
 #: Refused searches (NoBot, session) before ``auto`` mode tries the browser.
 REFUSALS_BEFORE_BROWSER = 2
 ROBOTS_MESSAGE = (
-    "robots.txt of %s forbids this crawl, so it stopped before searching. The court's "
-    "hosts are reported to disallow every robot (SITES.md §1.3). Crawling anyway is "
-    "the operator's decision: rerun with -s ROBOTSTXT_OBEY=False (the crawl then says "
-    "so in its log and its crawl run)."
+    "robots.txt of %s forbids this crawl, so it stopped before searching. The "
+    "court's hosts are reported to disallow every robot (docs/SITES.md §1.3). "
+    "Crawling anyway is the operator's decision: rerun with -s ROBOTSTXT_OBEY=False "
+    "(the crawl then says so in its log and its crawl run)."
 )
 
 

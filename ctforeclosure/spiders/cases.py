@@ -1,6 +1,6 @@
 """The ``cases`` spider: every foreclosure case of some towns, with its case page.
 
-Domain: civilinquiry.jud.ct.gov (``CTJUD_BASE_URL``), SITES.md §1-§3.
+Domain: civilinquiry.jud.ct.gov (``CTJUD_BASE_URL``), docs/SITES.md §1-§3.
 Run: ``scrapy crawl cases -a town=Bethel`` | ``-a towns=Avon,Bethel`` |
 ``-a county="New Haven"`` | ``-a town=all``; ``-a status=active|all``,
 ``-a property=residential|all``, ``-a details=changed|all|none`` (default

@@ -17,9 +17,9 @@ Flow:
 
 Items go through the pipelines into the ``towns`` table; re-running changes nothing.
 
-Caveats (SITES.md §6): the page's current HTML was never captured. A kyp0717 scraper
-reading LibGuides boxes found only 24 towns, so a fallback is expected to be common;
-the bundled list is the source of truth and the page a cross-check. The planning
+Caveats (docs/SITES.md §6): the page's current HTML was never captured. A kyp0717
+scraper reading LibGuides boxes found only 24 towns, so a fallback is expected to be
+common; the bundled list is the source of truth and the page a cross-check. The planning
 region comes from the page when it has one, else from the bundled list.
 """
 

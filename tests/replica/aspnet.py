@@ -1,7 +1,7 @@
 """The ASP.NET WebForms machinery the judiciary site's pages rely on.
 
 View state, event validation, the session cookie and AjaxControlToolkit's NoBot
-(SITES.md §1.1-1.2): a client that does not carry the current page's hidden fields,
+(docs/SITES.md §1.1-1.2): a client that does not carry the current page's hidden fields,
 keep the session cookie and answer the NoBot challenge in time is refused, as it would
 be on the real site. View state is signed (like ASP.NET's MAC) so tampering is caught.
 """
@@ -30,7 +30,7 @@ NOBOT_FIELD = "ctl00$NoBot$NoBot_NoBotExtender_ClientState"
 MAX_SESSIONS = 20_000
 
 #: NoBot defaults from the toolkit source (NoBot.cs); the site's own values are
-#: UNVERIFIED (SITES §9).
+#: UNVERIFIED (docs/SITES.md §9).
 NOBOT_MIN_DELAY_SECONDS = 2.0
 NOBOT_CUTOFF_WINDOW_SECONDS = 60.0
 NOBOT_CUTOFF_MAX_INSTANCES = 5

@@ -1,4 +1,4 @@
-"""Offline stand-in for BatchData's paid v1 skip-trace API (SITES.md §7).
+"""Offline stand-in for BatchData's paid v1 skip-trace API (docs/SITES.md §7).
 
 Mounted by the replica at ``/batchdata``, so clients use the base URL
 ``<root>/batchdata/api/v1``. It answers ``POST /api/v1/property/skip-trace`` in the
@@ -11,15 +11,15 @@ Behaviours (all deterministic for a given ``seed``):
 - Bearer auth with :data:`TEST_API_KEY`; anything else is HTTP 401.
 - 400 for a body that is not JSON, has no ``requests`` list, more than
   :data:`MAX_ITEMS_PER_CALL` items, or an item without an accepted address
-  combination (street+city+state, street+zip; SITES §7.2).
+  combination (street+city+state, street+zip; docs/SITES.md §7.2).
 - 429 with ``Retry-After`` once more calls arrive in one minute than
   ``rate_limit_per_minute``.
 - Fake persons from a hash of the input name and address: phones (type, carrier, DNC
   and TCPA flags, score) and emails; about one input in five is a no-match. Phones
   are 555-01xx numbers (reserved for fiction). TCPA-listed phones are left out unless
   ``options.includeTCPABlacklistedPhones`` is true (the v1 default is false).
-- Billing per matched record, no-match not billed (SITES §7.5): ``GET /_ledger`` lists
-  exactly what was billed; ``POST /_ledger/reset`` empties it.
+- Billing per matched record, no-match not billed (docs/SITES.md §7.5):
+  ``GET /_ledger`` lists exactly what was billed; ``POST /_ledger/reset`` empties it.
 - ``faults``: ``"429_once"``, ``"500_once"``, ``"503_once"``, ``"500_always"``,
   ``"400_always"``, ``"malformed_json"`` (200 with a cut-off body, after billing) and
   ``"slow"`` (bill, then wait ``slow_seconds`` before answering: a read timeout on the
@@ -41,7 +41,7 @@ __all__ = ["MAX_ITEMS_PER_CALL", "TEST_API_KEY", "fake_person", "make_blueprint"
 
 #: The only key the replica accepts.
 TEST_API_KEY = "replica-test-key"
-#: Request items per call (v3 doc says 100; SITES §7.2).
+#: Request items per call (v3 doc says 100; docs/SITES.md §7.2).
 MAX_ITEMS_PER_CALL = 100
 API_VERSION = "2.28.0"  # as in capture B
 

@@ -1,10 +1,11 @@
-"""The case page, CaseDetail/PublicCaseDetail.aspx (SITES.md §3).
+"""The case page, CaseDetail/PublicCaseDetail.aspx (docs/SITES.md §3).
 
 The section template (templates/case_detail.html) and the grid-row templates
 (templates/case_*.html) were cut from the real case-detail capture. A foreclosure
 adds the ``PropAddressRow`` after Court Location: its markup and place were never
-captured (UNVERIFIED, SITES §3.3), so it reuses its neighbours' cells with the ids
-scrapers use. Defendants' home addresses are not on the real page, so not here either.
+captured (UNVERIFIED, docs/SITES.md §3.3), so it reuses its neighbours' cells with the
+ids scrapers use. Defendants' home addresses are not on the real page, so not here
+either.
 """
 
 from __future__ import annotations

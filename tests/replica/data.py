@@ -6,7 +6,7 @@ per-docket seed, so 50,000 cases start in about a second. The same seed always g
 the same data. The generator also knows what it meant (judgment type, law day, sale
 date, active or not), which is the ground truth a crawl is checked against.
 
-Dirty data on purpose, as on the real site (SITES.md §2.2, §8.7): zips "00000" and
+Dirty data on purpose, as on the real site (docs/SITES.md §2.2, §8.7): zips "00000" and
 "06", "See Clerk's Note" addresses, second address lines, case names cut at 50
 characters per side, ampersands.
 """
@@ -35,23 +35,23 @@ DETAIL_CACHE_SIZE = 4096
 SIDE_LIMIT = 50  # each side of a grid case name is cut at 50 characters [CAPTURE]
 
 #: Property types. "Residential" is the only captured value; the others are
-#: UNVERIFIED (SITES §9): only "All Properties" searches would show them.
+#: UNVERIFIED (docs/SITES.md §9): only "All Properties" searches would show them.
 RESIDENTIAL = "Residential"
 OTHER_PROPERTY_TYPES = ("Commercial", "Vacant Land")
 
 #: Result wordings that name the law day or sale date. The real texts were never
-#: captured: UNVERIFIED (SITES §9). Parsers read dates after these markers.
+#: captured: UNVERIFIED (docs/SITES.md §9). Parsers read dates after these markers.
 STRICT_RESULT = "Granted {ruled} {judge} Law Day(s) assigned to begin {day}"
 SALE_RESULT = "Granted {ruled} {judge} Sale Date set for {day}"
 RESET_LAW_DAY_RESULT = "Granted {ruled} {judge} Law Day(s) reset to begin {day}"
 EXTEND_SALE_RESULT = "Granted {ruled} {judge} Sale Date reset for {day}"
-#: Grid/case-page disposition texts for closed cases: UNVERIFIED (SITES §9).
+#: Grid/case-page disposition texts for closed cases: UNVERIFIED (docs/SITES.md §9).
 DISPOSITIONS = (
     "JUDGMENT OF STRICT FORECLOSURE",
     "JUDGMENT OF FORECLOSURE BY SALE",
     "WITHDRAWAL OF ACTION",
 )
-CASE_TYPE_CODE = "P00"  # foreclosure, per form JD-CV-1: UNVERIFIED (SITES §3.2)
+CASE_TYPE_CODE = "P00"  # foreclosure, per form JD-CV-1: UNVERIFIED (docs/SITES.md §3.2)
 CASE_TYPE_TEXT = "P00 - Property - Foreclosure"
 
 

@@ -1,7 +1,7 @@
 """Generate one case page's data: parties, appearances, docket entries, court dates.
 
 Seeded per docket (so a case page never depends on which pages were read first) and
-shaped like a Connecticut foreclosure's life (SITES.md §3.5): summons, complaint,
+shaped like a Connecticut foreclosure's life (docs/SITES.md §3.5): summons, complaint,
 return of service, appearances, default, mediation, EMAP, worksheet, a judgment of
 strict foreclosure (with a law day) or by sale (with a sale date), and sometimes a
 bankruptcy that resets the law days or a motion to open that moves the sale date.

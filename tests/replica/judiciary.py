@@ -1,6 +1,6 @@
 """The civilinquiry.jud.ct.gov pages: search, results, paging, LoadDocket, case pages.
 
-Request flow, as on the real site (SITES.md §1-§3):
+Request flow, as on the real site (docs/SITES.md §1-§3):
 
 1. GET ``PropertyAddressSearch.aspx`` → the form, hidden fields, a NoBot challenge
    "~N" and the ``ASP.NET_SessionId`` cookie.
@@ -11,7 +11,8 @@ Request flow, as on the real site (SITES.md §1-§3):
 4. GET ``LoadDocket.aspx?DocketNo=<dashed>`` → 302 to
    ``CaseDetail/PublicCaseDetail.aspx?DocketNo=<compact>`` (the session must exist).
 
-Responses to broken requests are guesses, each an ``UNVERIFIED (SITES §9)`` constant.
+Responses to broken requests are guesses, each an ``UNVERIFIED (docs/SITES.md §9)``
+constant.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from .results_page import (
 )
 
 #: __VIEWSTATEGENERATOR per page. Results and case page [CAPTURE]; the others are
-#: UNVERIFIED (SITES §9).
+#: UNVERIFIED (docs/SITES.md §9).
 GENERATOR_SEARCH = "3D6B4A2F"
 GENERATOR_RESULTS = "E8A7F0DB"
 GENERATOR_CASE = "69383C4F"
@@ -66,20 +67,21 @@ TOOLKIT_HIDDEN = (
 TSM_COMBINED = "replica"  # the real value is a long opaque list of script ids
 
 #: Where a tampered/missing view state or event validation goes: ASP.NET's
-#: customErrors redirect. UNVERIFIED (SITES §9).
+#: customErrors redirect. UNVERIFIED (docs/SITES.md §9).
 BAD_POSTBACK_REDIRECT = "ErrorPage.aspx?aspxerrorpath=/{page}"
 #: Case page without a session: [CODE] juriscraper notes say ErrorPage.aspx?emLID=...;
-#: the emLID value is UNVERIFIED (SITES §9).
+#: the emLID value is UNVERIFIED (docs/SITES.md §9).
 NO_SESSION_REDIRECT = "ErrorPage.aspx?emLID=1"
-#: Unknown docket: appellate site's behaviour [CODE]; UNVERIFIED here (SITES §9).
+#: Unknown docket: the appellate site's behaviour [CODE]; UNVERIFIED here
+#: (docs/SITES.md §9).
 UNKNOWN_DOCKET_REDIRECT = "ErrorPage.aspx?errmsg=" + quote("Case Not Found")
-#: Text of the error page: UNVERIFIED (SITES §9).
+#: Text of the error page: UNVERIFIED (docs/SITES.md §9).
 ERROR_PAGE_TEXT = (
     "An error has occurred while processing your request. Please return to the "
     "previous page and try again."
 )
 #: A failed NoBot check re-renders the search form with a message in lblMessage.
-#: Whether the real site says anything is unknown: UNVERIFIED (SITES §9).
+#: Whether the real site says anything is unknown: UNVERIFIED (docs/SITES.md §9).
 NOBOT_MESSAGES = {
     aspnet.NOBOT_BAD_RESPONSE: "Your request could not be validated. Please try again.",
     aspnet.NOBOT_BAD_SESSION: "Your session has expired. Please try again.",
@@ -311,7 +313,7 @@ def property_address_search():
     town = request.form.get(TOWN_FIELD, "")
     if request.form.get(SUBMIT_FIELD) is None:
         # No button in the post: WebForms raises no Click event, so the form is
-        # simply shown again. UNVERIFIED (SITES §9); browsers send the default
+        # simply shown again. UNVERIFIED (docs/SITES.md §9); browsers send the default
         # button when Enter is pressed in the town box.
         body = _search_page(session, town=town, selected=selected)
         return _finish(body, session, is_new)
@@ -341,7 +343,8 @@ def property_address_search():
 @bp.route("/PropertyAddressSearchResults.aspx", methods=["GET", "POST"])
 def property_address_search_results():
     if request.method == "GET":
-        # UNVERIFIED (SITES §9): a bare GET presumably sends the user back to the form.
+        # UNVERIFIED (docs/SITES.md §9): a bare GET presumably sends the user back to
+        # the form.
         return redirect("PropertyAddressSearch.aspx", code=302)
     session, is_new = _session()
     try:

@@ -1,10 +1,10 @@
-"""The search form and the "Property Address Search Results" page (SITES.md §2).
+"""The search form and the "Property Address Search Results" page (docs/SITES.md §2).
 
 Results markup follows the captures: the criteria echo, ``lblRecords`` "a-b of n",
 the ``gvPropertyResults`` grid with rows from ``ctl03``, ``grdRow``/``grdRowAlt``,
 7 columns, and numeric pager rows top and bottom when there are more than 200 rows.
 The search form itself was never captured: its option values, street/zip inputs and
-button text are guesses, each an ``UNVERIFIED (SITES §9)`` constant below.
+button text are guesses, each an ``UNVERIFIED (docs/SITES.md §9)`` constant below.
 """
 
 from __future__ import annotations
@@ -20,21 +20,21 @@ GRID_NAME = "ctl00$ContentPlaceHolder1$gvPropertyResults"
 CHANGED_GRID_ID = "ctl00_ContentPlaceHolder1_gvPropertyResultsNew"
 
 TOWN_FIELD = "ctl00$ContentPlaceHolder1$txtCityTown"  # [CODE]
-#: Street and zip inputs: names UNVERIFIED (SITES §9).
+#: Street and zip inputs: names UNVERIFIED (docs/SITES.md §9).
 STREET_FIELD = "ctl00$ContentPlaceHolder1$txtStreetAddress"
 ZIP_FIELD = "ctl00$ContentPlaceHolder1$txtZipCode"
 CASE_TYPE_FIELD = "ctl00$ContentPlaceHolder1$ddlCaseType"  # [CODE]
 PROPERTY_TYPE_FIELD = "ctl00$ContentPlaceHolder1$ddlPropertyType"  # [CODE]
 CASE_STATUS_FIELD = "ctl00$ContentPlaceHolder1$ddlCaseStatus"  # [CODE]
 SUBMIT_FIELD = "ctl00$ContentPlaceHolder1$btnSubmit"  # [CODE]
-SUBMIT_VALUE = "Submit"  # UNVERIFIED (SITES §9)
-#: (value, label): labels [CODE]+[CAPTURE], values UNVERIFIED (SITES §9).
+SUBMIT_VALUE = "Submit"  # UNVERIFIED (docs/SITES.md §9)
+#: (value, label): labels [CODE]+[CAPTURE], values UNVERIFIED (docs/SITES.md §9).
 #: The first option is the default.
 CASE_TYPE_OPTIONS = (("FC", "Foreclosure Cases"), ("HC", "Housing Cases"))
 PROPERTY_TYPE_OPTIONS = (("RES", "Residential Properties"), ("ALL", "All Properties"))
 CASE_STATUS_OPTIONS = (("ACT", "Active Cases"), ("ALL", "All Cases"))
 MIN_TOWN_LENGTH = 3  # [CODE] ct-foreclosure-bot notes
-#: Messages in lblMessage: texts UNVERIFIED (SITES §9).
+#: Messages in lblMessage: texts UNVERIFIED (docs/SITES.md §9).
 TOWN_TOO_SHORT_MESSAGE = "City/Town must contain at least 3 characters."
 NO_RESULTS_MESSAGE = "No records found matching the search criteria."
 
@@ -65,7 +65,7 @@ def _select(name: str, options, selected: str) -> str:
 
 
 def search_form(*, town: str = "", message: str = "", selected=None) -> str:
-    """Return the search form content (markup UNVERIFIED, SITES §9)."""
+    """Return the search form content (markup UNVERIFIED, docs/SITES.md §9)."""
     sel = selected or (
         CASE_TYPE_OPTIONS[0][0],
         PROPERTY_TYPE_OPTIONS[0][0],

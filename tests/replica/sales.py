@@ -1,6 +1,6 @@
 """Pending foreclosure sales pages (sso.eservices.jud.ct.gov/foreclosures/Public/).
 
-Shaped like SITES.md §5 from the same generated cases: every active case with a
+Shaped like docs/SITES.md §5 from the same generated cases: every active case with a
 judgment of foreclosure by sale and a sale date not yet past is a posting.
 
 - ``PendPostbyTownList.aspx``: towns with pending sales, each linked with a count

@@ -1,4 +1,4 @@
-"""The CT State Library towns guide page (SITES.md §6), in the layouts it may have.
+"""The CT State Library towns guide page (docs/SITES.md §6), in the layouts it may have.
 
 The real page was never captured; the towns engineer hand-made three plausible
 layouts under tests/fixtures/statelib/ (see tests/fixtures/SOURCES.md). This serves

@@ -73,7 +73,7 @@ TOWN_COURTS = {
     "Milford": ("AAN", "ANSONIA-MILFORD JD AT MILFORD"),
     "Shelton": ("AAN", "ANSONIA-MILFORD JD AT MILFORD"),
 }
-#: Grid abbreviations one source claims (SITES.md §2.4), used behind an option.
+#: Grid abbreviations one source claims (docs/SITES.md §2.4), used behind an option.
 ABBREVIATIONS = {"East Hartford": "E. HARTFORD", "North Branford": "N. BRANFORD"}
 
 

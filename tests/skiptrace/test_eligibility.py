@@ -19,7 +19,8 @@ CASE = {
     "search_town": "Middletown",
 }
 
-#: Party and case names from the civilinquiry captures (SITES §0), institutions only.
+#: Party and case names from the civilinquiry captures (docs/SITES.md §0):
+#: institutions only.
 INSTITUTIONS = {
     "BANK OF AMERICA, N.A.": "bank, lender or servicer",
     "WELLS FARGO BANK, N.A., SUCCESSOR BY MERGER TO WELLS FARGO HOME MORTGAGE": (

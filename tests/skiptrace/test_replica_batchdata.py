@@ -7,7 +7,7 @@ import requests
 from tests.replica.batchdata import TEST_API_KEY, fake_person
 
 #: Keys of a person and of a phone in the official mock's answer (capture B,
-#: SITES §7.3) that the client reads.
+#: docs/SITES.md §7.3) that the client reads.
 MOCK_PERSON_KEYS = {
     "name",
     "phoneNumbers",

@@ -1,4 +1,4 @@
-"""Storing answers in the official mock's shape (SITES §7.3, capture B)."""
+"""Storing answers in the official mock's shape (docs/SITES.md §7.3, capture B)."""
 
 from __future__ import annotations
 
