@@ -17,8 +17,10 @@ crawls itself. The kill switch (``pause``/``resume``) is in the database:
   (a bad argument, an import error): ``ctforeclosure jobs --alert-crashed``.
 
 Nodes come from ``SCRAPYD_NODES`` (comma-separated URLs) unless given; credentials
-from ``SCRAPYD_USERNAME``/``SCRAPYD_PASSWORD``. Secrets are never job arguments:
-jobs read ``DATABASE_URL`` and ``BATCHDATA_API_KEY`` from scrapyd's environment.
+from ``SCRAPYD_USERNAME``/``SCRAPYD_PASSWORD``. Secrets are never job arguments or
+settings (:func:`check_no_secrets`, the one rule for the CLI, the web UI and the
+API): jobs read ``DATABASE_URL`` and ``BATCHDATA_API_KEY`` from scrapyd's
+environment.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ __all__ = [
     "Job",
     "NoNodes",
     "ScheduledJob",
+    "SecretParameter",
     "alert_crashed",
     "cancel",
+    "check_no_secrets",
     "list_jobs",
     "parse_log",
     "schedule",
@@ -61,6 +65,16 @@ _EXCEPTION_RE = re.compile(r"^(?P<exc>[A-Za-z_][\w.]*(?::.*)?)$")
 _ERROR_LINE_RE = re.compile(
     r"^\S+ \S+ \[[\w.]+\] (?:ERROR|CRITICAL): (?P<message>.*)$", re.M
 )
+#: Parts of a job parameter's name, any case, that mark it a secret
+#: ("api_token", "ALERT_WEBHOOK_URL", "BATCHDATA_API_KEY").
+SECRET_NAME_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "WEBHOOK")
+#: Whole words of a name that mark it a secret (Scrapy's ``http_pass``).
+SECRET_NAME_WORDS = frozenset({"PASS", "PWD", "CREDENTIALS"})
+# Credentials in a URL: "s3://user:pw@bucket/x", "https://token@host/" (up to the
+# first "/" after "://", so "https://host/?who=ops@example.org" is not one).
+_URL_USERINFO_RE = re.compile(r"[A-Za-z][\w+.-]*://[^\s/@]+@")
+# user:password@host without a scheme: "postgres:pw@db.example.org:5432/ctf".
+_BARE_USERINFO_RE = re.compile(r"(?:^|[\s,;=\"'])[^\s:/@,;=\"']+:[^\s/@,;\"']+@\w")
 #: Longest failure reason shown (a traceback line can be long; no data is in it).
 MAX_REASON = 300
 
@@ -130,11 +144,38 @@ def _job_id(spider: str, batch: list[str]) -> str:
     return f"{spider}-{stamp}-{label}-{uuid.uuid4().hex[:6]}"
 
 
-def _check_no_secrets(mapping: dict[str, str]) -> None:
-    """Refuse secrets as job arguments or settings: listjobs.json would show them."""
-    for key in mapping:
-        if key.upper() in SECRET_ENV_VARS:
-            raise ValueError(f"{key} is a secret: give it to scrapyd's environment")
+class SecretParameter(ValueError):
+    """A job argument or setting that is, or carries, a secret."""
+
+
+def check_no_secrets(mapping: dict[str, str], kind: str) -> None:
+    """Refuse secrets as job arguments or settings: listjobs.json would show them.
+
+    ``kind`` ("setting", "spider argument") names what is refused in the message,
+    which names the parameter and never repeats its value.
+    """
+    for name, value in mapping.items():
+        if reason := _secret_reason(name, str(value)):
+            raise SecretParameter(
+                f"{kind} {name} {reason}: scrapyd shows job {kind}s in listjobs.json "
+                "to anyone with its password; give it to scrapyd's environment "
+                "instead, where the crawl reads it"
+            )
+
+
+def _secret_reason(name: str, value: str) -> str | None:
+    """Return why a parameter is a secret (its name or its value), or None."""
+    upper = name.upper()
+    words = set(re.split(r"[^A-Z0-9]+", upper))
+    if (
+        upper in SECRET_ENV_VARS
+        or any(part in upper for part in SECRET_NAME_PARTS)
+        or words & SECRET_NAME_WORDS
+    ):
+        return "is named like a secret"
+    if _URL_USERINFO_RE.search(value) or _BARE_USERINFO_RE.search(value):
+        return "holds credentials (user:password@host)"
+    return None
 
 
 def schedule(
@@ -163,8 +204,8 @@ def schedule(
     names = _resolve_towns(towns, county, all_towns)
     extra_args = dict(extra_args or {})
     settings = dict(settings or {})
-    _check_no_secrets(extra_args)
-    _check_no_secrets(settings)
+    check_no_secrets(extra_args, "spider argument")
+    check_no_secrets(settings, "setting")
     clients = [ScrapydClient.from_config(n, cfg) for n in _nodes(nodes, cfg)]
     loads: dict[str, int] = {}
     for client in clients:

@@ -93,3 +93,80 @@ def test_schedule_refuses_a_secret_as_setting_or_argument(option):
     assert result.exit_code == 2
     assert "secret" in result.output
     assert "pw@db" not in result.output
+
+
+# Each pair is what a probe passed to scrapyd before the refusal grew: the names and
+# values are made up, and each value is unique so the tests can look for it.
+SECRET_PAIRS = [
+    ("--arg", "api_token", "tok-7f3a9c"),
+    ("--set", "ALERT_WEBHOOK_URL", "https://hooks.example.org/T000/hook-7f3a9c"),
+    ("--set", "BATCHDATA_API_KEY", "key-7f3a9c"),
+    ("--arg", "client_secret", "sec-7f3a9c"),
+    ("--set", "SMTP_PASSWORD", "pw-7f3a9c"),
+    ("--set", "FEED_URI", "s3://user:pw-7f3a9c@bucket.example.org/items.jsonl"),
+    ("--arg", "mirror", "https://tok-7f3a9c@mirror.example.org/cases"),
+    ("--arg", "backup", "postgres:pw-7f3a9c@db.example.org:5432/ctf"),
+]
+
+# A node on the discard port, where nothing answers: nothing is ever posted.
+SCHEDULE_HARTFORD = ["schedule", "--town", "Hartford", "--nodes", "http://127.0.0.1:9"]
+
+ORDINARY = {
+    "DOWNLOAD_DELAY": "2",
+    "LOG_LEVEL": "INFO",
+    "CLOSESPIDER_ITEMCOUNT": "50",
+    "status": "all",
+    "details": "changed",
+    "contact": "ops@example.org",
+    "page": "https://example.org/search?who=ops@example.org",
+}
+
+
+@pytest.mark.parametrize(("option", "name", "value"), SECRET_PAIRS)
+def test_check_no_secrets_refuses_secret_names_and_credential_urls(option, name, value):
+    from ctforeclosure.jobs.scheduling import SecretParameter, check_no_secrets
+
+    kind = "setting" if option == "--set" else "spider argument"
+    with pytest.raises(SecretParameter) as refused:
+        check_no_secrets({"DOWNLOAD_DELAY": "2", name: value}, kind)
+    message = str(refused.value)
+    assert name in message and kind in message
+    assert "give it to scrapyd's environment" in message
+    assert value not in message and "pw-7f3a9c" not in message
+
+
+def test_check_no_secrets_lets_ordinary_settings_and_arguments_pass():
+    from ctforeclosure.jobs.scheduling import check_no_secrets
+
+    check_no_secrets(ORDINARY, "setting")
+    check_no_secrets(ORDINARY, "spider argument")
+
+
+@pytest.mark.parametrize(("option", "name", "value"), SECRET_PAIRS)
+def test_schedule_cli_refuses_secret_names_and_credential_urls(option, name, value):
+    from click.testing import CliRunner
+
+    from ctforeclosure.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [*SCHEDULE_HARTFORD, option, f"{name}={value}"],
+    )
+    assert result.exit_code == 2, result.output
+    assert name in result.output
+    assert "give it to scrapyd's environment" in result.output
+    assert "7f3a9c" not in result.output
+
+
+def test_schedule_cli_passes_an_ordinary_setting_and_argument_on():
+    """DOWNLOAD_DELAY=2 and status=all get past the check, to the (absent) node."""
+    from click.testing import CliRunner
+
+    from ctforeclosure.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [*SCHEDULE_HARTFORD, "--set", "DOWNLOAD_DELAY=2", "--arg", "status=all"],
+    )
+    assert result.exit_code == 1, result.output
+    assert "no scrapyd node answered" in result.output

@@ -206,6 +206,22 @@ def test_api_scrape_without_scrapyd_nodes_is_503_and_not_audited(app, api):
     assert "crawl.start" not in actions
 
 
+def test_api_scrape_answers_a_refused_secret_with_400_naming_it(app, api, monkeypatch):
+    """The API passes no job arguments or settings; a refusal would still be a 400."""
+    from ctforeclosure.jobs import scheduling
+
+    def refuse(**kwargs):
+        scheduling.check_no_secrets({"api_token": "tok-7f3a9c"}, "spider argument")
+
+    monkeypatch.setattr(scheduling, "schedule", refuse)
+    _, post = api("manager")
+    response = post("/scraper/scrape", json={"scope": "town", "town": "Hartford"})
+    assert response.status_code == 400
+    message = response.get_json()["error"]
+    assert "api_token" in message and "scrapyd's environment" in message
+    assert "tok-7f3a9c" not in message
+
+
 def test_api_skiptrace_lookup_quotes_without_spending(app, api):
     _, post = api("manager")
     response = post("/skiptraces/lookup", json={"docket_nos": [DOCKET_HARTFORD]})

@@ -78,3 +78,24 @@ def test_api_scrape_a_county_schedules_one_job_per_town(app, scrapyd_env):
     assert {j["node"] for j in jobs} == {scrapyd_env.url}
     (record,) = _audit(app, "crawl.start")
     assert record.target == "Tolland County" and len(record.details["jobs"]) == 13
+
+
+def test_crawl_start_shows_a_refused_secret_naming_it(as_role, monkeypatch):
+    """The form passes no job arguments or settings; a refusal is still a message."""
+    from ctforeclosure.jobs import scheduling
+
+    def refuse(**kwargs):
+        scheduling.check_no_secrets({"ALERT_WEBHOOK_URL": "hook-7f3a9c"}, "setting")
+
+    monkeypatch.setattr(scheduling, "schedule", refuse)
+    manager = as_role("manager")
+    token = csrf_token(manager, "/crawls/")
+    response = manager.post(
+        "/crawls/start",
+        data={"csrf_token": token, "scope": "town", "town": "Hartford"},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Crawl not started: setting ALERT_WEBHOOK_URL" in html
+    assert "hook-7f3a9c" not in html
