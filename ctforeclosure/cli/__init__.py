@@ -3,6 +3,7 @@
 import click
 
 from ctforeclosure.cli.db import db
+from ctforeclosure.cli.group import DatabaseAwareGroup
 from ctforeclosure.cli.node import node
 from ctforeclosure.cli.scrapyd import cancel, jobs, pause, resume, schedule
 from ctforeclosure.cli.skiptrace import purge, reconcile, skiptrace
@@ -13,7 +14,7 @@ from ctforeclosure.cli.users import users
 from ctforeclosure.cli.web import web
 
 
-@click.group()
+@click.group(cls=DatabaseAwareGroup)
 @click.version_option(package_name="ctforeclosure")
 def main() -> None:
     """ctforeclosure: Connecticut foreclosure cases, from the court to your desk."""

@@ -10,6 +10,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from ctforeclosure import towns
+from ctforeclosure.cli.group import unavailable_error
 from ctforeclosure.jobs import scheduling
 from ctforeclosure.jobs.scrapyd_api import ScrapydError
 from ctforeclosure.store import site_budget
@@ -17,6 +18,10 @@ from ctforeclosure.store import site_budget
 
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _pairs(values, option: str) -> dict[str, str]:
@@ -147,7 +152,9 @@ def pause(reason):
     try:
         site_budget.pause(by="cli", reason=reason)
     except (LookupError, SQLAlchemyError) as exc:
-        raise click.ClickException(f"cannot pause: {exc}") from exc
+        if unavailable_error(exc):
+            raise  # the ctforeclosure group reports an unreachable database
+        raise click.ClickException(f"cannot pause: {_first_line(exc)}") from exc
     click.echo("paused: crawls hold their requests to the court until `resume`")
 
 
@@ -157,5 +164,7 @@ def resume():
     try:
         site_budget.resume()
     except SQLAlchemyError as exc:
-        raise click.ClickException(f"cannot resume: {exc}") from exc
+        if unavailable_error(exc):
+            raise  # the ctforeclosure group reports an unreachable database
+        raise click.ClickException(f"cannot resume: {_first_line(exc)}") from exc
     click.echo("resumed")

@@ -54,6 +54,7 @@ def replay(batch_size: int) -> None:
     import sqlalchemy as sa
     from tqdm import tqdm
 
+    from ctforeclosure.cli.group import unavailable_error
     from ctforeclosure.db import make_engine
     from ctforeclosure.migrate import SchemaNotCurrent, require_current
     from ctforeclosure.store import spool as store_spool
@@ -65,6 +66,8 @@ def replay(batch_size: int) -> None:
         try:
             require_current(engine)
         except (SchemaNotCurrent, sa.exc.SQLAlchemyError) as exc:
+            if unavailable_error(exc):
+                raise  # the ctforeclosure group reports an unreachable database
             raise click.ClickException(
                 f"database {cfg.database_url_redacted} cannot be used: "
                 f"{str(exc).splitlines()[0]}. The spool is untouched."
