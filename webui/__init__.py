@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, request
 from flask_wtf import CSRFProtect
 
 from ctforeclosure import config
@@ -107,11 +107,28 @@ def _register(app: Flask) -> None:
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
     app.get("/healthz")(healthz)
     app.after_request(_security_headers)
+    app.after_request(_no_store)
 
 
 def healthz():
     """Report that the process is up (no data)."""
     return {"status": "ok"}
+
+
+#: What may be cached: static files, and the blank sign-in form.
+_CACHEABLE = frozenset({("static", "GET"), ("static", "HEAD"), ("auth.login", "GET")})
+
+
+def _no_store(response):
+    """Forbid caching everything else: pages, exports and API answers carry
+    personal data, which must not stay in a browser's or a proxy's cache.
+
+    Adds ``no-store`` to what an endpoint set, so a stricter header stays. A
+    failed sign-in (POST) answers with the typed email in the form: not cached.
+    """
+    if (request.endpoint, request.method) not in _CACHEABLE:
+        response.cache_control.no_store = True
+    return response
 
 
 def _security_headers(response):

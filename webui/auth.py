@@ -152,7 +152,7 @@ def login():
             if user is not None:
                 audit.record(conn, user.email, "login", user.email)
             else:
-                audit.record(conn, "anonymous", "login.failed", email)
+                user_service.audit_failed_login(conn, email)
         if user is not None:
             limiter.reset(f"email:{email}")
             session.clear()

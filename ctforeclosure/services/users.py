@@ -1,7 +1,7 @@
 """Staff accounts and API tokens: create, disable, reset, issue, revoke, verify.
 
 The CLI (``ctforeclosure users``) and the web UI's admin pages both call these
-functions, so a rule (password length, role names, audit records) lives in one place.
+functions, so a rule (password strength, role names, audit records) lives in one place.
 Passwords are stored as werkzeug scrypt hashes; API tokens are random strings shown
 once and stored only as a SHA-256 digest. Every change is audited.
 """
@@ -9,22 +9,29 @@ once and stored only as a SHA-256 digest. Every change is audited.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from ctforeclosure.db import api_tokens, users
 from ctforeclosure.services import audit
 
 __all__ = [
+    "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
+    "MIN_PASSWORD_SCORE",
     "ROLES",
+    "UNKNOWN_ACCOUNT",
     "IssuedToken",
     "User",
     "UserError",
+    "audit_failed_login",
     "authenticate",
     "create_user",
     "disable_user",
@@ -42,6 +49,21 @@ __all__ = [
 #: Roles from most to least powerful.
 ROLES = ("admin", "manager", "viewer")
 MIN_PASSWORD_LENGTH = 12
+# Longer is refused before any work: no one types more, and hashing or estimating
+# a huge input would let one request hold a worker.
+MAX_PASSWORD_LENGTH = 1024
+# zxcvbn's scale runs 0-4; 3 is "safely unguessable" against an offline attack on
+# a slow hash, which is what a leaked scrypt table would face.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's cost grows steeply with length (its own default refuses more than 72
+# characters), so a longer password is judged by its first 72: that many
+# characters of a strong password are already strong.
+_ESTIMATED_LENGTH = 72
+# zxcvbn keeps the user inputs of a call in a module-level dictionary, and the web
+# UI's workers run threads: one estimate at a time, so no call sees another's inputs.
+_ZXCVBN_LOCK = threading.Lock()
+#: What a failed sign-in's audit record names when the email is no user's.
+UNKNOWN_ACCOUNT = "(unknown account)"
 PASSWORD_METHOD = "scrypt"  # noqa: S105 -- a hash method name; memory-hard
 TOKEN_PREFIX = "ctf_"  # noqa: S105 -- lets secret scanners spot a leaked token
 # A real hash to compare against when the email is unknown, so a wrong email and a
@@ -95,11 +117,31 @@ def _check_role(role: str) -> str:
     return role
 
 
-def _check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+def _check_password(password: str, email: str) -> None:
+    """Refuse a password that is too short, too long or guessable (zxcvbn)."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(
             f"password too short: at least {MIN_PASSWORD_LENGTH} characters"
         )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
+    with _ZXCVBN_LOCK:
+        result = zxcvbn(
+            password[:_ESTIMATED_LENGTH], user_inputs=_personal_words(email)
+        )
+    if result["score"] < MIN_PASSWORD_SCORE:
+        feedback = result["feedback"]
+        hints = [feedback["warning"], *feedback["suggestions"]]
+        why = " ".join(h for h in hints if h) or "it is too easy to guess."
+        raise UserError(f"password too weak: {why}")
+
+
+def _personal_words(email: str) -> list[str]:
+    """Return the email and its parts, which a password should not be built on."""
+    local, _, domain = email.partition("@")
+    parts = re.split(r"[._+-]+", local)
+    return [email, local, domain, "".join(parts), *parts]
 
 
 def _row_to_user(row) -> User:
@@ -132,7 +174,7 @@ def create_user(
     """Create an active user with a hashed password; audited."""
     email = _normalise_email(email)
     _check_role(role)
-    _check_password(password)
+    _check_password(password, email)
     exists = conn.execute(sa.select(users.c.id).where(users.c.email == email)).first()
     if exists:
         raise UserError(f"user already exists: {email}")
@@ -186,6 +228,22 @@ def authenticate(conn: sa.Connection, email: str, password: str) -> User | None:
     return get_user(conn, row.id)
 
 
+def audit_failed_login(conn: sa.Connection, email: str) -> None:
+    """Audit a failed sign-in, naming the account only when it exists.
+
+    What was typed as the email may be a password typed into the wrong box or a
+    stranger's address: neither belongs in the audit log.
+    """
+    try:
+        email = _normalise_email(email)
+    except UserError:
+        email = None
+    known = email is not None and (
+        conn.execute(sa.select(users.c.id).where(users.c.email == email)).first()
+    )
+    audit.record(conn, "anonymous", "login.failed", email if known else UNKNOWN_ACCOUNT)
+
+
 def disable_user(conn: sa.Connection, email: str, *, actor: str) -> User:
     """Disable a user and revoke their API tokens; audited."""
     row = _require_user(conn, email)
@@ -219,7 +277,7 @@ def set_role(conn: sa.Connection, email: str, role: str, *, actor: str) -> User:
 def reset_password(conn: sa.Connection, email: str, password: str, *, actor: str):
     """Set a new password; audited (without the password)."""
     row = _require_user(conn, email)
-    _check_password(password)
+    _check_password(password, row.email)
     conn.execute(
         users.update()
         .where(users.c.id == row.id)

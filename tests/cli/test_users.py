@@ -80,6 +80,18 @@ def test_users_add_refuses_a_short_password_and_an_unknown_role(
     assert role.exit_code != 0 and "owner" in role.output
 
 
+def test_users_add_refuses_a_guessable_password_and_says_why(
+    migrated_db_url, monkeypatch
+):
+    monkeypatch.setenv("DATABASE_URL", migrated_db_url)
+    weak = _run(
+        ["users", "add", "a@example.org", "--role", "viewer", "--password-stdin"],
+        "password1234\n",
+    )
+    assert weak.exit_code != 0
+    assert "password too weak: This is a very common password." in weak.output
+
+
 def test_web_refuses_to_start_without_secret_key(migrated_db_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", migrated_db_url)
     result = _run(["web", "--port", "0"])

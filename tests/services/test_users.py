@@ -43,6 +43,48 @@ def test_create_user_refuses_bad_input(conn, email, password, role, message):
         svc.create_user(conn, email, password, role, actor="cli")
 
 
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("alice@example.org", "password1234", "very common password"),
+        ("alice@example.org", "aaaaaaaaaaaa", "Repeats"),
+        ("alice@example.org", "qwertyuiopas", "commonly used password"),
+        ("alice@example.org", "alice@example.org2026!", "Add another word"),
+        ("ann.doe@example.org", "example.org.ann", "Add another word"),
+    ],
+)
+def test_create_user_refuses_a_guessable_password_and_says_why(
+    conn, email, password, message
+):
+    with pytest.raises(svc.UserError, match="password too weak") as refused:
+        svc.create_user(conn, email, password, "viewer", actor="cli")
+    assert message in str(refused.value)
+    assert password not in str(refused.value)
+    assert conn.execute(sa.select(db.users)).first() is None
+
+
+def test_reset_password_refuses_a_guessable_password_built_on_the_email(conn):
+    svc.create_user(conn, "alice@example.org", PASSWORD, "viewer", actor="cli")
+    with pytest.raises(svc.UserError, match="password too weak"):
+        svc.reset_password(
+            conn, "alice@example.org", "alice@example.org2026!", actor="cli"
+        )
+    assert svc.authenticate(conn, "alice@example.org", PASSWORD)
+
+
+def test_password_length_is_capped_before_hashing(conn, monkeypatch):
+    hashed = []
+    monkeypatch.setattr(
+        svc, "generate_password_hash", lambda *a, **kw: hashed.append(a) or "x"
+    )
+    longest = PASSWORD + " " + "q" * (svc.MAX_PASSWORD_LENGTH - len(PASSWORD) - 1)
+    with pytest.raises(svc.UserError, match="too long: at most 1024 characters"):
+        svc.create_user(conn, "a@example.org", longest + "q", "viewer", actor="cli")
+    assert hashed == []
+    svc.create_user(conn, "a@example.org", longest, "viewer", actor="cli")
+    assert len(hashed) == 1
+
+
 def test_create_user_refuses_a_duplicate(conn):
     svc.create_user(conn, "a@example.org", PASSWORD, "viewer", actor="cli")
     with pytest.raises(svc.UserError, match="already exists"):

@@ -74,6 +74,23 @@ def test_admin_refuses_a_short_password(as_role):
     assert "password too short" in response.get_data(as_text=True)
 
 
+def test_admin_refuses_a_guessable_password_and_says_why(as_role):
+    admin = as_role("admin")
+    token = csrf_token(admin, "/admin/users")
+    response = admin.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "email": "x@example.org",
+            "role": "viewer",
+            "password": "x@example.org2026!",
+        },
+        follow_redirects=True,
+    )
+    text = response.get_data(as_text=True)
+    assert "password too weak" in text and "Created x@example.org" not in text
+
+
 def test_admin_changes_a_role_and_it_is_audited(app, as_role):
     admin = as_role("admin")
     viewer_id = _user_id(app, EMAILS["viewer"])

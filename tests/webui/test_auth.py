@@ -75,6 +75,45 @@ def test_login_wrong_password_refused_and_audited(app, client):
     assert "login.failed" in actions
 
 
+def _failed_login_records(app) -> list:
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        return conn.execute(
+            sa.select(db.audit_log).where(db.audit_log.c.action == "login.failed")
+        ).all()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["someone.else@example.net", "Tr0ub4dor-typed-in-the-wrong-box"],
+)
+def test_login_failure_with_an_unknown_email_leaves_no_trace_of_it(app, client, typed):
+    token = csrf_token(client)
+    response = client.post(
+        "/auth/login",
+        data={"email": typed, "password": "wrong-password-123", "csrf_token": token},
+    )
+    assert response.status_code == 401
+    records = _failed_login_records(app)
+    assert [r.target for r in records] == ["(unknown account)"]
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        rows = conn.execute(sa.select(db.audit_log)).all()
+    assert typed.lower() not in repr(rows).lower()
+
+
+def test_login_failure_with_a_known_email_is_audited_with_it(app, client):
+    token = csrf_token(client)
+    client.post(
+        "/auth/login",
+        data={
+            "email": " Viewer@Example.org ",
+            "password": "wrong-password-123",
+            "csrf_token": token,
+        },
+    )
+    records = _failed_login_records(app)
+    assert [(r.actor, r.target) for r in records] == [("anonymous", EMAILS["viewer"])]
+
+
 def test_login_success_is_audited(app, client):
     login(client, "manager")
     with app.extensions["ctforeclosure_engine"].connect() as conn:
