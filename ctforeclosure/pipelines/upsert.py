@@ -39,8 +39,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_FLUSH_SECONDS = 10.0
 
-#: Stat prefix: how many dockets a complete search of the town listed.
-
 #: Finish reason when the database cannot be used at start.
 DATABASE_UNAVAILABLE = "database_unavailable"
 
