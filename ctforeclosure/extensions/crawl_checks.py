@@ -24,39 +24,9 @@ from spidermon import Monitor, MonitorSuite, monitors
 from spidermon.runners import MonitorRunner
 from spidermon.settings import MONITOR
 
-from ctforeclosure.signals import LISTED_STAT_PREFIX, TOWN_STAT_PREFIX
+from ctforeclosure.extensions.crawl_stats import empty_towns
 
 logger = logging.getLogger(__name__)
-
-
-def listed_by_town(stats: dict) -> dict[str, int]:
-    """Return canonical town -> dockets its complete search listed."""
-    return {
-        key[len(LISTED_STAT_PREFIX) :]: value
-        for key, value in stats.items()
-        if key.startswith(LISTED_STAT_PREFIX)
-    }
-
-
-def empty_towns(stats: dict) -> set[str]:
-    """Return the towns this crawl found without any case."""
-    empty = {t for t, n in listed_by_town(stats).items() if n == 0}
-    empty |= {t for t, c in town_stats(stats).items() if c.get("parsed", 0) == 0}
-    return empty
-
-
-def town_stats(stats: dict) -> dict[str, dict[str, int]]:
-    """Return town -> {"site": n, "parsed": m} from the cases spider's stats."""
-    towns: dict[str, dict[str, int]] = {}
-    for key, value in stats.items():
-        if not key.startswith(TOWN_STAT_PREFIX):
-            continue
-        town, _, name = key[len(TOWN_STAT_PREFIX) :].rpartition("/")
-        if name == "site_records":
-            towns.setdefault(town, {})["site"] = value
-        elif name == "rows_parsed":
-            towns.setdefault(town, {})["parsed"] = value
-    return towns
 
 
 class _CrawlMonitor(Monitor):

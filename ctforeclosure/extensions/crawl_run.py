@@ -20,116 +20,18 @@ from __future__ import annotations
 
 import logging
 import socket
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import sqlalchemy as sa
 from scrapy import signals as scrapy_signals
 
 from ctforeclosure import config, signals
-from ctforeclosure.config import SECRET_ENV_VARS
-from ctforeclosure.extensions.crawl_checks import empty_towns, run_checks, town_stats
+from ctforeclosure.extensions import crawl_stats
+from ctforeclosure.extensions.crawl_checks import run_checks
 from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.store import crawl_runs
 
 logger = logging.getLogger(__name__)
-
-#: Argument names never recorded (they would be shown in the web UI).
-_SECRET_ARG_WORDS = (
-    "password",
-    "secret",
-    "token",
-    "key",
-    *map(str.lower, SECRET_ENV_VARS),
-)
-
-
-def _spider_args(spider) -> dict:
-    """Return the spider's arguments: its ``crawl_args`` or ``-a`` ones on argv."""
-    args = getattr(spider, "crawl_args", None)
-    if args is None:
-        args = {}
-        argv = sys.argv[1:]
-        for index, value in enumerate(argv):
-            if value == "-a" and index + 1 < len(argv):
-                name, _, arg = argv[index + 1].partition("=")
-                args[name] = arg
-            elif value.startswith("-a") and len(value) > 2:
-                name, _, arg = value[2:].partition("=")
-                args[name] = arg
-    return {
-        str(k): str(v)
-        for k, v in dict(args).items()
-        if not any(word in str(k).lower() for word in _SECRET_ARG_WORDS)
-    }
-
-
-#: Which ``ctf/errors/<name>`` stats (pipelines, cases spider) count in which
-#: category; an unknown name counts as "system", so that nothing goes uncounted.
-ERROR_CATEGORIES = {
-    "validation": "validation",
-    "system": "system",
-    "parsing": "parsing",
-    "case_page": "parsing",
-    "search_given_up": "network",
-}
-
-
-def errors_by_category(stats: dict) -> dict[str, int]:
-    """Return error counts by category (network, parsing, validation, system)."""
-    counts = {
-        "network": stats.get("downloader/exception_count", 0)
-        + stats.get("retry/max_reached", 0),
-        "parsing": sum(
-            v for k, v in stats.items() if k.startswith("spider_exceptions/")
-        ),
-        "validation": 0,
-        "system": 0,
-    }
-    for key, value in stats.items():
-        if key.startswith("ctf/errors/"):
-            name = key[len("ctf/errors/") :]
-            counts[ERROR_CATEGORIES.get(name, "system")] += value
-    return counts
-
-
-def _jsonable_stats(stats: dict) -> dict:
-    out = {}
-    for key, value in stats.items():
-        if isinstance(value, datetime):
-            out[key] = value.isoformat()
-        elif isinstance(value, (int, float, str, bool)) or value is None:
-            out[key] = value
-        else:
-            out[key] = str(value)
-    return out
-
-
-def _notes(stats: dict, spool_file: Path | None) -> list[dict]:
-    """Return what an operator should know about the run beyond the counts."""
-    notes = []
-    if spool_file is not None:
-        notes.append(
-            {
-                "kind": "spooled",
-                "file": str(spool_file),
-                "items": stats.get("ctf/items_spooled", 0),
-                "action": "ctforeclosure spool replay",
-            }
-        )
-    if stats.get("ctf/search/records_mismatch"):
-        notes.append(
-            {"kind": "records_mismatch", "count": stats["ctf/search/records_mismatch"]}
-        )
-    return notes
-
-
-def _status(reason: str, spooled: bool) -> str:
-    """Return the run's status: finished, spooled or failed."""
-    if spooled:
-        return "spooled"
-    return "finished" if reason == "finished" else "failed"
 
 
 def _first_line(exc: Exception) -> str:
@@ -169,7 +71,7 @@ class CrawlRun:
                 self.run_id = crawl_runs.start_run(
                     conn,
                     spider=spider.name,
-                    args=_spider_args(spider),
+                    args=crawl_stats.spider_args(spider),
                     job_id=job_id,
                     node=node,
                     started_at=self.started_at,
@@ -209,7 +111,7 @@ class CrawlRun:
         try:
             with self.database.engine.connect() as conn:
                 return crawl_runs.stored_case_counts(
-                    conn, sorted(empty_towns(stats)), self.started_at
+                    conn, sorted(crawl_stats.empty_towns(stats)), self.started_at
                 )
         except sa.exc.SQLAlchemyError:
             return {}
@@ -218,20 +120,20 @@ class CrawlRun:
         spool_file = self.database.spool_file
         return {
             "finished_at": datetime.now(UTC),
-            "status": _status(reason, spooled=spool_file is not None),
+            "status": crawl_stats.status(reason, spooled=spool_file is not None),
             "finish_reason": reason,
             "items_scraped": stats.get("item_scraped_count", 0),
             "items_stored": stats.get("ctf/items_stored", 0),
             "items_dropped": stats.get("item_dropped_count", 0),
             "items_spooled": stats.get("ctf/items_spooled", 0),
             "requests": stats.get("downloader/request_count", 0),
-            "errors": errors_by_category(stats),
+            "errors": crawl_stats.errors_by_category(stats),
             "robots_overridden": bool(stats.get("ctf/robots_overridden"))
             or not self.crawler.settings.getbool("ROBOTSTXT_OBEY"),
-            "town_counts": town_stats(stats),
+            "town_counts": crawl_stats.town_stats(stats),
             "checks": checks,
-            "notes": _notes(stats, spool_file),
-            "stats": _jsonable_stats(stats),
+            "notes": crawl_stats.notes(stats, spool_file),
+            "stats": crawl_stats.jsonable(stats),
         }
 
     def _save(self, values: dict) -> bool:
