@@ -28,13 +28,14 @@ CLOSING_SPIDER = textwrap.dedent(
 )
 
 
-def test_crawl_alerts_extension_alerts_on_a_bad_finish(tmp_path, webhook):
+def _run_spider(tmp_path, webhook, source: str) -> None:
+    """Run a one-page spider with the project's settings, alerts to ``webhook``."""
     from ctforeclosure import migrate
 
     database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     migrate.upgrade(database_url)
-    spider = tmp_path / "closing.py"
-    spider.write_text(CLOSING_SPIDER)
+    spider = tmp_path / "spider.py"
+    spider.write_text(source)
     env = dict(
         os.environ,
         ALERT_WEBHOOK_URL=webhook.url,
@@ -49,6 +50,10 @@ def test_crawl_alerts_extension_alerts_on_a_bad_finish(tmp_path, webhook):
         check=True,
         timeout=120,
     )
+
+
+def test_crawl_alerts_extension_alerts_on_a_bad_finish(tmp_path, webhook):
+    _run_spider(tmp_path, webhook, CLOSING_SPIDER)
     by_kind = {payload["kind"]: payload for payload in webhook.received}
     assert set(by_kind) == {"crawl_failed", "monitor_failed"}
     assert "layout_changed" in by_kind["crawl_failed"]["text"]
@@ -58,28 +63,9 @@ def test_crawl_alerts_extension_alerts_on_a_bad_finish(tmp_path, webhook):
 
 
 def test_crawl_alerts_extension_is_quiet_after_a_good_crawl(tmp_path, webhook):
-    from ctforeclosure import migrate
-
-    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate.upgrade(database_url)
-    spider = tmp_path / "quiet.py"
-    spider.write_text(
-        CLOSING_SPIDER.replace('raise CloseSpider("layout_changed")', "return None")
-    )
-    env = dict(
-        os.environ,
-        ALERT_WEBHOOK_URL=webhook.url,
-        SCRAPY_SETTINGS_MODULE="ctforeclosure.settings",
-        DATABASE_URL=database_url,
-    )
-    scrapy = str(Path(sys.executable).with_name("scrapy"))
-    subprocess.run(
-        [scrapy, "runspider", str(spider), "-s", "LOG_LEVEL=WARNING"],
-        env=env,
-        cwd=tmp_path,
-        check=True,
-        timeout=120,
-    )
+    quiet = CLOSING_SPIDER.replace('raise CloseSpider("layout_changed")', "return None")
+    assert quiet != CLOSING_SPIDER
+    _run_spider(tmp_path, webhook, quiet)
     assert webhook.received == []
 
 
