@@ -107,6 +107,8 @@ class Config:
     scrapyd_password: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     contact: str | None = None
+    # API requests per minute per token (text; the web UI checks it, default 120).
+    api_rate_limit: str | None = None
     # The crawl: ctforeclosure.settings makes Scrapy settings of these.
     judiciary_search_mode: str = "auto"
     crawl_window: str = ""
@@ -185,6 +187,8 @@ def load() -> Config:
         scrapyd_password=_env("SCRAPYD_PASSWORD"),
         secret_key=_env("CTF_SECRET_KEY"),
         contact=_env("CONTACT"),
+        # CTF_API_RATE_LIMIT: API requests a token may make per minute, e.g. "120".
+        api_rate_limit=_env("CTF_API_RATE_LIMIT"),
         **_crawl_fields(),
         **_alert_fields(),
     )

@@ -1,8 +1,16 @@
-"""The OpenAPI 3.1 description of ``/api/v1`` (a test checks it against the routes)."""
+"""The OpenAPI 3.1 description of ``/api/v1`` (a test checks it against the routes).
+
+Each operation's scope comes from the route itself (``@scope``), so the description
+cannot drift from what the guard enforces.
+"""
 
 from __future__ import annotations
 
+import re
+
 from ctforeclosure import __version__
+from ctforeclosure.services.tokens import SCOPES
+from webui.api.common import required_scope
 
 FILTER_PARAMS = (
     ("q", "string", "Docket number, party name or address"),
@@ -152,18 +160,46 @@ def _error(text: str) -> dict:
     }
 
 
-def spec() -> dict:
-    """Return the OpenAPI document."""
+def route_scopes(app) -> dict[tuple[str, str], str | None]:
+    """Return each API operation's declared scope, by (OpenAPI path, method)."""
+    scopes = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            scopes[(path.removeprefix("/api/v1"), method.lower())] = required_scope(
+                app.view_functions[rule.endpoint]
+            )
+    return scopes
+
+
+def _security_scheme() -> dict:
+    listed = "; ".join(f"`{name}`: {what}" for name, what in SCOPES.items())
+    return {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token from `ctforeclosure users token issue`. Each "
+        "operation needs one scope (its `security` names it); a token never has "
+        "more than its user's role allows. Without `contacts`, phones and emails "
+        f"are masked. Scopes: {listed}.",
+    }
+
+
+def spec(scopes: dict[tuple[str, str], str | None]) -> dict:
+    """Return the OpenAPI document; ``scopes`` from :func:`route_scopes`."""
     paths: dict[str, dict] = {}
     for path, method, summary, path_params, query_params, manager in OPERATIONS:
+        needed = scopes[(path, method)]
         responses = {
             "200": {"description": "OK", "content": {"application/json": {}}},
             "401": _error("Missing, invalid or revoked token"),
+            "403": _error(f"The token lacks the {needed} scope (`missing_scope`)"),
+            "429": _error("Over the token's rate limit; see `Retry-After`"),
         }
         if path_params:
             responses["404"] = _error("Not found")
         if manager:
-            responses["403"] = _error("Needs the manager role")
             responses["503"] = _error("The service is not available in this build")
         operation = {
             "summary": summary + (" (manager and up)" if manager else ""),
@@ -179,6 +215,7 @@ def spec() -> dict:
             ]
             + [_param(n, "query", k, t) for n, k, t in query_params],
             "responses": responses,
+            "security": [{"bearerAuth": [needed]}],
         }
         paths.setdefault(path, {})[method] = operation
     return {
@@ -187,17 +224,21 @@ def spec() -> dict:
             "title": "ctforeclosure API",
             "version": __version__,
             "description": "Connecticut foreclosure cases. Read-only over court data; "
-            "viewers see phones and emails masked.",
+            "tokens without the contacts scope see phones and emails masked.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearerAuth": _security_scheme()},
             "schemas": {
                 "Error": {
                     "type": "object",
-                    "properties": {"error": {"type": "string"}},
+                    "properties": {
+                        "error": {"type": "string"},
+                        "missing_scope": {"type": "string"},
+                        "retry_after": {"type": "integer"},
+                    },
                     "required": ["error"],
                 }
             },

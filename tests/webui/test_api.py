@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from ctforeclosure import db
-from ctforeclosure.services import users as user_service
+from ctforeclosure.services import tokens as token_service
 from tests.webui.conftest import (
     DOCKET_HARTFORD,
     DOCKET_NEW_HAVEN,
@@ -49,7 +49,7 @@ def test_api_refuses_missing_wrong_and_revoked_tokens(app, client):
     assert client.get("/api/v1/towns", headers=good).status_code == 200
     with app.extensions["ctforeclosure_engine"].begin() as conn:
         token_id = conn.execute(sa.select(sa.func.max(db.api_tokens.c.id))).scalar()
-        user_service.revoke_token(conn, token_id, actor="test")
+        token_service.revoke_token(conn, token_id, actor="test")
     assert client.get("/api/v1/towns", headers=good).status_code == 401
 
 

@@ -8,7 +8,7 @@ from flask import jsonify, request
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
 from webui import queries
-from webui.api.common import bp, compact_or_404, error, row_dict, traces_json
+from webui.api.common import bp, compact_or_404, error, row_dict, scope, traces_json
 from webui.db import get_conn
 
 
@@ -29,12 +29,14 @@ def _case_page(flt: queries.CaseFilter):
 
 
 @bp.get("/cases")
+@scope("read")
 def cases_list():
     """List cases, filtered and paginated (same arguments as the cases page)."""
     return _case_page(queries.CaseFilter.from_args(request.args))
 
 
 @bp.get("/cases/search")
+@scope("read")
 def cases_search():
     """Search cases by docket number, party name or address (``q``)."""
     flt = queries.CaseFilter.from_args(request.args)
@@ -44,6 +46,7 @@ def cases_search():
 
 
 @bp.get("/cases/by-town/<town>")
+@scope("read")
 def cases_by_town(town: str):
     """List one town's cases (any spelling of the town)."""
     try:
@@ -56,6 +59,7 @@ def cases_by_town(town: str):
 
 
 @bp.get("/cases/<docket_no>")
+@scope("read")
 def case_detail(docket_no: str):
     """Return one case with parties, docket entries, court dates and changes."""
     conn = get_conn()

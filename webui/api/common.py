@@ -1,5 +1,7 @@
-"""What the API's resources share: the blueprint, token authentication, errors,
-paging and JSON-friendly values, and the skip-trace results several resources show.
+"""What the API's resources share: the blueprint, the scope each route needs,
+errors, paging and JSON-friendly values, and the skip-trace results several
+resources show. Checking tokens, scopes and the rate limit is
+:mod:`webui.api.guard`'s.
 """
 
 from __future__ import annotations
@@ -8,12 +10,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, g, jsonify, request
+from flask import Blueprint, abort, g, jsonify
 
 from ctforeclosure import dockets
-from ctforeclosure.services import users as user_service
+from ctforeclosure.services.tokens import SCOPES
 from webui import masking, queries
-from webui.db import write
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -50,18 +51,25 @@ def accepted(body: dict):
     return response
 
 
-@bp.before_request
-def _authenticate():
-    header = request.headers.get("Authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        return error(401, "missing bearer token")
-    with write() as conn:
-        user = user_service.verify_token(conn, secret.strip())
-    if user is None:
-        return error(401, "invalid or revoked token")
-    g.api_user = user
-    return None
+def scope(name: str):
+    """Declare the token scope a route needs (decorate the view, under the route).
+
+    The guard refuses a request whose token lacks it, and a route that declares
+    none (a test walks every route for one).
+    """
+    if name not in SCOPES:
+        raise ValueError(f"unknown scope {name!r}")
+
+    def declare(view):
+        view.required_scope = name
+        return view
+
+    return declare
+
+
+def required_scope(view) -> str | None:
+    """Return the scope a view declared with :func:`scope`, or None."""
+    return getattr(view, "required_scope", None)
 
 
 def require(role: str) -> None:
@@ -83,9 +91,15 @@ def compact_or_404(docket_no: str) -> str:
         abort(error(404, f"not a docket number: {docket_no}"))
 
 
+def contacts_visible() -> bool:
+    """Whether this request sees phones, emails and mailing addresses unmasked: its
+    token has the ``contacts`` scope (which only a manager's or an admin's keeps)."""
+    return "contacts" in g.api_scopes
+
+
 def traces_json(traces: list[queries.TraceResult]) -> list[dict]:
-    """Return skip-trace results, contacts masked unless the user is a manager."""
-    visible = g.api_user.can("manager")
+    """Return skip-trace results, contacts masked unless :func:`contacts_visible`."""
+    visible = contacts_visible()
     return [
         {
             "id": t.id,

@@ -14,6 +14,7 @@ from webui.api.common import (
     error,
     page_of,
     row_dict,
+    scope,
     traces_json,
 )
 from webui.db import get_conn
@@ -46,6 +47,7 @@ def party_or_404(party_id: int):
 
 
 @bp.get("/defendants")
+@scope("read")
 def defendants_list():
     """List defendants, optionally those whose name contains ``q``, paginated."""
     flt = queries.CaseFilter.from_args(request.args)
@@ -71,6 +73,7 @@ def defendants_list():
 
 
 @bp.get("/defendants/<int:party_id>")
+@scope("read")
 def defendant_detail(party_id: int):
     """Return one party with its case summary and skip-trace results."""
     conn = get_conn()
@@ -89,6 +92,7 @@ def defendant_detail(party_id: int):
 
 
 @bp.get("/defendants/by-case/<docket_no>")
+@scope("read")
 def defendants_by_case(docket_no: str):
     """List one case's defendants."""
     compact = compact_or_404(docket_no)

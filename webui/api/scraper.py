@@ -12,11 +12,12 @@ from ctforeclosure.jobs import scheduling
 from ctforeclosure.jobs.scrapyd_api import ScrapydError
 from webui import crawls as crawls_views
 from webui import queries
-from webui.api.common import accepted, bp, error, page_of, require, row_dict
+from webui.api.common import accepted, bp, error, page_of, require, row_dict, scope
 from webui.db import get_conn
 
 
 @bp.post("/scraper/scrape")
+@scope("crawl")
 def scraper_scrape():
     """Start a crawl: ``{"scope": "town"|"county"|"all", "town"|"county": ...}``."""
     require("manager")
@@ -40,6 +41,7 @@ def scraper_scrape():
 
 
 @bp.get("/scraper/status/<job_id>")
+@scope("read")
 def scraper_status(job_id: str):
     """Return the crawl run recorded for a scrapyd job id (or crawl id)."""
     where = crawl_runs.c.job_id == job_id
@@ -56,6 +58,7 @@ def scraper_status(job_id: str):
 
 
 @bp.get("/scraper/history")
+@scope("read")
 def scraper_history():
     """List crawl runs, newest first."""
     flt = queries.CaseFilter.from_args(request.args)
