@@ -182,7 +182,7 @@ def issue_token(user_id: int):
             email,
             form.name.data,
             actor=current_user.email,
-            scopes=form.scopes.data or [],
+            scopes=form.scopes.data or None,  # none ticked: read only
         ),
         f"Token issued for {email}. Copy it now: it is not shown again.",
     )

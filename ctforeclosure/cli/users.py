@@ -121,9 +121,8 @@ def token_issue(email: str, name: str, scopes: tuple[str, ...]) -> None:
             c, email, name, actor=ACTOR, scopes=scopes or None
         )
     )
-    click.echo(
-        f"token {issued.id} ({issued.name}) for {email}: {','.join(issued.scopes)}"
-    )
+    scopes_text = ",".join(issued.scopes)
+    click.echo(f"token {issued.id} ({issued.name}, {scopes_text}) for {email}:")
     click.echo(issued.secret)
 
 
