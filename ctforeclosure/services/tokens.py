@@ -10,8 +10,9 @@ loses what the new role may not do. Every issue and revocation is audited.
 
 Each API request leaves a row in ``api_token_uses`` (time, method, the route's
 template, status; never the path's values or the query, which hold names): admins
-see a token's recent use, and the API's rate limit counts the last window's rows.
-Rows older than :data:`USE_RETENTION` are pruned.
+see a token's recent use, and the API's rate limit counts the last window's rows,
+which :func:`verify_token` reads with the token. Rows older than
+:data:`USE_RETENTION` are pruned.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from ctforeclosure.db import api_token_uses, api_tokens, users
+from ctforeclosure.db import api_token_uses, api_tokens, aware, users
 from ctforeclosure.services import audit
 from ctforeclosure.services.users import (
     User,
@@ -51,7 +52,6 @@ __all__ = [
     "record_use",
     "revoke_token",
     "verify_token",
-    "window_use",
 ]
 
 #: What a token may do, each with what it covers. ``leads`` has no API route yet:
@@ -104,16 +104,6 @@ class TokenInfo:
 
 
 @dataclass(frozen=True)
-class Bearer:
-    """Who a verified token speaks for, and what it may do now."""
-
-    token_id: int
-    user: User
-    #: The token's scopes that the user's current role still allows.
-    scopes: frozenset[str]
-
-
-@dataclass(frozen=True)
 class WindowUse:
     """A token's requests within the rate limit's window."""
 
@@ -123,6 +113,18 @@ class WindowUse:
     oldest: datetime | None
     #: Whether a refusal for the rate limit was recorded within the window.
     refused: bool
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """Who a verified token speaks for, and what it may do now."""
+
+    token_id: int
+    user: User
+    #: The token's scopes that the user's current role still allows.
+    scopes: frozenset[str]
+    #: Its requests within the rate limit's window.
+    window: WindowUse
 
 
 def _now() -> datetime:
@@ -254,7 +256,26 @@ def revoke_token(conn: sa.Connection, token_id: int, *, actor: str) -> None:
     audit.record(conn, actor, "token.revoke", row.email, {"token_id": token_id})
 
 
-#: Built once: the API verifies a token on every request.
+def _window_counts(since):
+    """Return the token's uses since ``since`` as three correlated subqueries:
+    requests answered (refusals for the rate limit not counted), the oldest of
+    them, and refusals."""
+    uses = api_token_uses
+    answered = uses.c.status != 429
+    where = (uses.c.token_id == api_tokens.c.id, uses.c.at > since)
+
+    def of(column, name):
+        return sa.select(column).where(*where).scalar_subquery().label(name)
+
+    return (
+        of(sa.func.count().filter(answered), "window_count"),
+        of(sa.func.min(uses.c.at).filter(answered), "window_oldest"),
+        of(sa.func.count().filter(uses.c.status == 429), "window_refused"),
+    )
+
+
+#: Built once: the API verifies a token and counts its window on every request, in
+#: one statement (one round trip; the window's rows through the token-time index).
 _BEARER = (
     sa.select(
         api_tokens.c.id.label("token_id"),
@@ -265,6 +286,7 @@ _BEARER = (
         users.c.active,
         users.c.created_at,
         users.c.last_login_at,
+        *_window_counts(sa.bindparam("since")),
     )
     .join(users, users.c.id == api_tokens.c.user_id)
     .where(
@@ -273,22 +295,24 @@ _BEARER = (
         users.c.active.is_(True),
     )
 )
-_STAMP = (
-    api_tokens.update()
-    .where(api_tokens.c.id == sa.bindparam("token_id"))
-    .values(last_used_at=sa.bindparam("now"))
-)
 
 
-def verify_token(conn: sa.Connection, secret: str, now: datetime | None = None):
+def verify_token(
+    conn: sa.Connection, secret: str, window_since: datetime | None = None
+) -> Bearer | None:
     """Return the :class:`Bearer` of an unrevoked token of an active user, else
-    None; stamps the token's last use."""
+    None, with its uses since ``window_since`` (default: the last minute).
+
+    Only reads: :func:`record_use` stamps the token's last use.
+    """
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
-    row = conn.execute(_BEARER, {"digest": _token_digest(secret)}).first()
+    since = window_since or _now() - timedelta(minutes=1)
+    row = conn.execute(
+        _BEARER, {"digest": _token_digest(secret), "since": since}
+    ).first()
     if row is None:
         return None
-    conn.execute(_STAMP, {"token_id": row.token_id, "now": now or _now()})
     user = User(
         id=row.id,
         email=row.email,
@@ -297,28 +321,12 @@ def verify_token(conn: sa.Connection, secret: str, now: datetime | None = None):
         created_at=row.created_at,
         last_login_at=row.last_login_at,
     )
-    return Bearer(row.token_id, user, _allowed(row.scopes.split(","), row.role))
-
-
-#: Built once: counted on every API request.
-_WINDOW = sa.select(
-    sa.func.count().filter(api_token_uses.c.status != 429),
-    sa.func.min(api_token_uses.c.at).filter(api_token_uses.c.status != 429),
-    sa.func.count().filter(api_token_uses.c.status == 429),
-).where(
-    api_token_uses.c.token_id == sa.bindparam("token_id"),
-    api_token_uses.c.at > sa.bindparam("since"),
-)
-
-
-def window_use(conn: sa.Connection, token_id: int, since: datetime) -> WindowUse:
-    """Return the token's requests since ``since`` (the rate limit's window)."""
-    count, oldest, refused = conn.execute(
-        _WINDOW, {"token_id": token_id, "since": since}
-    ).one()
-    if oldest is not None and oldest.tzinfo is None:  # SQLite: naive, in UTC
-        oldest = oldest.replace(tzinfo=UTC)
-    return WindowUse(count=count, oldest=oldest, refused=refused > 0)
+    window = WindowUse(
+        count=row.window_count,
+        oldest=aware(row.window_oldest),
+        refused=row.window_refused > 0,
+    )
+    return Bearer(row.token_id, user, _allowed(row.scopes.split(","), row.role), window)
 
 
 def record_use(
@@ -329,15 +337,27 @@ def record_use(
     status: int,
     at: datetime | None = None,
 ) -> None:
-    """Record one request made with a token: the route's template, not its path."""
+    """Record one request made with a token (the route's template, not its path)
+    and stamp the token's last use.
+
+    On PostgreSQL the commit does not wait for the disk (``synchronous_commit``
+    off, for this transaction only): a crash may lose the last moment's records,
+    never corrupt them, and the request does not wait for a flush.
+    """
+    at = at or _now()
+    if conn.dialect.name == "postgresql" and conn.in_transaction():
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
     conn.execute(
         api_token_uses.insert().values(
             token_id=token_id,
-            at=at or _now(),
+            at=at,
             method=method[:8],
             route=route[:200],
             status=status,
         )
+    )
+    conn.execute(
+        api_tokens.update().where(api_tokens.c.id == token_id).values(last_used_at=at)
     )
 
 

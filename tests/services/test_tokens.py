@@ -96,13 +96,16 @@ def test_a_demoted_users_token_loses_what_the_new_role_may_not_do(conn):
 def test_uses_are_counted_in_the_window_and_pruned_after_retention(conn):
     _user(conn, "viewer")
     token = svc.issue_token(conn, "a@example.org", "x", actor="cli")
+    assert svc.verify_token(conn, token.secret).window == svc.WindowUse(0, None, False)
     now = datetime.now(UTC)
-    for age, status in ((40, 200), (20, 404), (10, 429), (31 * 24 * 3600, 200)):
+    for age, status in ((31 * 24 * 3600, 200), (40, 200), (20, 404), (10, 429)):
         at = now - timedelta(seconds=age)
         svc.record_use(conn, token.id, "GET", "/api/v1/towns", status, at=at)
-    used = svc.window_use(conn, token.id, now - timedelta(seconds=60))
+    used = svc.verify_token(conn, token.secret, now - timedelta(seconds=60)).window
     assert (used.count, used.refused) == (2, True)  # a refusal is not counted
     assert abs((used.oldest - (now - timedelta(seconds=40))).total_seconds()) < 1
     assert svc.prune_uses(conn, now) == 1
     assert len(svc.recent_uses(conn, token.id)) == 3
     assert [u.status for u in svc.recent_uses(conn, token.id, limit=2)] == [429, 404]
+    stamped = svc.get_token(conn, token.id).last_used_at
+    assert abs((db.aware(stamped) - (now - timedelta(seconds=10))).total_seconds()) < 1

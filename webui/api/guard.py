@@ -28,25 +28,25 @@ from webui.db import get_conn, write
 
 #: Uses older than the retention are deleted at most this often, per process.
 PRUNE_EVERY_SECONDS = 600
-_next_prune = 0.0
+_PRUNE = {"next": 0.0}  # this process's next prune, on the monotonic clock
 
 
 @bp.before_request
 def _guard():
+    """Answer 401, 429 or 403 before the view, or let the request through."""
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return error(401, "missing bearer token")
     now = datetime.now(UTC)
     window = timedelta(seconds=current_app.config["API_RATE_WINDOW_SECONDS"])
-    with write() as conn:
-        bearer = tokens.verify_token(conn, secret.strip(), now)
-        if bearer is None:
-            return error(401, "invalid or revoked token")
-        used = tokens.window_use(conn, bearer.token_id, now - window)
+    # Reads only, on the request's autocommit connection: the one write is after.
+    bearer = tokens.verify_token(get_conn(), secret.strip(), now - window)
+    if bearer is None:
+        return error(401, "invalid or revoked token")
     g.api_user, g.api_scopes = bearer.user, bearer.scopes
     g.api_token_id = bearer.token_id
-    limit = current_app.config["API_RATE_LIMIT"]
+    limit, used = current_app.config["API_RATE_LIMIT"], bearer.window
     if used.count >= limit:
         g.api_record_use = not used.refused  # the first refusal of a window
         return _too_many(limit, window, used.oldest or now, now)
@@ -79,17 +79,15 @@ def _record_use(response):
     """Record the request: its route's template, never its values or query."""
     if not g.pop("api_record_use", False):
         return response
-    # The request's autocommit connection: one INSERT, no transaction round trips.
-    conn = get_conn()
-    tokens.record_use(
-        conn,
-        g.api_token_id,
-        request.method,
-        request.url_rule.rule if request.url_rule else "?",
-        response.status_code,
-    )
-    global _next_prune
-    if time.monotonic() >= _next_prune:
-        _next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
-        tokens.prune_uses(conn)
+    with write() as conn:
+        tokens.record_use(
+            conn,
+            g.api_token_id,
+            request.method,
+            request.url_rule.rule if request.url_rule else "?",
+            response.status_code,
+        )
+        if time.monotonic() >= _PRUNE["next"]:
+            _PRUNE["next"] = time.monotonic() + PRUNE_EVERY_SECONDS
+            tokens.prune_uses(conn)
     return response
