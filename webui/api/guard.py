@@ -20,6 +20,7 @@ import math
 import time
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from flask import current_app, g, request
 
 from ctforeclosure.services import tokens
@@ -79,15 +80,22 @@ def _record_use(response):
     """Record the request: its route's template, never its values or query."""
     if not g.pop("api_record_use", False):
         return response
-    with write() as conn:
-        tokens.record_use(
-            conn,
-            g.api_token_id,
-            request.method,
-            request.url_rule.rule if request.url_rule else "?",
-            response.status_code,
+    try:
+        with write() as conn:
+            tokens.record_use(
+                conn,
+                g.api_token_id,
+                request.method,
+                request.url_rule.rule if request.url_rule else "?",
+                response.status_code,
+            )
+            if time.monotonic() >= _PRUNE["next"]:
+                _PRUNE["next"] = time.monotonic() + PRUNE_EVERY_SECONDS
+                tokens.prune_uses(conn)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        # The database went away during the view: its answer (often the 503
+        # "database unavailable") still goes out, unrecorded.
+        current_app.logger.warning(
+            "API use not recorded: %s", type(getattr(exc, "orig", exc)).__name__
         )
-        if time.monotonic() >= _PRUNE["next"]:
-            _PRUNE["next"] = time.monotonic() + PRUNE_EVERY_SECONDS
-            tokens.prune_uses(conn)
     return response
