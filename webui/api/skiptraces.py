@@ -62,7 +62,7 @@ def _quote_summary(quote) -> dict:
         "review": len(quote.review),
         "skipped": quote.skip_reasons(),
         "max_cost": str(quote.max_cost),
-        "affordable": quote.affordable,
+        "affordable": bool(quote.affordable),
         "sandbox": quote.sandbox,
         "lines": quote.lines(),
     }
