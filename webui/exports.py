@@ -18,8 +18,9 @@ from flask_login import current_user
 from openpyxl import Workbook
 
 from ctforeclosure.services import audit
-from webui import masking, queries
+from webui import masking, params, queries
 from webui.auth import require_role
+from webui.cases import refused
 from webui.db import get_conn, write
 from webui.filters import docket_dashed, judiciary_url
 
@@ -120,7 +121,12 @@ def export_rows(conn: sa.Connection, flt, *, include_dnc: bool, visible: bool):
 
 
 def _prepare(fmt: str):
-    flt = queries.CaseFilter.from_args(request.args)
+    """Return the export's rows and file name; audit it. A filter that cannot be
+    read shows the list's form again (400): nothing is exported or audited."""
+    try:
+        flt = queries.CaseFilter.from_args(request.args)
+    except params.BadParameter as exc:
+        abort(refused(exc))
     if problem := flt.search_problem():
         abort(Response(problem, status=400, mimetype="text/plain"))
     include_dnc = request.args.get("include_dnc") == "1"

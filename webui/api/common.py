@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ctforeclosure import dockets
 from ctforeclosure.services import users as user_service
@@ -41,6 +42,20 @@ def error(status: int, message: str, **extra):
     response = jsonify({"error": message, **extra})
     response.status_code = status
     return response
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _json_http_error(exc: HTTPException):
+    """Answer an unknown ``/api/`` path or method in JSON (pages keep theirs)."""
+    if not request.path.startswith("/api/"):
+        return exc
+    if exc.code == 405:
+        allowed = sorted(exc.valid_methods or ())
+        response = error(405, f"{request.method} is not allowed here", allowed=allowed)
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return error(404, "no such API path (see /api/v1/openapi.json)")
 
 
 def accepted(body: dict):
