@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 
 import lxml.html
 import parsel
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scrapy.http import HtmlResponse, TextResponse
 
@@ -30,17 +30,8 @@ from ctforeclosure import dockets, towns
 from ctforeclosure.parsers import judiciary as j
 from ctforeclosure.parsers.derive import derive
 from ctforeclosure.parsers.statelib import check_towns, parse_towns
-from tests.conftest import fixture_path
+from tests.conftest import HOSTILE, fixture_path
 
-#: One profile for the module: the same examples on every run, a fixed count, and a
-#: deadline per example that turns a hang (or a quadratic blow-up) into a failure.
-HOSTILE = settings(
-    derandomize=True,
-    database=None,
-    max_examples=100,
-    deadline=timedelta(seconds=2),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 FEW = settings(HOSTILE, max_examples=30)  # the largest pages: fewer, same kinds
 
 URL = "http://127.0.0.1/hostile"
