@@ -101,6 +101,8 @@ def _mutate(answer: dict, op: tuple) -> dict:
     """Replace, remove or copy one node (picked modulo the node count)."""
     kind, pick, replacement = op
     nodes = [n for n in _nodes(answer) if n[0]]
+    if not nodes:  # everything removed already: "{}"
+        return answer
     path, _ = nodes[pick % len(nodes)]
     parent = answer
     for step in path[:-1]:
