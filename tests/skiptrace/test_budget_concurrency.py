@@ -6,10 +6,13 @@ replica's BatchData, which holds every answer a moment so that batches overlap. 
 sampler reads the ledger every few milliseconds: the month's spend (settled plus
 reserved) and each run's never pass their cap, even for a moment.
 
+Each run traces its own town (as a crawl, a manager and the CLI trace different
+parties), so no run is slowed by meeting another's records in flight.
+
 "The records that fit": the stand-in bills matched records only (about four in
 five), and a batch's settled cost frees the room its no-match records had
-reserved. So with more candidates than the cap buys, the runs stop exactly when
-one more record could pass the cap: the vendor bills floor(cap / unit cost)
+reserved. So when every town holds more than the cap buys, the runs stop exactly
+when one more record could pass the cap: the vendor bills floor(cap / unit cost)
 records, the ledger says the same, nobody is sent twice, and what was not sent is
 offered again.
 """
@@ -48,7 +51,7 @@ while not os.path.exists(sys.argv[1]):
     time.sleep(0.002)
 main(sys.argv[2:], prog_name="ctforeclosure")
 """
-SPEND = ("skiptrace", "--pending", "--yes")
+TOWNS = ("Hartford", "Bristol", "Norwalk", "Stamford", "Danbury")
 
 
 class LedgerSampler(threading.Thread):
@@ -96,7 +99,7 @@ def _run_threads(engine) -> None:
         try:
             service = SkipTraceService.from_config(engine)
             barrier.wait(timeout=30)
-            quote = service.quote(pending=True)
+            quote = service.quote(town=TOWNS[i])
             service.run(quote, triggered_by=f"cli:runner-{i}")
         except BudgetExceeded:
             pass  # a run that starts when the cap is already reached
@@ -116,7 +119,7 @@ def _run_processes(tmp_path) -> None:
     start = tmp_path / "start"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", RUNNER, str(start), *SPEND],
+            [sys.executable, "-c", RUNNER, str(start), *_spend_on(TOWNS[i])],
             env={**os.environ, "LOGNAME": f"runner-{i}"},  # triggered_by cli:runner-i
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -132,6 +135,18 @@ def _run_processes(tmp_path) -> None:
         output, _ = proc.communicate(timeout=120)
         assert proc.returncode in (0, 1), output  # 1: stopped or refused by a cap
         assert "Traceback" not in output and "locked" not in output, output
+
+
+def _spend_on(town: str) -> tuple[str, ...]:
+    return ("skiptrace", "--town", town, "--yes")
+
+
+def _seed_towns(engine, cases: int) -> int:
+    """Seed ``cases`` cases in each town; return the eligible owners in all."""
+    return sum(
+        len(seed_town(engine, town, cases=cases, start=1 + n * cases)["eligible"])
+        for n, town in enumerate(TOWNS)
+    )
 
 
 def _spend(mode, engine, url, tmp_path) -> LedgerSampler:
@@ -183,7 +198,8 @@ def test_concurrent_runs_never_pass_the_monthly_cap(
     server = held_batchdata
     cap = UNIT * 25  # 2.5 batches of 10
     _limits(monkeypatch, batch_size=10, unit_cost=UNIT, monthly_budget=cap)
-    seed_town(migrated_engine, cases=40)  # 60 eligible owners: more than $1.75 buys
+    # 36 owners per town: any one town holds more than the month's cap buys
+    eligible = _seed_towns(migrated_engine, cases=24)
 
     sampler = _spend(mode, migrated_engine, migrated_db_url, tmp_path)
 
@@ -194,7 +210,7 @@ def test_concurrent_runs_never_pass_the_monthly_cap(
     assert {r.status for r in ledger} == {"ok"}
     _assert_sent_once_and_stored(migrated_engine, server)
     left = SkipTraceService.from_config(migrated_engine).quote(pending=True)
-    assert len(left.records) == 60 - len(server.answered()) > 0
+    assert len(left.records) == eligible - len(server.answered()) > 0
 
 
 @pytest.mark.parametrize("mode", ["threads", "processes"])
@@ -204,7 +220,7 @@ def test_concurrent_runs_never_pass_the_per_run_cap(
     server = held_batchdata
     cap = UNIT * 10  # 2.5 batches of 4
     _limits(monkeypatch, batch_size=4, unit_cost=UNIT, run_budget=cap)
-    seed_town(migrated_engine, cases=70)  # 105 eligible owners: more than 5 runs buy
+    _seed_towns(migrated_engine, cases=14)  # 21 owners per town: more than a run buys
 
     sampler = _spend(mode, migrated_engine, migrated_db_url, tmp_path)
 
@@ -240,7 +256,7 @@ def test_a_run_killed_after_reserving_leaves_a_reservation_reconcile_settles(
     start = tmp_path / "start"
     start.touch()
     proc = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(start), *SPEND],
+        [sys.executable, "-c", RUNNER, str(start), "skiptrace", "--pending", "--yes"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
