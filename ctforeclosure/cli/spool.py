@@ -2,7 +2,10 @@
 
 When the database fails mid-crawl, the upsert pipeline writes every later batch to
 the spool (``$CTF_DATA_DIR/spool``) and the crawl keeps going. Once the database is
-back, ``ctforeclosure spool replay`` loads them, idempotently, oldest first.
+back, ``ctforeclosure spool replay`` loads them, idempotently, oldest first, and
+skip traces the parties it stored when skip tracing is on (``SKIPTRACE_ENABLED``
+and BatchData configured), as the crawl would have: an outage changes when parties
+are traced, not whether.
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ def replay(batch_size: int) -> None:
                     f"({str(getattr(exc, 'orig', exc)).splitlines()[0]}); what was "
                     "stored is recorded, run the replay again to continue."
                 ) from exc
+        traced = _trace_new_parties(cfg, engine, result.new_parties)
     finally:
         engine.dispose()
     click.echo(
@@ -95,5 +99,38 @@ def replay(batch_size: int) -> None:
         + (f"; {result.unreadable} unreadable lines kept" if result.unreadable else "")
         + "."
     )
+    for line in traced:
+        click.echo(line)
     if result.unreadable:
         raise SystemExit(1)
+
+
+def _trace_new_parties(cfg, engine, new_parties: list[dict]) -> list[str]:
+    """Skip trace the defendants a replay stored, as the crawl would have.
+
+    Off unless ``SKIPTRACE_ENABLED``; returns the lines to print (counts only).
+    """
+    from ctforeclosure.skiptrace.client import AuthError
+    from ctforeclosure.skiptrace.service import (
+        BudgetExceeded,
+        SkipTraceService,
+        new_defendants,
+    )
+
+    party_ids = new_defendants(new_parties)
+    if not cfg.skiptrace_enabled or not party_ids:
+        return []
+    later = "; trace them with `ctforeclosure skiptrace --pending`."
+    service = SkipTraceService.from_config(engine)
+    if not service.configured:
+        return [
+            f"Skip tracing is on but BATCHDATA_BASE_URL or BATCHDATA_API_KEY is "
+            f"not set: {len(party_ids)} new defendants not traced{later}"
+        ]
+    try:
+        run = service.trace_parties(party_ids, triggered_by="cli:spool-replay")
+    except (AuthError, BudgetExceeded) as exc:
+        return [f"Skip trace of {len(party_ids)} new defendants not done: {exc}{later}"]
+    if run is None:
+        return [f"Skip trace: none of the {len(party_ids)} new defendants to send."]
+    return ["Skip trace of the replayed parties:", *(f"  {x}" for x in run.lines())]

@@ -32,6 +32,7 @@ from ctforeclosure.skiptrace.service import (
     BudgetExceeded,
     NotConfiguredError,
     SkipTraceService,
+    new_defendants,
 )
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class SkipTrace:
         """Queue the parties of one upsert flush for tracing (returns at once)."""
         if self.service is None or self._stopped:
             return
-        party_ids = [p["party_id"] for p in new_parties if p.get("role") == "D"]
+        party_ids = new_defendants(new_parties)
         if not party_ids:
             return
         try:
@@ -104,10 +105,7 @@ class SkipTrace:
         crawl_id = self.database.crawl_id
         triggered_by = f"crawl:{crawl_id}" if crawl_id else "crawl"
         try:
-            quote = self.service.quote(party_ids=party_ids)
-            if not (quote.records or quote.reuse or quote.review):
-                return
-            result = self.service.run(quote, triggered_by=triggered_by)
+            result = self.service.trace_parties(party_ids, triggered_by)
         except (AuthError, BudgetExceeded, NotConfiguredError) as exc:
             self._stopped = str(exc)
             logger.error("skip tracing stopped for this crawl: %s", exc)
@@ -116,6 +114,8 @@ class SkipTrace:
             logger.exception("skip tracing failed for %d parties", len(party_ids))
             with self._lock:
                 self._totals["errors"] += len(party_ids)
+            return
+        if result is None:
             return
         with self._lock:
             for key in STAT_KEYS:

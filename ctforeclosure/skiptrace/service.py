@@ -70,6 +70,7 @@ __all__ = [
     "Quote",
     "RunResult",
     "SkipTraceService",
+    "new_defendants",
 ]
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,15 @@ class NotConfiguredError(RuntimeError):
 
 class BudgetExceeded(RuntimeError):
     """Nothing can be sent without going over a budget cap."""
+
+
+def new_defendants(new_parties: Sequence[dict]) -> list[int]:
+    """Return the ids of the defendants among newly stored parties.
+
+    ``new_parties`` as the ``parties_stored`` signal and a spool replay give them;
+    only defendants can be eligible, and the quote decides the rest.
+    """
+    return [p["party_id"] for p in new_parties if p.get("role") == "D"]
 
 
 def month_start(now: datetime) -> datetime:
@@ -295,6 +305,19 @@ class SkipTraceService:
             month_spent=month_spent,
             created_at=now,
         )
+
+    def trace_parties(
+        self, party_ids: Sequence[int], triggered_by: str
+    ) -> RunResult | None:
+        """Quote and run these parties (new ones a crawl or a replay stored).
+
+        Returns None when there is nothing to send, reuse or list for review. The
+        same eligibility, budgets and dedupe as any run; raises as :meth:`run`.
+        """
+        quote = self.quote(party_ids=party_ids)
+        if not (quote.records or quote.reuse or quote.review):
+            return None
+        return self.run(quote, triggered_by=triggered_by)
 
     def _fresh(self, res: sa.Row, fresh_after: datetime) -> bool:
         """True for a finished result of this sandbox flag, recent enough to reuse."""
