@@ -23,7 +23,13 @@ def spool() -> None:
 @spool.command()
 def status() -> None:
     """Print the spool files and how many records each still holds."""
-    from ctforeclosure.store.spool import read_lines, spool_files, stored_count
+    from ctforeclosure.store.spool import (
+        load_untraced,
+        read_lines,
+        spool_files,
+        stored_count,
+        untraced_files,
+    )
 
     cfg = config.load()
     files = spool_files(cfg.spool_dir)
@@ -32,7 +38,8 @@ def status() -> None:
         if files or cfg.spool_dir.is_dir()
         else []
     )
-    if not files and not runs:
+    untraced = untraced_files(cfg.spool_dir)
+    if not files and not runs and not untraced:
         click.echo(f"Spool {cfg.spool_dir}: empty, nothing to replay.")
         return
     total = 0
@@ -42,6 +49,8 @@ def status() -> None:
         click.echo(f"{path.name}: {waiting} records waiting")
     for path in runs:
         click.echo(f"{path.name}: closing values of a crawl run")
+    for path in untraced:
+        click.echo(f"{path.name}: {len(load_untraced(path))} parties to skip trace")
     click.echo(
         f"Spool {cfg.spool_dir}: {total} records in {len(files)} files; "
         "load them with `ctforeclosure spool replay`."
@@ -106,7 +115,8 @@ def replay(batch_size: int) -> None:
 
 
 def _trace_new_parties(cfg, engine, new_parties: list[dict]) -> list[str]:
-    """Skip trace the defendants a replay stored, as the crawl would have.
+    """Skip trace the defendants a replay stored, as the crawl would have, and those
+    whose trace the outage cut off during the crawl.
 
     Off unless ``SKIPTRACE_ENABLED``; returns the lines to print (counts only).
     """
@@ -116,8 +126,11 @@ def _trace_new_parties(cfg, engine, new_parties: list[dict]) -> list[str]:
         SkipTraceService,
         new_defendants,
     )
+    from ctforeclosure.store.spool import load_untraced, untraced_files
 
-    party_ids = new_defendants(new_parties)
+    files = untraced_files(cfg.spool_dir)
+    cut_off = [i for path in files for i in load_untraced(path)]
+    party_ids = sorted(set(new_defendants(new_parties)) | set(cut_off))
     if not cfg.skiptrace_enabled or not party_ids:
         return []
     later = "; trace them with `ctforeclosure skiptrace --pending`."
@@ -131,6 +144,8 @@ def _trace_new_parties(cfg, engine, new_parties: list[dict]) -> list[str]:
         run = service.trace_parties(party_ids, triggered_by="cli:spool-replay")
     except (AuthError, BudgetExceeded) as exc:
         return [f"Skip trace of {len(party_ids)} new defendants not done: {exc}{later}"]
+    for path in files:
+        path.unlink(missing_ok=True)
     if run is None:
         return [f"Skip trace: none of the {len(party_ids)} new defendants to send."]
     return ["Skip trace of the replayed parties:", *(f"  {x}" for x in run.lines())]

@@ -8,7 +8,9 @@ line is one record: ``{"type": "case" | "town", "data": {...}}`` for an item, or
 spool replay`` loads the records in order through the same store functions as the
 pipeline and removes from the file only what was stored; like the pipeline, it
 hands back the parties its upserts inserted, for the skip trace a crawl would have
-done.
+done. Beside the spool, ``skiptrace-untraced-<crawl>.json`` holds the new parties
+whose skip trace the outage cut off during the crawl (a JSON list of party ids),
+for the replay to trace too.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ctforeclosure.items import (
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
+UNTRACED_PREFIX = "skiptrace-untraced-"
 
 
 def _default(value):
@@ -180,6 +183,26 @@ def rewrite(path: Path, lines: list[str]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def save_untraced(spool_dir: Path, label: str, party_ids: list[int]) -> Path:
+    """Add party ids whose skip trace could not reach the database; return the file."""
+    path = Path(spool_dir) / f"{UNTRACED_PREFIX}{label}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    known = load_untraced(path) if path.exists() else []
+    rewrite(path, [json.dumps(sorted(set(known) | set(party_ids)))])
+    return path
+
+
+def untraced_files(spool_dir: Path) -> list[Path]:
+    """Return the files of parties waiting for a skip trace after an outage."""
+    folder = Path(spool_dir)
+    return sorted(folder.glob(f"{UNTRACED_PREFIX}*.json")) if folder.is_dir() else []
+
+
+def load_untraced(path: Path) -> list[int]:
+    """Return the party ids a :func:`save_untraced` file holds."""
+    return [int(i) for i in json.loads(Path(path).read_text(encoding="utf-8"))]
 
 
 @dataclass

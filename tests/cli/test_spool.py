@@ -1,13 +1,16 @@
 """``ctforeclosure spool replay`` after a database outage, with skip tracing on.
 
 The cases spider crawls the replica with the skip-trace extension on; PostgreSQL
-refuses connections part-way (the outage), so later batches go to the spool. Once
-the database is back, the replay stores them and traces their new parties as the
-crawl would have: every eligible party is sent to the replica's BatchData once,
-none twice, and a second replay sends nothing.
+refuses connections part-way (the outage), so later batches go to the spool, and
+the trace queued for the last stored batch meets the outage too. Once the database
+is back, the replay stores the spooled batches and traces their new parties, and
+the cut-off trace's, as the crawl would have: every eligible party is sent to the
+replica's BatchData once, none twice, and a second replay sends nothing.
 """
 
 from __future__ import annotations
+
+import threading
 
 import pytest_twisted
 import requests
@@ -29,22 +32,31 @@ def _answered(site) -> list[str]:
 
 
 def _outage_after(crawler, items: int, database: str, admin) -> list[int]:
-    """Refuse connections once ``items`` are stored and queued traces are done."""
+    """Refuse connections once ``items`` are stored; the trace of the batch stored
+    last is held back on the skip-trace worker until the database is gone."""
     stopped: list[int] = []
+    reached, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        reached.set()
+        release.wait(60)
 
     def on_item(item, response, spider):
-        if stopped or crawler.stats.get_value("ctf/items_stored", 0) < items:
+        stored = crawler.stats.get_value("ctf/items_stored", 0)
+        worker = crawler.get_extension(SkipTrace)._executor
+        if stored and not reached.is_set() and not stopped:
+            worker.submit(hold)  # after the first batch's trace, before the next
+            reached.wait(60)
+        if stopped or stored < items:
             return
-        # The traces the crawl already queued finish first: the outage tested
-        # here is the spool's, not a trace cut off half-way.
-        crawler.get_extension(SkipTrace)._executor.submit(lambda: None).result(60)
         with admin.connect() as conn:
             conn.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
             conn.exec_driver_sql(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 f"WHERE datname = '{database}'"
             )
-        stopped.append(crawler.stats.get_value("ctf/items_stored"))
+        stopped.append(stored)
+        release.set()
 
     crawler.signals.connect(on_item, signal=scrapy_signals.item_scraped, weak=False)
     return stopped
@@ -87,6 +99,8 @@ async def test_spool_replay_traces_the_new_parties_a_crawl_would_have(
     assert crawler.stats.get_value("ctf/items_spooled"), "nothing was spooled"
     before = len(_answered(site))
     assert before, "the crawl traced nobody before the outage"
+    status = CliRunner().invoke(main, ["spool", "status"]).output
+    assert "skiptrace-untraced-crawl-1.json: " in status, status
 
     replayed = CliRunner().invoke(main, ["spool", "replay"])
     assert replayed.exit_code == 0, replayed.output
@@ -115,4 +129,7 @@ async def test_spool_replay_traces_the_new_parties_a_crawl_would_have(
     again = CliRunner().invoke(main, ["spool", "replay"])
     assert again.exit_code == 0, again.output
     assert "Replayed 0 records" in again.output
+    assert "Skip trace" not in again.output
     assert _answered(site) == sent
+    status = CliRunner().invoke(main, ["spool", "status"]).output
+    assert "empty, nothing to replay" in status, status
