@@ -93,12 +93,13 @@ class _Claim:
 
 
 def lock_claims(conn: sa.Connection) -> None:
-    """Serialise this transaction with every other claim and settlement.
+    """Serialise this transaction with every other claim and reconcile.
 
     PostgreSQL: a transaction-scoped advisory lock. SQLite: ``BEGIN IMMEDIATE``
     takes the database's write lock first, so a second claimer waits for it (busy
     timeout) instead of failing with "database is locked" when a read-started
-    transaction tries to write.
+    transaction tries to write. Settling a batch needs no lock: it only lowers a
+    reservation to the billed cost, which can free room but never take it.
     """
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
