@@ -148,4 +148,5 @@ def _trace_new_parties(cfg, engine, new_parties: list[dict]) -> list[str]:
         path.unlink(missing_ok=True)
     if run is None:
         return [f"Skip trace: none of the {len(party_ids)} new defendants to send."]
-    return ["Skip trace of the replayed parties:", *(f"  {x}" for x in run.lines())]
+    lines = ["Skip trace of the replayed parties:", *(f"  {x}" for x in run.lines())]
+    return lines + ([f"  The rest wait{later}"] if run.stopped else [])
