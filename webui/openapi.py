@@ -17,6 +17,12 @@ FILTER_PARAMS = (
     ("sort", "string", "file_date | docket | town | law_day | sale_date | changed"),
     ("order", "string", "asc | desc"),
 )
+#: Phones flagged DNC or TCPA are left out unless a manager asks (audited).
+INCLUDE_DNC = (
+    "include_dnc",
+    "boolean",
+    "Also return phones flagged DNC or TCPA, marked (manager and up; audited)",
+)
 PAGE_PARAMS = (
     ("page", "integer", "Page number, from 1"),
     ("per_page", "integer", "Rows per page (at most 200)"),
@@ -73,7 +79,7 @@ OPERATIONS = (
         "get",
         "One case with its full story",
         ("docket_no",),
-        (),
+        (INCLUDE_DNC,),
         False,
     ),
     (
@@ -89,7 +95,7 @@ OPERATIONS = (
         "get",
         "One party with skip-trace results",
         ("party_id",),
-        (),
+        (INCLUDE_DNC,),
         False,
     ),
     (
@@ -122,7 +128,7 @@ OPERATIONS = (
         "get",
         "A party's skip-trace results",
         ("party_id",),
-        (),
+        (INCLUDE_DNC,),
         False,
     ),
     ("/skiptraces/costs", "get", "Skip-trace spend by month", (), (), False),
@@ -162,6 +168,9 @@ def spec() -> dict:
         }
         if path_params:
             responses["404"] = _error("Not found")
+        if INCLUDE_DNC in query_params:
+            responses["400"] = _error("include_dnc is not true or false")
+            responses["403"] = _error("include_dnc needs the manager role")
         if manager:
             responses["403"] = _error("Needs the manager role")
             responses["503"] = _error("The service is not available in this build")
@@ -187,7 +196,9 @@ def spec() -> dict:
             "title": "ctforeclosure API",
             "version": __version__,
             "description": "Connecticut foreclosure cases. Read-only over court data; "
-            "viewers see phones and emails masked.",
+            "viewers see phones and emails masked; phones flagged DNC or TCPA "
+            "only with include_dnc=true (managers), and every answer revealing "
+            "contacts is audited.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
