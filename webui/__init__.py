@@ -88,9 +88,11 @@ def _trust_one_proxy(app: Flask) -> None:
 
 
 def _register(app: Flask) -> None:
-    """Attach the database, CSRF, login, filters, the blueprints and the headers."""
-    from webui import db
+    """Attach the parameter checks, the database, CSRF, login, filters, the
+    blueprints and the headers."""
+    from webui import db, params
 
+    params.init_app(app)  # first: it bounds the ids of every route's URL
     db.init_app(app)
     csrf.init_app(app)
 

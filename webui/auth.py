@@ -98,6 +98,9 @@ def _require_login():
     endpoint = request.endpoint or ""
     if endpoint in PUBLIC_ENDPOINTS or endpoint.startswith("api."):
         return None
+    if not endpoint and request.path.startswith("/api/"):
+        return None  # no such API route or method: a JSON 404 or 405, not a login
+
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None

@@ -13,6 +13,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    make_response,
     redirect,
     render_template,
     request,
@@ -24,7 +25,7 @@ from markupsafe import Markup
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
 from ctforeclosure.services import contacts
-from webui import queries
+from webui import params, queries
 from webui.db import get_conn, write
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -43,19 +44,23 @@ def _town_options() -> Markup:
 @bp.get("/")
 def index():
     """List cases matching the search and filters, one page at a time."""
-    conn = get_conn()
-    flt = queries.CaseFilter.from_args(request.args)
-    town_problem = None
-    if flt.town:
-        try:
-            flt.town = ct_towns.canonical(flt.town).name
-        except ct_towns.UnknownTown as exc:
-            town_problem = exc
-    search_problem = flt.search_problem()
-    if search_problem:
-        rows, total, more = [], 0, False
-    else:
-        rows, total, more = queries.list_cases(conn, flt)
+    try:
+        flt = queries.CaseFilter.from_args(request.args)
+    except params.BadParameter as exc:
+        return refused(exc)
+    if search_problem := flt.search_problem():
+        return _render(flt, search_problem=search_problem), 400
+    return _render(flt, *queries.list_cases(get_conn(), flt))
+
+
+def refused(exc: params.BadParameter):
+    """Show the list's form again with what the user typed and why it was refused
+    (400), listing nothing: never the list without the filter."""
+    page = _render(queries.CaseFilter.echo(request.args), problem=exc)
+    return make_response(page, 400)
+
+
+def _render(flt, rows=(), total=0, more=False, **problems) -> str:
     pages = max(1, -(-total // flt.per_page))
     return render_template(
         "cases/index.html",
@@ -66,8 +71,8 @@ def index():
         more=more,
         flt=flt,
         pages=pages,
-        town_problem=town_problem,
-        search_problem=search_problem,
+        problem=problems.get("problem"),
+        search_problem=problems.get("search_problem"),
         export_args={
             k: v for k, v in request.args.items() if k not in ("include_dnc", "page")
         },

@@ -21,9 +21,9 @@ from flask_login import current_user
 from openpyxl import Workbook
 
 from ctforeclosure.services import audit, contacts
-from webui import queries
+from webui import params, queries
 from webui.auth import require_role
-from webui.cases import contacts_asker, include_dnc_asked
+from webui.cases import contacts_asker, include_dnc_asked, refused
 from webui.db import get_conn, write
 from webui.filters import docket_dashed, format_phone, judiciary_url
 
@@ -124,7 +124,12 @@ def export_rows(conn: sa.Connection, flt, revealed: contacts.Revealed):
 
 
 def _prepare(fmt: str):
-    flt = queries.CaseFilter.from_args(request.args)
+    """Return the export's rows and file name; audit it. A filter that cannot be
+    read shows the list's form again (400): nothing is exported or audited."""
+    try:
+        flt = queries.CaseFilter.from_args(request.args)
+    except params.BadParameter as exc:
+        abort(refused(exc))
     if problem := flt.search_problem():
         abort(Response(problem, status=400, mimetype="text/plain"))
     asker = contacts_asker(include_dnc_asked())

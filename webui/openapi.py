@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 from ctforeclosure import __version__
+from webui import openapi_schemas as schemas
+from webui import params, queries
+from webui.openapi_schemas import ref as _ref
 
+_TEXT = {"type": "string", "maxLength": params.MAX_TEXT}
+_DATE = {"type": "string", "format": "date"}
 FILTER_PARAMS = (
-    ("q", "string", "Docket number, party name or address"),
-    ("town", "string", "Town (any spelling)"),
-    ("county", "string", "County"),
-    ("status", "string", "all | active | disposed"),
-    ("judgment_type", "string", "strict | sale"),
-    ("filed_from", "string", "File date from (YYYY-MM-DD)"),
-    ("filed_to", "string", "File date to (YYYY-MM-DD)"),
-    ("has_phones", "boolean", "Only cases with skip-traced phones"),
-    ("skip_traced", "boolean", "Only skip-traced cases"),
-    ("sort", "string", "file_date | docket | town | law_day | sale_date | changed"),
-    ("order", "string", "asc | desc"),
+    ("q", _TEXT, "Docket number, party name or address"),
+    ("town", {"type": "string"}, "Town (any spelling)"),
+    ("county", {"type": "string"}, "County"),
+    ("status", {"enum": list(queries.STATUSES)}, "Active or disposed cases"),
+    ("judgment_type", {"enum": list(queries.JUDGMENT_TYPES)}, "Judgment type"),
+    ("filed_from", _DATE, "File date from (YYYY-MM-DD)"),
+    ("filed_to", _DATE, "File date to (YYYY-MM-DD)"),
+    ("has_phones", {"type": "boolean"}, "Only cases with skip-traced phones"),
+    ("skip_traced", {"type": "boolean"}, "Only skip-traced cases"),
+    ("sort", {"enum": list(queries.SORTS)}, "Sort column"),
+    ("order", {"enum": ["asc", "desc"]}, "Sort order"),
 )
 #: Phones flagged DNC or TCPA are left out unless a manager asks (audited).
 INCLUDE_DNC = (
     "include_dnc",
-    "boolean",
+    {"type": "boolean"},
     "Also return phones flagged DNC or TCPA, marked (manager and up; audited)",
 )
 PAGE_PARAMS = (
-    ("page", "integer", "Page number, from 1"),
-    ("per_page", "integer", "Rows per page (at most 200)"),
+    (
+        "page",
+        {"type": "integer", "minimum": 1, "maximum": params.MAX_PAGE},
+        "Page number, from 1",
+    ),
+    (
+        "per_page",
+        {"type": "integer", "minimum": 1, "maximum": params.MAX_PER_PAGE},
+        "Rows per page",
+    ),
 )
 
 # path, method, summary, path parameters, query parameters, manager only
@@ -37,7 +50,7 @@ OPERATIONS = (
         "get",
         "Search towns by name",
         (),
-        (("q", "string", "Text"),),
+        (("q", {"type": "string", "minLength": 1, "maxLength": 64}, "Text"),),
         False,
     ),
     ("/towns/validate/{name}", "get", "Validate a town name", ("name",), (), False),
@@ -87,7 +100,7 @@ OPERATIONS = (
         "get",
         "List defendants",
         (),
-        (("q", "string", "Name contains"), *PAGE_PARAMS),
+        (("q", _TEXT, "Name contains"), *PAGE_PARAMS),
         False,
     ),
     (
@@ -137,11 +150,13 @@ OPERATIONS = (
     ("/scraper/history", "get", "Crawl runs", (), PAGE_PARAMS, False),
     ("/openapi.json", "get", "This description", (), (), False),
 )
-INTEGER_PATH_PARAMS = {"party_id"}
+#: Path parameters that are not plain text: ids of INTEGER columns (a larger one
+#: matches no route: 404).
+PATH_SCHEMAS = {"party_id": {"type": "integer", "minimum": 1, "maximum": params.MAX_ID}}
 
 
-def _param(name: str, where: str, kind: str, text: str = "") -> dict:
-    param = {"name": name, "in": where, "schema": {"type": kind}}
+def _param(name: str, where: str, schema: dict, text: str = "") -> dict:
+    param = {"name": name, "in": where, "schema": schema}
     if where == "path":
         param["required"] = True
     if text:
@@ -149,31 +164,42 @@ def _param(name: str, where: str, kind: str, text: str = "") -> dict:
     return param
 
 
+def _json(text: str, schema: dict) -> dict:
+    return {"description": text, "content": {"application/json": {"schema": schema}}}
+
+
 def _error(text: str) -> dict:
-    return {
-        "description": text,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-        },
+    return _json(text, _ref("Error"))
+
+
+def _responses(path: str, method: str, path_params, query_params, manager) -> dict:
+    """Return an operation's responses, each with the schema of its JSON body."""
+    ok = "202" if (path, method) == ("/scraper/scrape", "post") else "200"
+    responses = {
+        ok: _json("OK", schemas.RESPONSES[(path, method)]),
+        "401": _error("Missing, invalid or revoked token"),
+        "503": _error(
+            "The database could not answer (retry)"
+            + ("; or the service is not configured" if manager else "")
+        ),
     }
+    if path_params:
+        responses["404"] = _error("Not found (or an id beyond the column's range)")
+    if query_params or method == "post" or path_params:
+        responses["400"] = _error("A parameter's value was refused: the body names it")
+    if manager:
+        responses["403"] = _error("Needs the manager role")
+    responses.update(schemas.EXTRA_RESPONSES.get((path, method), {}))
+    return responses
 
 
 def spec() -> dict:
     """Return the OpenAPI document."""
     paths: dict[str, dict] = {}
     for path, method, summary, path_params, query_params, manager in OPERATIONS:
-        responses = {
-            "200": {"description": "OK", "content": {"application/json": {}}},
-            "401": _error("Missing, invalid or revoked token"),
-        }
-        if path_params:
-            responses["404"] = _error("Not found")
+        responses = _responses(path, method, path_params, query_params, manager)
         if INCLUDE_DNC in query_params:
-            responses["400"] = _error("include_dnc is not true or false")
             responses["403"] = _error("include_dnc needs the manager role")
-        if manager:
-            responses["403"] = _error("Needs the manager role")
-            responses["503"] = _error("The service is not available in this build")
         operation = {
             "summary": summary + (" (manager and up)" if manager else ""),
             "operationId": (method + path)
@@ -183,12 +209,19 @@ def spec() -> dict:
             .replace(".", "_")
             .replace("-", "_"),
             "parameters": [
-                _param(p, "path", "integer" if p in INTEGER_PATH_PARAMS else "string")
+                _param(p, "path", PATH_SCHEMAS.get(p, {"type": "string"}))
                 for p in path_params
             ]
             + [_param(n, "query", k, t) for n, k, t in query_params],
             "responses": responses,
         }
+        if (path, method) in schemas.BODIES:
+            operation["requestBody"] = {
+                "required": False,
+                "content": {
+                    "application/json": {"schema": schemas.BODIES[(path, method)]}
+                },
+            }
         paths.setdefault(path, {})[method] = operation
     return {
         "openapi": "3.1.0",
@@ -205,12 +238,6 @@ def spec() -> dict:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {"error": {"type": "string"}},
-                    "required": ["error"],
-                }
-            },
+            "schemas": schemas.COMPONENTS,
         },
     }

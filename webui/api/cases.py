@@ -7,7 +7,7 @@ from flask import jsonify, request
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
-from webui import queries
+from webui import params, queries
 from webui.api.common import (
     bp,
     compact_or_404,
@@ -21,7 +21,7 @@ from webui.db import get_conn
 
 def _case_page(flt: queries.CaseFilter):
     if problem := flt.search_problem():
-        return error(400, problem)
+        return error(400, problem, parameter="q", accepts=params.TEXT_TEXT)
     rows, total, more = queries.list_cases(get_conn(), flt)
     return jsonify(
         {
@@ -46,7 +46,7 @@ def cases_search():
     """Search cases by docket number, party name or address (``q``)."""
     flt = queries.CaseFilter.from_args(request.args)
     if not flt.q:
-        return error(400, "q is required")
+        return error(400, "q is required", parameter="q", accepts=params.TEXT_TEXT)
     return _case_page(flt)
 
 

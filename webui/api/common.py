@@ -12,11 +12,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ctforeclosure import dockets
 from ctforeclosure.services import contacts
 from ctforeclosure.services import users as user_service
-from webui import queries
+from webui import params, queries
 from webui.db import get_conn, write
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -45,6 +46,20 @@ def error(status: int, message: str, **extra):
     response = jsonify({"error": message, **extra})
     response.status_code = status
     return response
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _json_http_error(exc: HTTPException):
+    """Answer an unknown ``/api/`` path or method in JSON (pages keep theirs)."""
+    if not request.path.startswith("/api/"):
+        return exc
+    if exc.code == 405:
+        allowed = sorted(exc.valid_methods or ())
+        response = error(405, f"{request.method} is not allowed here", allowed=allowed)
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return error(404, "no such API path (see /api/v1/openapi.json)")
 
 
 def accepted(body: dict):
@@ -93,12 +108,12 @@ def may_see_contacts() -> bool:
 
 
 def include_dnc_param() -> bool:
-    """Return whether ``include_dnc=true`` asks for DNC/TCPA phones; answer 400 for
-    a value that is not a boolean and 403 for a user who may not see contacts."""
-    value = request.args.get("include_dnc", "false").strip().lower()
-    if value not in ("true", "false", "1", "0"):
-        abort(error(400, "include_dnc must be true or false", parameter="include_dnc"))
-    asked = value in ("true", "1")
+    """Return whether ``include_dnc=true`` asks for DNC/TCPA phones; a value that is
+    not a flag is a 400 naming it, and asking without seeing contacts a 403."""
+    value = request.args.get("include_dnc", "").strip().lower()
+    if value and value not in params.FLAG_TRUE | params.FLAG_FALSE:
+        raise params.BadParameter("include_dnc", params.FLAG_TEXT)
+    asked = value in params.FLAG_TRUE
     if asked and not may_see_contacts():
         abort(
             error(

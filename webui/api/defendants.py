@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask import abort, jsonify, request
 
 from ctforeclosure.db import cases, parties
-from webui import queries
+from webui import params, queries
 from webui.api.common import (
     bp,
     compact_or_404,
@@ -49,8 +49,8 @@ def party_or_404(party_id: int):
 @bp.get("/defendants")
 def defendants_list():
     """List defendants, optionally those whose name contains ``q``, paginated."""
-    flt = queries.CaseFilter.from_args(request.args)
-    q = (request.args.get("q") or "").strip()
+    flt = params.parse(params.SearchArgs, request.args)
+    q = flt.q
     where = [parties.c.role == "D"]
     if q:
         where.append(parties.c.name.ilike(queries.like_pattern(q), escape="\\"))
