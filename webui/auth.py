@@ -26,7 +26,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from ctforeclosure.services import audit
+from ctforeclosure.services import audit, contacts
 from ctforeclosure.services import users as user_service
 from webui import db
 from webui.ratelimit import FailureLimiter
@@ -56,8 +56,8 @@ class LoginUser(UserMixin):
 
     @property
     def sees_contacts(self) -> bool:
-        """Viewers see phones and emails masked."""
-        return self.user.can("manager")
+        """Whether phones and emails are shown unmasked (the contacts policy's rule)."""
+        return contacts.may_see(self.user)
 
 
 class LoginForm(FlaskForm):

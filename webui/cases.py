@@ -1,4 +1,9 @@
-"""Cases: the searchable, filterable list and the page telling one case's story."""
+"""Cases: the searchable, filterable list and the page telling one case's story.
+
+The case page shows skip-trace contacts as :mod:`ctforeclosure.services.contacts`
+allows: DNC/TCPA-flagged phones only after a manager's explicit POST
+(``include_dnc``, with the CSRF token), and every view revealing contacts audited.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from functools import cache
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     make_response,
     redirect,
@@ -13,12 +19,14 @@ from flask import (
     request,
     url_for,
 )
+from flask_login import current_user
 from markupsafe import Markup
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
+from ctforeclosure.services import contacts
 from webui import params, queries
-from webui.db import get_conn
+from webui.db import get_conn, write
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 _LIST_WIDTH = len(queries.LIST_COLUMNS)
@@ -74,13 +82,47 @@ def _render(flt, rows=(), total=0, more=False, **problems) -> str:
     )
 
 
-@bp.get("/<docket_no>")
+def include_dnc_asked() -> bool:
+    """Return whether DNC/TCPA phones were asked for: only a POST's form may ask
+    (CSRF-checked); in a URL the parameter is refused (400) rather than ignored, so
+    a cross-site link cannot ask for them."""
+    if "include_dnc" in request.args:
+        abort(
+            Response(
+                "include_dnc is only accepted from the form (POST), not in a URL",
+                status=400,
+                mimetype="text/plain",
+            )
+        )
+    asked = request.method == "POST" and request.form.get("include_dnc") == "1"
+    if asked and not current_user.sees_contacts:
+        abort(
+            Response(
+                f"include_dnc needs the {contacts.CONTACTS_ROLE} role",
+                status=403,
+                mimetype="text/plain",
+            )
+        )
+    return asked
+
+
+def contacts_asker(include_dnc: bool) -> contacts.Asker:
+    """Return the signed-in user as the contacts policy's asker."""
+    return contacts.Asker(
+        actor=current_user.email,
+        sees_contacts=current_user.sees_contacts,
+        include_dnc=include_dnc,
+    )
+
+
+@bp.route("/<docket_no>", methods=["GET", "POST"])
 def detail(docket_no: str):
     """Show one case: header, property, parties, timeline, dates, changes, traces."""
     try:
         compact = dockets.compact(docket_no)
     except dockets.InvalidDocket:
         abort(404)
+    include_dnc = include_dnc_asked()
     if compact != docket_no:
         return redirect(url_for("cases.detail", docket_no=compact))
     conn = get_conn()
@@ -92,4 +134,18 @@ def detail(docket_no: str):
     traces = queries.skiptrace_by_party(
         conn, [p.id for p in story["parties"] if p.traced]
     )
-    return render_template("cases/detail.html", case=case, traces=traces, **story)
+    shown = contacts.reveal(
+        contacts_asker(include_dnc), traces, contacts.suppressions(conn, traces)
+    )
+    if shown.anything:
+        with write() as audit_conn:
+            contacts.audit_reveal(
+                audit_conn,
+                shown,
+                kind="page",
+                target=request.path,
+                scope={"docket_no": compact, "party_ids": shown.party_ids()},
+            )
+    return render_template(
+        "cases/detail.html", case=case, traces=shown.by_party, shown=shown, **story
+    )

@@ -22,6 +22,12 @@ FILTER_PARAMS = (
     ("sort", {"enum": list(queries.SORTS)}, "Sort column"),
     ("order", {"enum": ["asc", "desc"]}, "Sort order"),
 )
+#: Phones flagged DNC or TCPA are left out unless a manager asks (audited).
+INCLUDE_DNC = (
+    "include_dnc",
+    {"type": "boolean"},
+    "Also return phones flagged DNC or TCPA, marked (manager and up; audited)",
+)
 PAGE_PARAMS = (
     (
         "page",
@@ -86,7 +92,7 @@ OPERATIONS = (
         "get",
         "One case with its full story",
         ("docket_no",),
-        (),
+        (INCLUDE_DNC,),
         False,
     ),
     (
@@ -102,7 +108,7 @@ OPERATIONS = (
         "get",
         "One party with skip-trace results",
         ("party_id",),
-        (),
+        (INCLUDE_DNC,),
         False,
     ),
     (
@@ -135,7 +141,7 @@ OPERATIONS = (
         "get",
         "A party's skip-trace results",
         ("party_id",),
-        (),
+        (INCLUDE_DNC,),
         False,
     ),
     ("/skiptraces/costs", "get", "Skip-trace spend by month", (), (), False),
@@ -192,6 +198,8 @@ def spec() -> dict:
     paths: dict[str, dict] = {}
     for path, method, summary, path_params, query_params, manager in OPERATIONS:
         responses = _responses(path, method, path_params, query_params, manager)
+        if INCLUDE_DNC in query_params:
+            responses["403"] = _error("include_dnc needs the manager role")
         operation = {
             "summary": summary + (" (manager and up)" if manager else ""),
             "operationId": (method + path)
@@ -221,7 +229,9 @@ def spec() -> dict:
             "title": "ctforeclosure API",
             "version": __version__,
             "description": "Connecticut foreclosure cases. Read-only over court data; "
-            "viewers see phones and emails masked.",
+            "viewers see phones and emails masked; phones flagged DNC or TCPA "
+            "only with include_dnc=true (managers), and every answer revealing "
+            "contacts is audited.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],

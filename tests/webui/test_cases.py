@@ -171,7 +171,8 @@ def test_case_page_tells_the_whole_story(manager):
     assert "Foreclosure mediation" in html
     assert "law day" in html
     assert "(860) 555-0123" in html
-    assert "DNC" in html
+    assert "555-0199" not in html  # flagged DNC: shown only when asked for
+    assert "1 DNC/TCPA-flagged number not shown" in html
     assert EMAIL in html
     assert "http://127.0.0.1:9/jud/LoadDocket.aspx?DocketNo=HHD-CV-22-6160660-S" in html
 

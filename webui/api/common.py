@@ -1,9 +1,12 @@
 """What the API's resources share: the blueprint, token authentication, errors,
-paging and JSON-friendly values, and the skip-trace results several resources show.
+paging and JSON-friendly values, and the skip-trace results several resources show
+(as the contacts policy, :mod:`ctforeclosure.services.contacts`, allows: DNC/TCPA
+phones only with an explicit ``include_dnc=true``, every reveal audited).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -12,9 +15,10 @@ from flask import Blueprint, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ctforeclosure import dockets
+from ctforeclosure.services import contacts
 from ctforeclosure.services import users as user_service
-from webui import masking, queries
-from webui.db import write
+from webui import params, queries
+from webui.db import get_conn, write
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -98,29 +102,74 @@ def compact_or_404(docket_no: str) -> str:
         abort(error(404, f"not a docket number: {docket_no}"))
 
 
-def traces_json(traces: list[queries.TraceResult]) -> list[dict]:
-    """Return skip-trace results, contacts masked unless the user is a manager."""
-    visible = g.api_user.can("manager")
+def may_see_contacts() -> bool:
+    """Whether the token's user sees phones and emails unmasked."""
+    return contacts.may_see(g.api_user)
+
+
+def include_dnc_param() -> bool:
+    """Return whether ``include_dnc=true`` asks for DNC/TCPA phones; a value that is
+    not a flag is a 400 naming it, and asking without seeing contacts a 403."""
+    value = request.args.get("include_dnc", "").strip().lower()
+    if value and value not in params.FLAG_TRUE | params.FLAG_FALSE:
+        raise params.BadParameter("include_dnc", params.FLAG_TEXT)
+    asked = value in params.FLAG_TRUE
+    if asked and not may_see_contacts():
+        abort(
+            error(
+                403,
+                f"include_dnc needs the {contacts.CONTACTS_ROLE} role",
+                parameter="include_dnc",
+            )
+        )
+    return asked
+
+
+def revealed_traces(
+    traces: Mapping[int, Sequence[queries.TraceResult]], scope: dict
+) -> contacts.Revealed:
+    """Return the skip-trace results as the contacts policy allows, and audit the
+    response if it reveals any (one record per response)."""
+    asker = contacts.Asker(
+        actor=g.api_user.email,
+        sees_contacts=may_see_contacts(),
+        include_dnc=include_dnc_param(),
+    )
+    shown = contacts.reveal(asker, traces, contacts.suppressions(get_conn(), traces))
+    if shown.anything:
+        with write() as conn:
+            contacts.audit_reveal(
+                conn,
+                shown,
+                kind="api",
+                target=request.path,
+                scope={**scope, "party_ids": shown.party_ids()},
+            )
+    return shown
+
+
+def traces_json(traces: list[contacts.ShownTrace]) -> list[dict]:
+    """Return skip-trace results as the contacts policy returned them."""
     return [
         {
             "id": t.id,
             "status": t.status,
             "sandbox": t.sandbox,
             "fetched_at": plain(t.fetched_at),
-            "mailing_address": t.mailing_address if visible else None,
+            "mailing_address": t.mailing_address,
             "phones": [
                 {
-                    "number": p.number if visible else masking.mask_phone(p.number),
+                    "number": p.number,
                     "type": p.type,
                     "dnc": p.dnc,
                     "tcpa": p.tcpa,
+                    "flagged": p.flagged,
                     "rank": p.rank,
                 }
                 for p in t.phones
             ],
-            "emails": [
-                e.email if visible else masking.mask_email(e.email) for e in t.emails
-            ],
+            "emails": t.emails,
+            "flagged_hidden": t.flagged_hidden,
         }
         for t in traces
     ]

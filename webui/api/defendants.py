@@ -13,6 +13,7 @@ from webui.api.common import (
     compact_or_404,
     error,
     page_of,
+    revealed_traces,
     row_dict,
     traces_json,
 )
@@ -72,18 +73,20 @@ def defendants_list():
 
 @bp.get("/defendants/<int:party_id>")
 def defendant_detail(party_id: int):
-    """Return one party with its case summary and skip-trace results."""
+    """Return one party with its case summary and skip-trace results (DNC/TCPA
+    phones only with ``include_dnc=true``, managers)."""
     conn = get_conn()
     party = party_or_404(party_id)
     case = conn.execute(
         sa.select(*queries.LIST_COLUMNS).where(cases.c.docket_no == party.docket_no)
     ).first()
-    traces = queries.skiptrace_by_party(conn, [party_id]).get(party_id, [])
+    traces = queries.skiptrace_by_party(conn, [party_id])
+    shown = revealed_traces(traces, {})
     return jsonify(
         {
             **row_dict(party),
             "case": row_dict(case) if case else None,
-            "skiptraces": traces_json(traces),
+            "skiptraces": traces_json(shown.by_party.get(party_id, [])),
         }
     )
 

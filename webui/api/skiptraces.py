@@ -22,6 +22,7 @@ from webui.api.common import (
     page_of,
     plain,
     require,
+    revealed_traces,
     row_dict,
     traces_json,
 )
@@ -145,10 +146,11 @@ def skiptraces_history():
 
 @bp.get("/skiptraces/by-defendant/<int:party_id>")
 def skiptraces_by_defendant(party_id: int):
-    """List one party's skip-trace results."""
+    """List one party's skip-trace results (DNC/TCPA phones only with
+    ``include_dnc=true``, managers)."""
     party_or_404(party_id)
-    traces = queries.skiptrace_by_party(get_conn(), [party_id]).get(party_id, [])
-    return jsonify(traces_json(traces))
+    shown = revealed_traces(queries.skiptrace_by_party(get_conn(), [party_id]), {})
+    return jsonify(traces_json(shown.by_party.get(party_id, [])))
 
 
 @bp.get("/skiptraces/costs")
