@@ -191,7 +191,8 @@ def _sign_in(form: LoginForm):
     address = request.remote_addr or ""
     wait = throttle.retry_after(email, address)
     if wait:
-        flash(f"Too many failed sign-ins. Try again in {wait} seconds.")
+        unit = "second" if wait == 1 else "seconds"
+        flash(f"Too many failed sign-ins. Try again in {wait} {unit}.")
         response = make_response(render_template("auth/login.html", form=form), 429)
         response.headers["Retry-After"] = str(wait)
         return response
@@ -206,7 +207,9 @@ def _sign_in(form: LoginForm):
         throttle.succeeded(email, address)
         _start_session(user)
         return redirect(_safe_next(request.args.get("next")))
-    failures = throttle.failed(email, address, account and str(account))
+    failures = throttle.failed(
+        email, address, None if account is None else str(account)
+    )
     if failures == throttle.alert_at:
         _report_guessing(account, failures)
     flash("Wrong email or password.")

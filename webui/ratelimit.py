@@ -108,16 +108,25 @@ class LoginThrottle:
         keys = list(self._keys(email, address))
         if account is not None:
             keys.append(self.key("account", account))
+        forgotten = now - timedelta(seconds=self.forget)
+        self._delete_forgotten(forgotten)
         counts = {}
         with self.engine.begin() as conn:
-            forgotten = now - timedelta(seconds=self.forget)
-            conn.execute(
-                login_failures.delete().where(login_failures.c.last_at <= forgotten)
-            )
             # one order for every request: no two transactions wait on each other
             for key in sorted(keys):
                 counts[key] = self._count(conn, key, now, forgotten)
         return counts[keys[2]] if account is not None else None
+
+    def _delete_forgotten(self, forgotten: datetime) -> None:
+        """Delete counters quiet since ``forgotten`` (their next failure would start
+        them again anyway), skipping rows another request holds: it never waits."""
+        old = (
+            sa.select(login_failures.c.key)
+            .where(login_failures.c.last_at <= forgotten)
+            .with_for_update(skip_locked=True)
+        )
+        with self.engine.begin() as conn:
+            conn.execute(login_failures.delete().where(login_failures.c.key.in_(old)))
 
     @staticmethod
     def _count(conn: sa.Connection, key: str, now: datetime, forgotten) -> int:

@@ -4,7 +4,8 @@ Sessions are signed cookies that lived their 8 hours whatever happened: a cookie
 saved before signing out, or from before an admin reset the password, still worked
 (issue 16). Each user now has a ``session_version``, written into the session at
 sign-in and compared on every request; signing out, a password reset, a role change
-and disabling raise it, which ends every session of that user at once.
+and disabling raise it, which ends every session of that user at once. Sessions
+from before this revision carry no version: everyone signs in once more.
 
 ``login_failures`` kept one row per failure keyed by ``ip:<address>`` and
 ``email:<what was typed>``: typed text (perhaps a password typed into the wrong box)
