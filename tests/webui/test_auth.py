@@ -303,7 +303,7 @@ def test_a_users_command_ends_the_users_sessions(
 ):
     from click.testing import CliRunner
 
-    from ctforeclosure.cli import main
+    from ctforeclosure.cli.app import main
 
     viewer = as_role("viewer")
     monkeypatch.setenv("DATABASE_URL", seeded_db_url)
