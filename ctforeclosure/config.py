@@ -106,6 +106,9 @@ class Config:
     scrapyd_username: str | None = None
     scrapyd_password: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
+    # The web UI: how many reverse proxies in front of it to believe, as text
+    # (webui checks it).
+    trusted_proxy_hops: str = "0"
     contact: str | None = None
     # API requests per minute per token (text; the web UI checks it, default 120).
     api_rate_limit: str | None = None
@@ -186,6 +189,10 @@ def load() -> Config:
         scrapyd_username=_env("SCRAPYD_USERNAME"),
         scrapyd_password=_env("SCRAPYD_PASSWORD"),
         secret_key=_env("CTF_SECRET_KEY"),
+        # Reverse proxies in front of the web UI whose X-Forwarded-For and
+        # X-Forwarded-Proto are believed (1 behind one TLS proxy); default 0: the
+        # client is whoever connected, and the headers are ignored.
+        trusted_proxy_hops=_env("CTF_TRUSTED_PROXY_HOPS", "0"),
         contact=_env("CONTACT"),
         # CTF_API_RATE_LIMIT: API requests a token may make per minute, e.g. "120".
         api_rate_limit=_env("CTF_API_RATE_LIMIT"),

@@ -346,6 +346,9 @@ users = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("last_login_at", TS),
+    # Raised by sign-out, a password reset, a role change and disabling (migration
+    # 0012): a session cookie holding an older number no longer signs anyone in.
+    sa.Column("session_version", sa.Integer, nullable=False, server_default="0"),
 )
 
 api_tokens = sa.Table(
@@ -402,16 +405,17 @@ audit_log = sa.Table(
 )
 
 
-# The web UI's shared state (migration 0006), in the database so that every worker
-# process of ``ctforeclosure web`` sees the same: failed sign-ins per client address
-# and per email (throttling), and background jobs' progress (skip traces).
+# The web UI's shared state, in the database so that every worker process of
+# ``ctforeclosure web`` sees the same: failed sign-ins (throttling, migration 0012)
+# and background jobs' progress (skip traces, migration 0006).
 login_failures = sa.Table(
     "login_failures",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("key", sa.String(300), nullable=False),  # "ip:..." or "email:..."
-    sa.Column("at", TS, nullable=False),
-    sa.Index("ix_login_failures_key_at", "key", "at"),
+    # HMAC-SHA256 (hex) of what is counted, keyed with the app's secret key: an
+    # (account, address) pair, an address or an account; never the typed text.
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_at", TS, nullable=False, index=True),
 )
 
 web_jobs = sa.Table(

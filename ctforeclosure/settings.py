@@ -22,6 +22,9 @@ _cfg = _config.load()
 
 BOT_NAME = "ctforeclosure"
 SPIDER_MODULES = ["ctforeclosure.spiders"]
+# `scrapy crawl` exits 1 when the crawl's finish reason is a failure (Scrapy's exits
+# 0 unless the crawler cannot start); scrapyd jobs run it too. Default "" (none).
+COMMANDS_MODULE = "ctforeclosure.cli.scrapy_commands"
 NEWSPIDER_MODULE = "ctforeclosure.spiders"
 
 # Where the crawls go. Point these at the offline replica with

@@ -12,17 +12,31 @@ import os
 import re
 import threading
 import uuid
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["tests.replica.pytest_plugin"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN_URL = os.environ.get(
     "CTF_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+#: The property tests' profile (tests/parsers/test_hostile_pages.py and friends): the
+#: same examples on every run, a fixed count, no example database, and a deadline per
+#: example that turns a hang (or a quadratic blow-up) into a failure.
+HOSTILE = settings(
+    derandomize=True,
+    database=None,
+    max_examples=100,
+    deadline=timedelta(seconds=2),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 

@@ -154,3 +154,9 @@ def test_a_bad_skiptrace_limit_stops_skip_tracing_only(monkeypatch):
         SkipTraceSettings.from_config(cfg)
     monkeypatch.setenv("SKIPTRACE_RUN_BUDGET", "75")
     assert SkipTraceSettings.from_config(config.load()).run_budget == Decimal("75")
+
+
+def test_load_reads_the_trusted_proxy_hops(monkeypatch):
+    assert config.load().trusted_proxy_hops == "0"
+    monkeypatch.setenv("CTF_TRUSTED_PROXY_HOPS", " 1 ")
+    assert config.load().trusted_proxy_hops == "1"

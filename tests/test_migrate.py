@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from ctforeclosure import db, migrate
-from ctforeclosure.cli import main
+from ctforeclosure.cli.app import main
 
 
 def test_db_upgrade_from_empty_then_noop(db_url, monkeypatch):

@@ -14,6 +14,7 @@ from flask import Flask, request
 from flask_wtf import CSRFProtect
 
 from ctforeclosure import config
+from ctforeclosure.services.alerts import AlertChannels
 
 csrf = CSRFProtect()
 #: API requests per token per minute, unless ``CTF_API_RATE_LIMIT`` says otherwise.
@@ -35,8 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["DEBUG_SERVER"]:
         app.config["SESSION_COOKIE_SECURE"] = False
         app.config["REMEMBER_COOKIE_SECURE"] = False
-    if app.config.get("BEHIND_PROXY"):
-        _trust_one_proxy(app)
+    _trust_proxies(app)
     _register(app)
     return app
 
@@ -48,7 +48,8 @@ def _settings(cfg: config.Config) -> dict:
         DATABASE_URL=cfg.database_url,
         CTJUD_BASE_URL=cfg.ctjud_base_url,
         DEBUG_SERVER=False,
-        BEHIND_PROXY=False,
+        TRUSTED_PROXY_HOPS=cfg.trusted_proxy_hops,
+        ALERT_CHANNELS=AlertChannels.from_config(cfg),
         # Cookies: not readable by scripts, not sent cross-site, HTTPS only.
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -61,9 +62,15 @@ def _settings(cfg: config.Config) -> dict:
         # request: a sign-in lasts 8 hours from then, however busy.
         SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=8 * 3600,
-        # Login throttling: this many failures per window, per address and per email.
+        # Login throttling (webui.ratelimit): this many failures are free per
+        # (account, address) pair and per address, then each waits 1 s, doubling
+        # up to the maximum; a counter quiet this long starts again. This many
+        # failures on one account, from anywhere, alert the admins.
         LOGIN_MAX_FAILURES=5,
-        LOGIN_WINDOW_SECONDS=15 * 60,
+        LOGIN_MAX_ADDRESS_FAILURES=20,
+        LOGIN_MAX_WAIT_SECONDS=15 * 60,
+        LOGIN_FORGET_SECONDS=60 * 60,
+        LOGIN_ALERT_FAILURES=20,
         EXPORT_MAX_ROWS=100_000,
         # The API's rate limit: requests per token per window (CTF_API_RATE_LIMIT).
         API_RATE_LIMIT=cfg.api_rate_limit or DEFAULT_API_RATE_LIMIT,
@@ -96,18 +103,33 @@ def _check_secret_key(app: Flask) -> None:
     app.config["SECRET_KEY"] = secrets.token_hex(32)
 
 
-def _trust_one_proxy(app: Flask) -> None:
-    """Take the client address and scheme from the one reverse proxy in front (TLS),
-    so that login throttling counts clients, not the proxy."""
+def _trust_proxies(app: Flask) -> None:
+    """Take the client address and scheme from the reverse proxies in front (TLS),
+    ``CTF_TRUSTED_PROXY_HOPS`` of them, so that login throttling counts clients,
+    not the proxy. With none (the default) the forwarded headers are ignored: any
+    client could write them."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    value = app.config["TRUSTED_PROXY_HOPS"]
+    try:
+        hops = int(value)
+    except (TypeError, ValueError):
+        hops = -1
+    if hops < 0:
+        raise ConfigurationError(
+            f"CTF_TRUSTED_PROXY_HOPS must be a whole number of proxies, 0 or more, "
+            f"not {value!r}"
+        )
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _register(app: Flask) -> None:
-    """Attach the database, CSRF, login, filters, the blueprints and the headers."""
-    from webui import db
+    """Attach the parameter checks, the database, CSRF, login, filters, the
+    blueprints and the headers."""
+    from webui import db, params
 
+    params.init_app(app)  # first: it bounds the ids of every route's URL
     db.init_app(app)
     csrf.init_app(app)
 

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired
 from ctforeclosure.db import audit_log
 from ctforeclosure.services import tokens as token_svc
 from ctforeclosure.services import users as svc
+from webui import params
 from webui.auth import require_role
 from webui.db import get_conn, write
 
@@ -223,7 +224,11 @@ def token_uses(token_id: int):
 @require_role("admin")
 def audit():
     """Show the newest audit records."""
-    action = request.args.get("action", "")
+    try:
+        action = params.parse(params.AuditArgs, request.args).action
+    except params.BadParameter as exc:
+        page = render_template("admin/audit.html", records=[], problem=exc)
+        return page, 400
     stmt = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(300)
     if action:
         stmt = stmt.where(audit_log.c.action == action)

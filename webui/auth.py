@@ -3,11 +3,19 @@
 Every endpoint but the login page, ``/healthz`` and static files needs a session;
 the JSON API (``api.*``) authenticates with bearer tokens instead. Roles:
 admin > manager > viewer.
+
+Sessions are signed cookies, and can still be ended early: each carries the user's
+session version from sign-in, which every request compares with the user's row.
+Signing out, a password reset, a role change and disabling raise the version, so
+every session of that user ends at once, on every device (issue 16). Failed
+sign-ins are throttled by :mod:`webui.ratelimit`.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import threading
 from urllib.parse import urlsplit
 
 from flask import (
@@ -15,6 +23,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -26,16 +35,19 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from ctforeclosure.services import audit
+from ctforeclosure.services import alerts, audit, contacts
 from ctforeclosure.services import users as user_service
 from webui import db
-from webui.ratelimit import FailureLimiter
+from webui.ratelimit import LoginThrottle
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()
 
 #: Endpoints reachable without a session (the API checks its own tokens).
 PUBLIC_ENDPOINTS = frozenset({"auth.login", "healthz", "static"})
+#: Session keys: the user's session version at sign-in, and the browser's digest.
+SESSION_VERSION = "_ctf_version"
+SESSION_AGENT = "_ctf_agent"
 
 
 class LoginUser(UserMixin):
@@ -56,13 +68,28 @@ class LoginUser(UserMixin):
 
     @property
     def sees_contacts(self) -> bool:
-        """Viewers see phones and emails masked."""
-        return self.user.can("manager")
+        """Whether phones and emails are shown unmasked (the contacts policy's rule)."""
+        return contacts.may_see(self.user)
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
+
+
+def _agent_digest() -> str:
+    """Return a digest of the browser's User-Agent, kept in its session.
+
+    A cookie replayed by another browser or program is refused. Flask-Login's
+    "strong" session protection does nothing for permanent sessions (it only marks
+    them not fresh), and ours are permanent (8 hours). The client address is left
+    out: staff addresses change within a day (a laptop between networks, a phone).
+    A User-Agent can be copied, so this only adds to what ends a stolen cookie
+    (sign-out, the 8-hour lifetime); a digest keeps the browser's description out
+    of the cookie, which is signed, not encrypted.
+    """
+    agent = request.user_agent.string or ""
+    return hashlib.sha256(agent.encode()).hexdigest()[:32]
 
 
 @login_manager.user_loader
@@ -73,17 +100,26 @@ def _load_user(user_id: str):
         return None
     if user is None or not user.active:
         return None
+    if session.get(SESSION_VERSION) != user.session_version:
+        return None  # signed out, or the password, role or state changed since
+    if session.get(SESSION_AGENT) != _agent_digest():
+        return None
     return LoginUser(user)
 
 
 def init_app(app) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.session_protection = "strong"
-    app.extensions["login_limiter"] = FailureLimiter(
+    # Ours instead: the session version and the browser's digest (_load_user).
+    login_manager.session_protection = None
+    app.extensions["login_throttle"] = LoginThrottle(
         db.get_engine_of(app),
-        app.config["LOGIN_MAX_FAILURES"],
-        app.config["LOGIN_WINDOW_SECONDS"],
+        app.config["SECRET_KEY"],
+        max_failures=app.config["LOGIN_MAX_FAILURES"],
+        max_address_failures=app.config["LOGIN_MAX_ADDRESS_FAILURES"],
+        max_wait=app.config["LOGIN_MAX_WAIT_SECONDS"],
+        forget=app.config["LOGIN_FORGET_SECONDS"],
+        alert_at=app.config["LOGIN_ALERT_FAILURES"],
     )
     app.register_blueprint(bp)
     app.before_request(_require_login)
@@ -98,6 +134,9 @@ def _require_login():
     endpoint = request.endpoint or ""
     if endpoint in PUBLIC_ENDPOINTS or endpoint.startswith("api."):
         return None
+    if not endpoint and request.path.startswith("/api/"):
+        return None  # no such API route or method: a JSON 404 or 405, not a login
+
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
@@ -139,37 +178,82 @@ def _safe_next(target: str | None) -> str:
 def login():
     """Show the sign-in form; sign in."""
     form = LoginForm()
-    status = 200
     if form.validate_on_submit():
-        limiter = current_app.extensions["login_limiter"]
-        email = form.email.data.strip().lower()
-        keys = (f"ip:{request.remote_addr}", f"email:{email}")
-        if limiter.blocked(*keys):
-            flash("Too many failed sign-ins. Wait a few minutes and try again.")
-            return render_template("auth/login.html", form=form), 429
-        with db.write() as conn:
-            user = user_service.authenticate(conn, email, form.password.data)
-            if user is not None:
-                audit.record(conn, user.email, "login", user.email)
-            else:
-                user_service.audit_failed_login(conn, email)
-        if user is not None:
-            limiter.reset(f"email:{email}")
-            session.clear()
-            login_user(LoginUser(user))
-            session.permanent = True
-            return redirect(_safe_next(request.args.get("next")))
-        limiter.fail(*keys)
-        flash("Wrong email or password.")
-        status = 401
-    elif request.method == "POST":
-        status = 400
+        return _sign_in(form)
+    status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _sign_in(form: LoginForm):
+    """Check the throttle, then the password; answer the sign-in form."""
+    throttle = current_app.extensions["login_throttle"]
+    email = form.email.data.strip().lower()
+    address = request.remote_addr or ""
+    wait = throttle.retry_after(email, address)
+    if wait:
+        unit = "second" if wait == 1 else "seconds"
+        flash(f"Too many failed sign-ins. Try again in {wait} {unit}.")
+        response = make_response(render_template("auth/login.html", form=form), 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    account = None
+    with db.write() as conn:
+        user = user_service.authenticate(conn, email, form.password.data)
+        if user is not None:
+            audit.record(conn, user.email, "login", user.email)
+        else:
+            account = user_service.audit_failed_login(conn, email)
+    if user is not None:
+        throttle.succeeded(email, address)
+        _start_session(user)
+        return redirect(_safe_next(request.args.get("next")))
+    failures = throttle.failed(
+        email, address, None if account is None else str(account)
+    )
+    if failures == throttle.alert_at:
+        _report_guessing(account, failures)
+    flash("Wrong email or password.")
+    return render_template("auth/login.html", form=form), 401
+
+
+def _start_session(user: user_service.User) -> None:
+    """Begin a new session (never reuse one from before sign-in)."""
+    session.clear()
+    login_user(LoginUser(user))
+    session.permanent = True
+    session[SESSION_VERSION] = user.session_version
+    session[SESSION_AGENT] = _agent_digest()
+
+
+def _report_guessing(user_id: int, failures: int) -> None:
+    """Audit, and alert the admins, that one account had many failed sign-ins.
+
+    Once per run of failures (when the count reaches the limit). The alert goes out
+    on a thread of its own: a webhook or a mail server may take seconds to answer.
+    """
+    with db.write() as conn:
+        user = user_service.get_user(conn, user_id)
+        audit.record(
+            conn, "anonymous", "login.guessing", user.email, {"failures": failures}
+        )
+    threading.Thread(
+        target=alerts.login_failures_on_account,
+        kwargs={
+            "user_id": user_id,
+            "failures": failures,
+            "channels": current_app.config["ALERT_CHANNELS"],
+        },
+        name="login-alert",
+        daemon=True,
+    ).start()
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out."""
+    """Sign out: every session of this user ends, on every device."""
+    if current_user.is_authenticated:
+        with db.write() as conn:
+            user_service.end_sessions(conn, current_user.id)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -1,16 +1,32 @@
-"""Cases: the searchable, filterable list and the page telling one case's story."""
+"""Cases: the searchable, filterable list and the page telling one case's story.
+
+The case page shows skip-trace contacts as :mod:`ctforeclosure.services.contacts`
+allows: DNC/TCPA-flagged phones only after a manager's explicit POST
+(``include_dnc``, with the CSRF token), and every view revealing contacts audited.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
 from markupsafe import Markup
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
-from webui import queries
-from webui.db import get_conn
+from ctforeclosure.services import contacts
+from webui import params, queries
+from webui.db import get_conn, write
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 _LIST_WIDTH = len(queries.LIST_COLUMNS)
@@ -28,19 +44,23 @@ def _town_options() -> Markup:
 @bp.get("/")
 def index():
     """List cases matching the search and filters, one page at a time."""
-    conn = get_conn()
-    flt = queries.CaseFilter.from_args(request.args)
-    town_problem = None
-    if flt.town:
-        try:
-            flt.town = ct_towns.canonical(flt.town).name
-        except ct_towns.UnknownTown as exc:
-            town_problem = exc
-    search_problem = flt.search_problem()
-    if search_problem:
-        rows, total, more = [], 0, False
-    else:
-        rows, total, more = queries.list_cases(conn, flt)
+    try:
+        flt = queries.CaseFilter.from_args(request.args)
+    except params.BadParameter as exc:
+        return refused(exc)
+    if search_problem := flt.search_problem():
+        return _render(flt, search_problem=search_problem), 400
+    return _render(flt, *queries.list_cases(get_conn(), flt))
+
+
+def refused(exc: params.BadParameter):
+    """Show the list's form again with what the user typed and why it was refused
+    (400), listing nothing: never the list without the filter."""
+    page = _render(queries.CaseFilter.echo(request.args), problem=exc)
+    return make_response(page, 400)
+
+
+def _render(flt, rows=(), total=0, more=False, **problems) -> str:
     pages = max(1, -(-total // flt.per_page))
     return render_template(
         "cases/index.html",
@@ -51,8 +71,8 @@ def index():
         more=more,
         flt=flt,
         pages=pages,
-        town_problem=town_problem,
-        search_problem=search_problem,
+        problem=problems.get("problem"),
+        search_problem=problems.get("search_problem"),
         export_args={
             k: v for k, v in request.args.items() if k not in ("include_dnc", "page")
         },
@@ -62,13 +82,47 @@ def index():
     )
 
 
-@bp.get("/<docket_no>")
+def include_dnc_asked() -> bool:
+    """Return whether DNC/TCPA phones were asked for: only a POST's form may ask
+    (CSRF-checked); in a URL the parameter is refused (400) rather than ignored, so
+    a cross-site link cannot ask for them."""
+    if "include_dnc" in request.args:
+        abort(
+            Response(
+                "include_dnc is only accepted from the form (POST), not in a URL",
+                status=400,
+                mimetype="text/plain",
+            )
+        )
+    asked = request.method == "POST" and request.form.get("include_dnc") == "1"
+    if asked and not current_user.sees_contacts:
+        abort(
+            Response(
+                f"include_dnc needs the {contacts.CONTACTS_ROLE} role",
+                status=403,
+                mimetype="text/plain",
+            )
+        )
+    return asked
+
+
+def contacts_asker(include_dnc: bool) -> contacts.Asker:
+    """Return the signed-in user as the contacts policy's asker."""
+    return contacts.Asker(
+        actor=current_user.email,
+        sees_contacts=current_user.sees_contacts,
+        include_dnc=include_dnc,
+    )
+
+
+@bp.route("/<docket_no>", methods=["GET", "POST"])
 def detail(docket_no: str):
     """Show one case: header, property, parties, timeline, dates, changes, traces."""
     try:
         compact = dockets.compact(docket_no)
     except dockets.InvalidDocket:
         abort(404)
+    include_dnc = include_dnc_asked()
     if compact != docket_no:
         return redirect(url_for("cases.detail", docket_no=compact))
     conn = get_conn()
@@ -80,4 +134,18 @@ def detail(docket_no: str):
     traces = queries.skiptrace_by_party(
         conn, [p.id for p in story["parties"] if p.traced]
     )
-    return render_template("cases/detail.html", case=case, traces=traces, **story)
+    shown = contacts.reveal(
+        contacts_asker(include_dnc), traces, contacts.suppressions(conn, traces)
+    )
+    if shown.anything:
+        with write() as audit_conn:
+            contacts.audit_reveal(
+                audit_conn,
+                shown,
+                kind="page",
+                target=request.path,
+                scope={"docket_no": compact, "party_ids": shown.party_ids()},
+            )
+    return render_template(
+        "cases/detail.html", case=case, traces=shown.by_party, shown=shown, **story
+    )

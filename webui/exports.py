@@ -1,9 +1,12 @@
 """Exports of the current filtered case list as CSV and XLSX (manager and up).
 
 Spreadsheet formulas in any cell are neutralised (a leading ``'``), every export is
-audited, phones flagged DNC or TCPA are left out unless the user explicitly asks
-(then they are marked and the choice is audited), and sandbox skip-trace results are
-never exported.
+audited, and sandbox skip-trace results are never exported. Which phones and emails
+an export holds is the contacts policy's decision
+(:mod:`ctforeclosure.services.contacts`): DNC/TCPA-flagged phones only when a POST
+with the CSRF token asks (``include_dnc``, the cases page's "Export with DNC/TCPA
+numbers" form), then marked; a GET naming ``include_dnc`` is refused with 400,
+never silently ignored.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from flask import Blueprint, Response, abort, current_app, request
 from flask_login import current_user
 from openpyxl import Workbook
 
-from ctforeclosure.services import audit
-from webui import masking, queries
+from ctforeclosure.services import audit, contacts
+from webui import params, queries
 from webui.auth import require_role
+from webui.cases import contacts_asker, include_dnc_asked, refused
 from webui.db import get_conn, write
-from webui.filters import docket_dashed, judiciary_url
+from webui.filters import docket_dashed, format_phone, judiciary_url
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -62,8 +66,20 @@ def _status(row) -> str:
     return ""
 
 
-def export_rows(conn: sa.Connection, flt, *, include_dnc: bool, visible: bool):
-    """Yield the header, then one row per matching case."""
+def _contacts_text(shown: list[contacts.ShownTrace]) -> tuple[str, str]:
+    """Return a party's newest phones (flagged ones marked) and emails as text."""
+    phones, emails = [], []
+    for t in shown:
+        for ph in t.phones:
+            marks = f" [{'/'.join(ph.marks)}]" if ph.flagged else ""
+            phones.append(format_phone(ph.number) + marks)
+        emails.extend(t.emails)
+    return "; ".join(phones), "; ".join(emails)
+
+
+def export_rows(conn: sa.Connection, flt, revealed: contacts.Revealed):
+    """Yield the header, then one row per matching case; ``revealed`` collects
+    what the rows show of each party's contacts (for the audit record)."""
     yield HEADER
     limit = current_app.config["EXPORT_MAX_ROWS"]
     case_rows = queries.iter_cases(conn, flt, limit)
@@ -79,26 +95,14 @@ def export_rows(conn: sa.Connection, flt, *, include_dnc: bool, visible: bool):
             [p.id for ps in defendants.values() for p in ps],
             include_sandbox=False,
         )
+        newest = {party_id: found[:1] for party_id, found in traces.items()}
+        shown = contacts.reveal(
+            revealed.asker, newest, contacts.suppressions(conn, newest)
+        ).by_party
+        revealed.by_party.update(shown)
         for c in chunk:
-            phones, emails = [], []
-            for p in defendants.get(c.docket_no, []):
-                for t in traces.get(p.id, [])[:1]:  # newest result only
-                    for ph in t.phones:
-                        flagged = bool(ph.dnc or ph.tcpa)
-                        if flagged and not include_dnc:
-                            continue
-                        text = masking.phone_for(ph.number, visible=visible)
-                        if flagged:
-                            marks = [
-                                m
-                                for m, on in (("DNC", ph.dnc), ("TCPA", ph.tcpa))
-                                if on
-                            ]
-                            text += f" [{'/'.join(marks)}]"
-                        phones.append(text)
-                    emails.extend(
-                        masking.email_for(e.email, visible=visible) for e in t.emails
-                    )
+            parties = defendants.get(c.docket_no, [])
+            texts = [_contacts_text(shown.get(p.id, [])) for p in parties]
             row = (
                 docket_dashed(c.docket_no),
                 c.search_town,
@@ -111,27 +115,26 @@ def export_rows(conn: sa.Connection, flt, *, include_dnc: bool, visible: bool):
                 c.sale_date,
                 _status(c),
                 c.disposition or "",
-                "; ".join(p.name for p in defendants.get(c.docket_no, [])),
-                "; ".join(phones),
-                "; ".join(emails),
+                "; ".join(p.name for p in parties),
+                "; ".join(phones for phones, _ in texts if phones),
+                "; ".join(emails for _, emails in texts if emails),
                 judiciary_url(c.docket_no),
             )
             yield tuple(neutralise(v) for v in row)
 
 
 def _prepare(fmt: str):
-    flt = queries.CaseFilter.from_args(request.args)
+    """Return the export's rows and file name; audit it. A filter that cannot be
+    read shows the list's form again (400): nothing is exported or audited."""
+    try:
+        flt = queries.CaseFilter.from_args(request.args)
+    except params.BadParameter as exc:
+        abort(refused(exc))
     if problem := flt.search_problem():
         abort(Response(problem, status=400, mimetype="text/plain"))
-    include_dnc = request.args.get("include_dnc") == "1"
-    rows = list(
-        export_rows(
-            get_conn(),
-            flt,
-            include_dnc=include_dnc,
-            visible=current_user.sees_contacts,
-        )
-    )
+    asker = contacts_asker(include_dnc_asked())
+    revealed = contacts.Revealed(asker=asker, masked=not asker.sees_contacts)
+    rows = list(export_rows(get_conn(), flt, revealed))
     with write() as conn:
         audit.record(
             conn,
@@ -141,8 +144,15 @@ def _prepare(fmt: str):
             {
                 "filters": flt.as_args(),
                 "rows": len(rows) - 1,
-                "include_dnc": include_dnc,
+                "include_dnc": asker.include_dnc,
             },
+        )
+        contacts.audit_reveal(
+            conn,
+            revealed,
+            kind="export",
+            target=request.path,
+            scope={"filters": flt.as_args()},
         )
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return rows, f"ct-foreclosures-{stamp}.{fmt}"
@@ -156,10 +166,10 @@ def _attachment(body, filename: str, mimetype: str) -> Response:
     )
 
 
-@bp.get("/cases.csv")
+@bp.route("/cases.csv", methods=["GET", "POST"])
 @require_role("manager")
 def cases_csv():
-    """Download the filtered case list as CSV."""
+    """Download the filtered case list as CSV (POST: with DNC/TCPA phones)."""
     rows, filename = _prepare("csv")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -168,10 +178,11 @@ def cases_csv():
     return _attachment(buffer.getvalue(), filename, "text/csv")
 
 
-@bp.get("/cases.xlsx")
+@bp.route("/cases.xlsx", methods=["GET", "POST"])
 @require_role("manager")
 def cases_xlsx():
-    """Download the filtered case list as an Excel workbook."""
+    """Download the filtered case list as an Excel workbook (POST: with DNC/TCPA
+    phones)."""
     rows, filename = _prepare("xlsx")
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Cases")

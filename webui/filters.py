@@ -1,20 +1,32 @@
-"""Jinja filters and globals: dates, dockets, money, and role-aware contact masking."""
+"""Jinja filters and globals: dates, dockets, money and phone numbers.
+
+Which phones and emails a user may see is decided by
+:mod:`ctforeclosure.services.contacts`, never here: the ``phone`` filter only formats
+what that policy returned (a masked number stays as it is).
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from flask import current_app, request
-from flask_login import current_user
 
 from ctforeclosure import dockets
-from webui import masking
 
 
-def _sees_contacts() -> bool:
-    return current_user.is_authenticated and current_user.sees_contacts
+def format_phone(number: str | None) -> str:
+    """Return a US E.164 number as "(860) 555-0123"; other values unchanged."""
+    if not number:
+        return ""
+    digits = re.sub(r"\D", "", number)
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) == 10:
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return number
 
 
 def fmt_date(value) -> str:
@@ -64,7 +76,6 @@ def init_app(app) -> None:
         date=fmt_date,
         money=fmt_money,
         dashed=docket_dashed,
-        phone=lambda n: masking.phone_for(n, visible=_sees_contacts()),
-        email=lambda e: masking.email_for(e, visible=_sees_contacts()),
+        phone=format_phone,
     )
     app.jinja_env.globals.update(judiciary_url=judiciary_url, url_with=url_with)

@@ -10,24 +10,43 @@ import re
 
 from ctforeclosure import __version__
 from ctforeclosure.services.tokens import SCOPES
+from webui import openapi_schemas as schemas
+from webui import params, queries
 from webui.api.common import required_scope
+from webui.openapi_schemas import ref as _ref
 
+_TEXT = {"type": "string", "maxLength": params.MAX_TEXT}
+_DATE = {"type": "string", "format": "date"}
 FILTER_PARAMS = (
-    ("q", "string", "Docket number, party name or address"),
-    ("town", "string", "Town (any spelling)"),
-    ("county", "string", "County"),
-    ("status", "string", "all | active | disposed"),
-    ("judgment_type", "string", "strict | sale"),
-    ("filed_from", "string", "File date from (YYYY-MM-DD)"),
-    ("filed_to", "string", "File date to (YYYY-MM-DD)"),
-    ("has_phones", "boolean", "Only cases with skip-traced phones"),
-    ("skip_traced", "boolean", "Only skip-traced cases"),
-    ("sort", "string", "file_date | docket | town | law_day | sale_date | changed"),
-    ("order", "string", "asc | desc"),
+    ("q", _TEXT, "Docket number, party name or address"),
+    ("town", {"type": "string"}, "Town (any spelling)"),
+    ("county", {"type": "string"}, "County"),
+    ("status", {"enum": list(queries.STATUSES)}, "Active or disposed cases"),
+    ("judgment_type", {"enum": list(queries.JUDGMENT_TYPES)}, "Judgment type"),
+    ("filed_from", _DATE, "File date from (YYYY-MM-DD)"),
+    ("filed_to", _DATE, "File date to (YYYY-MM-DD)"),
+    ("has_phones", {"type": "boolean"}, "Only cases with skip-traced phones"),
+    ("skip_traced", {"type": "boolean"}, "Only skip-traced cases"),
+    ("sort", {"enum": list(queries.SORTS)}, "Sort column"),
+    ("order", {"enum": ["asc", "desc"]}, "Sort order"),
+)
+#: Phones flagged DNC or TCPA are left out unless a manager asks (audited).
+INCLUDE_DNC = (
+    "include_dnc",
+    {"type": "boolean"},
+    "Also return phones flagged DNC or TCPA, marked (manager and up; audited)",
 )
 PAGE_PARAMS = (
-    ("page", "integer", "Page number, from 1"),
-    ("per_page", "integer", "Rows per page (at most 200)"),
+    (
+        "page",
+        {"type": "integer", "minimum": 1, "maximum": params.MAX_PAGE},
+        "Page number, from 1",
+    ),
+    (
+        "per_page",
+        {"type": "integer", "minimum": 1, "maximum": params.MAX_PER_PAGE},
+        "Rows per page",
+    ),
 )
 
 # path, method, summary, path parameters, query parameters, manager only
@@ -39,7 +58,7 @@ OPERATIONS = (
         "get",
         "Search towns by name",
         (),
-        (("q", "string", "Text"),),
+        (("q", {"type": "string", "minLength": 1, "maxLength": 64}, "Text"),),
         False,
     ),
     ("/towns/validate/{name}", "get", "Validate a town name", ("name",), (), False),
@@ -81,7 +100,7 @@ OPERATIONS = (
         "get",
         "One case with its full story",
         ("docket_no",),
-        (),
+        (INCLUDE_DNC,),
         False,
     ),
     (
@@ -89,7 +108,7 @@ OPERATIONS = (
         "get",
         "List defendants",
         (),
-        (("q", "string", "Name contains"), *PAGE_PARAMS),
+        (("q", _TEXT, "Name contains"), *PAGE_PARAMS),
         False,
     ),
     (
@@ -97,7 +116,7 @@ OPERATIONS = (
         "get",
         "One party with skip-trace results",
         ("party_id",),
-        (),
+        (INCLUDE_DNC,),
         False,
     ),
     (
@@ -130,7 +149,7 @@ OPERATIONS = (
         "get",
         "A party's skip-trace results",
         ("party_id",),
-        (),
+        (INCLUDE_DNC,),
         False,
     ),
     ("/skiptraces/costs", "get", "Skip-trace spend by month", (), (), False),
@@ -139,11 +158,13 @@ OPERATIONS = (
     ("/scraper/history", "get", "Crawl runs", (), PAGE_PARAMS, False),
     ("/openapi.json", "get", "This description", (), (), False),
 )
-INTEGER_PATH_PARAMS = {"party_id"}
+#: Path parameters that are not plain text: ids of INTEGER columns (a larger one
+#: matches no route: 404).
+PATH_SCHEMAS = {"party_id": {"type": "integer", "minimum": 1, "maximum": params.MAX_ID}}
 
 
-def _param(name: str, where: str, kind: str, text: str = "") -> dict:
-    param = {"name": name, "in": where, "schema": {"type": kind}}
+def _param(name: str, where: str, schema: dict, text: str = "") -> dict:
+    param = {"name": name, "in": where, "schema": schema}
     if where == "path":
         param["required"] = True
     if text:
@@ -151,13 +172,31 @@ def _param(name: str, where: str, kind: str, text: str = "") -> dict:
     return param
 
 
+def _json(text: str, schema: dict) -> dict:
+    return {"description": text, "content": {"application/json": {"schema": schema}}}
+
+
 def _error(text: str) -> dict:
-    return {
-        "description": text,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-        },
+    return _json(text, _ref("Error"))
+
+
+def _responses(path: str, method: str, path_params, query_params, manager) -> dict:
+    """Return an operation's responses, each with the schema of its JSON body."""
+    ok = "202" if (path, method) == ("/scraper/scrape", "post") else "200"
+    responses = {
+        ok: _json("OK", schemas.RESPONSES[(path, method)]),
+        "401": _error("Missing, invalid or revoked token"),
+        "503": _error(
+            "The database could not answer (retry)"
+            + ("; or the service is not configured" if manager else "")
+        ),
     }
+    if path_params:
+        responses["404"] = _error("Not found (or an id beyond the column's range)")
+    if query_params or method == "post" or path_params:
+        responses["400"] = _error("A parameter's value was refused: the body names it")
+    responses.update(schemas.EXTRA_RESPONSES.get((path, method), {}))
+    return responses
 
 
 def route_scopes(app) -> dict[tuple[str, str], str | None]:
@@ -186,21 +225,26 @@ def _security_scheme() -> dict:
     }
 
 
+def _refusals(needed: str, query_params, manager: bool) -> dict:
+    """Return the 403 and 429 answers: the scope, the role, the rate limit."""
+    why = [f"The token lacks the {needed} scope (the body's `missing_scope`)"]
+    if manager:
+        why.append("the user is not a manager")
+    if INCLUDE_DNC in query_params:
+        why.append("include_dnc needs the manager role and the contacts scope")
+    return {
+        "403": _error("; or ".join(why)),
+        "429": _error("Over the token's rate limit: wait `Retry-After` seconds"),
+    }
+
+
 def spec(scopes: dict[tuple[str, str], str | None]) -> dict:
     """Return the OpenAPI document; ``scopes`` from :func:`route_scopes`."""
     paths: dict[str, dict] = {}
     for path, method, summary, path_params, query_params, manager in OPERATIONS:
         needed = scopes[(path, method)]
-        responses = {
-            "200": {"description": "OK", "content": {"application/json": {}}},
-            "401": _error("Missing, invalid or revoked token"),
-            "403": _error(f"The token lacks the {needed} scope (`missing_scope`)"),
-            "429": _error("Over the token's rate limit; see `Retry-After`"),
-        }
-        if path_params:
-            responses["404"] = _error("Not found")
-        if manager:
-            responses["503"] = _error("The service is not available in this build")
+        responses = _responses(path, method, path_params, query_params, manager)
+        responses.update(_refusals(needed, query_params, manager))
         operation = {
             "summary": summary + (" (manager and up)" if manager else ""),
             "operationId": (method + path)
@@ -210,13 +254,20 @@ def spec(scopes: dict[tuple[str, str], str | None]) -> dict:
             .replace(".", "_")
             .replace("-", "_"),
             "parameters": [
-                _param(p, "path", "integer" if p in INTEGER_PATH_PARAMS else "string")
+                _param(p, "path", PATH_SCHEMAS.get(p, {"type": "string"}))
                 for p in path_params
             ]
             + [_param(n, "query", k, t) for n, k, t in query_params],
             "responses": responses,
             "security": [{"bearerAuth": [needed]}],
         }
+        if (path, method) in schemas.BODIES:
+            operation["requestBody"] = {
+                "required": False,
+                "content": {
+                    "application/json": {"schema": schemas.BODIES[(path, method)]}
+                },
+            }
         paths.setdefault(path, {})[method] = operation
     return {
         "openapi": "3.1.0",
@@ -224,23 +275,15 @@ def spec(scopes: dict[tuple[str, str], str | None]) -> dict:
             "title": "ctforeclosure API",
             "version": __version__,
             "description": "Connecticut foreclosure cases. Read-only over court data; "
-            "tokens without the contacts scope see phones and emails masked.",
+            "tokens without the contacts scope see phones and emails masked; "
+            "phones flagged DNC or TCPA only with include_dnc=true (managers), and "
+            "every answer revealing contacts is audited.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": _security_scheme()},
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "properties": {
-                        "error": {"type": "string"},
-                        "missing_scope": {"type": "string"},
-                        "retry_after": {"type": "integer"},
-                    },
-                    "required": ["error"],
-                }
-            },
+            "schemas": schemas.COMPONENTS,
         },
     }

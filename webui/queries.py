@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass, fields
 from datetime import date
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import sqlalchemy as sa
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from ctforeclosure import dockets
-from ctforeclosure import towns as ct_towns
 from ctforeclosure.db import (
     case_changes,
     cases,
@@ -25,6 +26,8 @@ from ctforeclosure.db import (
     skiptrace_phones,
     skiptrace_results,
 )
+from webui import params
+from webui.params import County, Day, Flag, Page, PerPage, Text, Town
 
 SORTS = {
     "file_date": cases.c.file_date,
@@ -36,7 +39,7 @@ SORTS = {
 }
 STATUSES = ("all", "active", "disposed")
 JUDGMENT_TYPES = ("strict", "sale")
-MAX_PER_PAGE = 200
+MAX_PER_PAGE = params.MAX_PER_PAGE
 #: A shorter text has no trigram for the indexes to look up: every name and street
 #: would be read instead, as if there were no index.
 MIN_SEARCH_CHARS = 3
@@ -67,77 +70,47 @@ LIST_COLUMNS = (
 )
 
 
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+def _choice(values) -> str:
+    return " | ".join(values)
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").lower() in {"1", "true", "yes", "on"}
-
-
-def _canonical_town(name: str) -> str:
-    """Return the town's canonical name (any spelling), else the text as given."""
-    town = ct_towns.match(name) if name else None
-    return town.name if town else name
-
-
-def _canonical_county(name: str) -> str:
-    try:
-        return ct_towns.canonical_county(name) if name else name
-    except ct_towns.UnknownCounty:
-        return name
-
-
-@dataclass
+@pydantic_dataclass(config=ConfigDict(extra="ignore"))
 class CaseFilter:
-    """What the user asked for: search text, filters, sort and page."""
+    """What the user asked for: search text, filters, sort and page.
 
-    q: str = ""
-    town: str = ""
-    county: str = ""
-    status: str = "all"
-    judgment_type: str = ""
-    filed_from: date | None = None
-    filed_to: date | None = None
-    has_phones: bool = False
-    skip_traced: bool = False
-    sort: str = "file_date"
-    order: str = "desc"
-    page: int = 1
-    per_page: int = 50
+    Read from query arguments by :func:`webui.params.parse` (``from_args``): a value
+    that makes no sense is a :class:`~webui.params.BadParameter`, never ignored.
+    """
+
+    q: Text = Field("", description=params.TEXT_TEXT)
+    town: Town = Field("", description="a Connecticut town (any spelling)")
+    county: County = Field("", description="a Connecticut county")
+    status: Literal[STATUSES] = Field("all", description=_choice(STATUSES))
+    judgment_type: Literal[JUDGMENT_TYPES] | Literal[""] = Field(
+        "", description=_choice(JUDGMENT_TYPES)
+    )
+    filed_from: Day = Field(None, description="a date, YYYY-MM-DD")
+    filed_to: Day = Field(None, description="a date, YYYY-MM-DD")
+    has_phones: Flag = Field(False, description=params.FLAG_TEXT)
+    skip_traced: Flag = Field(False, description=params.FLAG_TEXT)
+    sort: Literal[tuple(SORTS)] = Field("file_date", description=_choice(SORTS))
+    order: Literal["asc", "desc"] = Field("desc", description="asc | desc")
+    page: Page = Field(1, description=params.PAGE_TEXT)
+    per_page: PerPage = Field(50, description=params.PER_PAGE_TEXT)
 
     @classmethod
     def from_args(cls, args) -> CaseFilter:
-        """Parse query arguments, ignoring values that make no sense."""
-        try:
-            page = max(1, int(args.get("page", 1)))
-        except ValueError:
-            page = 1
-        try:
-            per_page = min(MAX_PER_PAGE, max(1, int(args.get("per_page", 50))))
-        except ValueError:
-            per_page = 50
-        status = args.get("status", "all")
-        sort = args.get("sort", "file_date")
-        judgment = args.get("judgment_type", "")
-        return cls(
-            q=(args.get("q") or "").strip()[:200],
-            town=_canonical_town((args.get("town") or "").strip()[:64]),
-            county=_canonical_county((args.get("county") or "").strip()[:32]),
-            status=status if status in STATUSES else "all",
-            judgment_type=judgment if judgment in JUDGMENT_TYPES else "",
-            filed_from=_parse_date(args.get("filed_from")),
-            filed_to=_parse_date(args.get("filed_to")),
-            has_phones=_flag(args.get("has_phones")),
-            skip_traced=_flag(args.get("skip_traced")),
-            sort=sort if sort in SORTS else "file_date",
-            order="asc" if args.get("order") == "asc" else "desc",
-            page=page,
-            per_page=per_page,
-        )
+        """Read query arguments; raise :class:`~webui.params.BadParameter` naming the
+        first that makes no sense."""
+        return params.parse(cls, args)
+
+    @classmethod
+    def echo(cls, args) -> CaseFilter:
+        """Return defaults holding the typed text (to show a refused form again)."""
+        flt = cls()
+        for name in ("q", "town", "county", "filed_from", "filed_to"):
+            setattr(flt, name, (args.get(name) or "").replace("\x00", ""))
+        return flt
 
     def as_args(self) -> dict[str, str]:
         """Return the non-default values as query arguments (for audit and links)."""

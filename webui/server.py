@@ -5,9 +5,9 @@ processes lives here.
 
 Worker processes, not only threads: one process of Python threads uses one core (the
 GIL), and the web UI's own CPU, not the database, was the limit (BENCHMARKS.md, web
-UI). What every worker must see lives in the database: sessions are signed cookies,
-and login throttling and background jobs' progress have their tables (migration
-0006).
+UI). What every worker must see lives in the database: sessions are signed cookies
+(each checked against its user's session version), and login throttling and
+background jobs' progress have their tables (migrations 0012 and 0006).
 
 Two threads per worker by default, not more: while one waits on the database the
 other runs, and more threads only queue for the same interpreter lock (BENCHMARKS.md,

@@ -9,7 +9,6 @@ page the browser polls, never inside the web request.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs
 
 import sqlalchemy as sa
@@ -24,13 +23,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from pydantic import Field
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
 from ctforeclosure.db import skiptrace_ledger
 from ctforeclosure.services import audit
 from ctforeclosure.skiptrace.service import SkipTraceService
-from webui import queries
+from webui import params, queries
 from webui.auth import require_role
 from webui.dashboard import month_spend
 from webui.db import get_conn, get_engine, write
@@ -40,6 +40,13 @@ bp = Blueprint("skiptrace", __name__, url_prefix="/skiptrace")
 
 #: Most cases a quote built from a filtered list may cover.
 MAX_FILTER_CASES = 5000
+
+
+class RunForm(params.QueryArgs):
+    """The confirmation's amount: what the quote said, a finite number ("NaN" made
+    the comparison fail, "Infinity" passed it)."""
+
+    max_cost: params.Money = Field(description="a finite number, 0 or more")
 
 
 class SelectionError(ValueError):
@@ -67,7 +74,10 @@ def selection_from(form) -> dict:
     filter_query = form.get("filter_query", "")
     if filter_query:
         args = {k: v[0] for k, v in parse_qs(filter_query).items()}
-        flt = queries.CaseFilter.from_args(args)
+        try:
+            flt = queries.CaseFilter.from_args(args)
+        except params.BadParameter as exc:
+            raise SelectionError(str(exc)) from exc
         if problem := flt.search_problem():
             raise SelectionError(problem)
         rows = queries.iter_cases(get_conn(), flt, MAX_FILTER_CASES)
@@ -139,8 +149,8 @@ def run():
     """Start the confirmed trace as a background job."""
     try:
         selection = selection_from(request.form)
-        confirmed = Decimal(request.form.get("max_cost", ""))
-    except (SelectionError, InvalidOperation):
+        confirmed = params.parse(RunForm, request.form).max_cost
+    except (SelectionError, params.BadParameter):
         flash("The confirmation was incomplete; quote again.")
         return redirect(url_for("skiptrace.index"))
     service, q = make_quote(selection)

@@ -142,7 +142,8 @@ def reconcile(retry_ids, skip_ids) -> None:
     """List skip-trace records whose outcome is unknown, or settle them.
 
     Check the vendor's billing first. --retry: they were not billed, trace them again
-    next time. --skip: keep them out of automatic traces (review list).
+    next time (their reserved cost is released). --skip: keep them out of automatic
+    traces (review list); their reserved cost stays counted as spent.
     """
     from ctforeclosure.skiptrace.service import SkipTraceService
 

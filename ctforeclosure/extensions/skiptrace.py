@@ -7,7 +7,8 @@ sends after each flush with the parties that flush inserted, and hands them to t
 shared :class:`~ctforeclosure.skiptrace.service.SkipTraceService` on one worker
 thread, so the reactor never waits for BatchData and traces never race each other
 for the budget. The service applies the same eligibility rule, budgets and dedupe
-as the CLI and the web UI.
+as the CLI and the web UI. A trace the database fails (an outage mid-crawl) leaves
+its parties' ids beside the spool, and ``ctforeclosure spool replay`` traces them.
 
 The upsert pipeline flushes its last batch in its ``close_spider``, which Scrapy
 calls before the ``spider_closed`` signal: the crawl waits there for every queued
@@ -21,6 +22,7 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import sqlalchemy as sa
 from scrapy import signals as scrapy_signals
 from scrapy.exceptions import NotConfigured
 
@@ -32,7 +34,9 @@ from ctforeclosure.skiptrace.service import (
     BudgetExceeded,
     NotConfiguredError,
     SkipTraceService,
+    new_defendants,
 )
+from ctforeclosure.store.spool import save_untraced
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +90,7 @@ class SkipTrace:
         """Queue the parties of one upsert flush for tracing (returns at once)."""
         if self.service is None or self._stopped:
             return
-        party_ids = [p["party_id"] for p in new_parties if p.get("role") == "D"]
+        party_ids = new_defendants(new_parties)
         if not party_ids:
             return
         try:
@@ -104,18 +108,20 @@ class SkipTrace:
         crawl_id = self.database.crawl_id
         triggered_by = f"crawl:{crawl_id}" if crawl_id else "crawl"
         try:
-            quote = self.service.quote(party_ids=party_ids)
-            if not (quote.records or quote.reuse or quote.review):
-                return
-            result = self.service.run(quote, triggered_by=triggered_by)
+            result = self.service.trace_parties(party_ids, triggered_by)
         except (AuthError, BudgetExceeded, NotConfiguredError) as exc:
             self._stopped = str(exc)
             logger.error("skip tracing stopped for this crawl: %s", exc)
+            return
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            self._save_untraced(party_ids, exc)
             return
         except Exception:
             logger.exception("skip tracing failed for %d parties", len(party_ids))
             with self._lock:
                 self._totals["errors"] += len(party_ids)
+            return
+        if result is None:
             return
         with self._lock:
             for key in STAT_KEYS:
@@ -124,6 +130,20 @@ class SkipTrace:
         if result.stopped:
             self._stopped = result.stopped
             logger.warning("skip tracing stopped for this crawl: %s", result.stopped)
+
+    def _save_untraced(self, party_ids: list[int], exc: Exception) -> None:
+        """Leave the parties of a trace the database failed for the replay."""
+        label = f"crawl-{self.database.crawl_id or 'x'}"
+        path = save_untraced(config.load().spool_dir, label, party_ids)
+        with self._lock:
+            self._totals["errors"] += len(party_ids)
+        logger.error(
+            "skip tracing lost the database (%s); %d new defendants saved to %s for "
+            "`ctforeclosure spool replay`",
+            type(exc).__name__,
+            len(party_ids),
+            path,
+        )
 
     async def spider_closed(self, spider=None, reason=None) -> None:
         """Wait for every queued trace, then record the counts."""

@@ -69,6 +69,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Finish reason when the shared site budget fails mid-crawl (a failed crawl: exit 1).
+SITE_BUDGET_UNAVAILABLE = "site_budget_unavailable"
 SESSION_META = "site_session"
 SESSION_END_META = "site_session_end"
 
@@ -278,7 +280,7 @@ class SiteBudgetMiddleware:
         logger.error("court site budget unavailable, stopping the crawl: %s", exc)
         if self._closing is None and self.crawler.engine is not None:
             self._closing = asyncio.ensure_future(
-                self.crawler.engine.close_spider_async(reason="site_budget_unavailable")
+                self.crawler.engine.close_spider_async(reason=SITE_BUDGET_UNAVAILABLE)
             )
 
     async def spider_closed(self, spider, reason):

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 import lxml.html
-import parsel
 
 from ctforeclosure import dockets, towns
 from ctforeclosure.items import Appearance, CourtDateItem, DocketEntryItem, PartyItem
 from ctforeclosure.parsers.address import FLAG_UNPARSED, split_address
+from ctforeclosure.parsers.tree import html_root
 
 # --- page kinds (by <title>) -------------------------------------------------------
 # The search form's title was never captured (docs/SITES.md §9).
@@ -221,7 +221,9 @@ def read_search_page(page, url: str | None = None) -> SearchPage:
     (so ``form2request`` on :attr:`SearchForm.element` parses nothing again). An
     unexpected page is a :class:`LayoutChange`, never an empty result.
     """
-    text = page if isinstance(page, str) else page.text
+    text = page if isinstance(page, str) else getattr(page, "text", None)
+    if text is None:  # a binary reply (an image, a download): not a page at all
+        return LayoutChange("a reply that is not text", url)
     kind = page_kind(text)
     if kind == "error":
         return SiteError(_text(_by_id(_root(page), MESSAGE_ID)), url)
@@ -243,9 +245,11 @@ def truncated(text: str) -> bool:
 
 
 def _root(page):
-    """Return the page's lxml root: the response's own tree, or one parse of text."""
-    selector = page.selector if hasattr(page, "selector") else parsel.Selector(page)
-    return selector.root
+    """Return the lxml HTML root: the response's own tree, or one parse of text."""
+    selector = getattr(page, "selector", None)
+    if selector is not None and selector.type == "html":
+        return selector.root
+    return html_root(page if isinstance(page, str) else page.text)
 
 
 def _text(node) -> str:
@@ -281,12 +285,11 @@ def _date(text: str | None) -> date | None:
 
 
 def _int(text: str) -> int:
-    return int(text.replace(",", ""))
-
-
-def _doc(text: str):
-    doc = lxml.html.document_fromstring(text)
-    return doc
+    """Return "2,196" as 2196; raise :class:`LayoutChanged` for ",," or 5,000 digits."""
+    try:
+        return int(text.replace(",", ""))
+    except ValueError:
+        raise LayoutChanged(f"a count that is not a number: {text[:40]!r}") from None
 
 
 def _id_index(doc) -> dict:
@@ -389,8 +392,12 @@ def _parse_row(row) -> dict:
     if len(cells) < 7 or link is None:
         raise LayoutChanged(f"results row with {len(cells)} cells and no docket link")
     display = _text(link)
+    try:
+        docket_no = dockets.compact(display)
+    except dockets.InvalidDocket:
+        raise LayoutChanged(f"results row docket link {display[:40]!r}") from None
     return {
-        "docket_no": dockets.compact(display),
+        "docket_no": docket_no,
         "docket_display": display,
         "listing_town": _text(cells[0]),
         "listing_street": "\n".join(_lines(street)) if street is not None else None,
@@ -404,7 +411,7 @@ def _parse_row(row) -> dict:
 
 def parse_grid_rows(text: str) -> list[dict]:
     """Return the rows of a bare results table (a saved fragment, no page around it)."""
-    grids = _doc(text).xpath(GRID_XPATH)
+    grids = _root(text).xpath(GRID_XPATH)
     if not grids:
         raise LayoutChanged("no results grid")
     return [_parse_row(r) for r in grids[0].xpath(ROW_XPATH)]
@@ -456,12 +463,12 @@ def _pager(grid) -> tuple[int, list[int]]:
     """Return the current page's number and the numbers the pager links to."""
     current = [_text(s) for s in grid.xpath(PAGER_CURRENT_XPATH)]
     numbers = {
-        int(m.group(1))
+        _int(m.group(1))
         for a in grid.xpath(PAGER_LINK_XPATH)
         for m in [PAGE_ARG_RE.search(a.get("href", ""))]
         if m
     }
-    current_page = int(current[0]) if current and current[0].isdigit() else 1
+    current_page = _int(current[0]) if current and current[0].isdigit() else 1
     return current_page, sorted(numbers)
 
 
@@ -611,7 +618,7 @@ def parse_case(text: str, url: str | None = None) -> dict:
 
     Raises :class:`LayoutChanged` when the header or a grid is missing.
     """
-    doc = _id_index(_doc(text))
+    doc = _id_index(_root(text))
     docket_text = _value(doc, HEADER + "lblDocketNo")
     if not docket_text:
         raise LayoutChanged("case page has no docket number in its header", url)

@@ -24,8 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import lxml.html
+import lxml.etree
 
+from ctforeclosure.parsers.tree import html_root
 from ctforeclosure.towns import (
     UnknownCounty,
     all_towns,
@@ -107,7 +108,7 @@ def _root(html):
         html = html.decode("utf-8", errors="replace")
     if not html or not html.strip():
         return None
-    return lxml.html.fromstring(html)
+    return html_root(html)
 
 
 def _row(town: str, county: str, region: str | None = None) -> dict | None:
@@ -154,17 +155,25 @@ def _from_tables(root) -> list[dict]:
 
 
 def _lines(root) -> list[str]:
-    """Return the page's text split where a block element or <br> breaks it."""
-    for el in root.iter():
-        if not isinstance(el.tag, str):
+    """Return the page's text split where a block element or <br> breaks it.
+
+    Reads the tree without changing it: lxml refuses to set a text that holds a
+    control character, which a page's own text may hold.
+    """
+    parts: list[str] = []
+    for event, el in lxml.etree.iterwalk(root, events=("start", "end")):
+        element = isinstance(el.tag, str)
+        if event == "start":
+            if element and (el.tag == "br" or el.tag in BLOCK_TAGS):
+                parts.append("\n")
+            if element and el.text:
+                parts.append(el.text)
             continue
-        if el.tag == "br" or el.tag in BLOCK_TAGS:
-            el.tail = "\n" + (el.tail or "")
-            if el.tag != "br":
-                el.text = "\n" + (el.text or "")
-    return [
-        line for line in (_clean(x) for x in root.text_content().split("\n")) if line
-    ]
+        if element and el.tag in BLOCK_TAGS:
+            parts.append("\n")
+        if el is not root and el.tail:
+            parts.append(el.tail)
+    return [line for line in (_clean(x) for x in "".join(parts).split("\n")) if line]
 
 
 def _from_entries(lines: list[str]) -> list[dict]:
@@ -222,7 +231,7 @@ def parse_towns(html) -> list[dict]:
     if root is None:
         return []
     found = _from_tables(root) + _from_heading_lists(root)
-    found += _from_entries(_lines(root))  # last: it rewrites the tree's text
+    found += _from_entries(_lines(root))
     seen: dict[tuple[str, str], dict] = {}
     for row in found:
         key = (normalize_key(row["town"]), row["county"])

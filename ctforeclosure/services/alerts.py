@@ -1,5 +1,5 @@
 """Tell an operator when something needs a human: a failed crawl, a failed monitor
-check, an exhausted skip-trace budget.
+check, an exhausted skip-trace budget, many failed sign-ins on one account.
 
 Channels, each optional, from the environment (read by ``ctforeclosure.config``):
 
@@ -15,7 +15,8 @@ URL password. Sending never raises: a broken channel is logged, the crawl goes o
 
 Callers: the crawl extension ``ctforeclosure.extensions.alerts`` for crawls that
 end badly; the monitor and skip-trace code call :func:`monitor_failed` and
-:func:`skiptrace_budget_exhausted`; ``ctforeclosure jobs`` lists crashed jobs.
+:func:`skiptrace_budget_exhausted`; ``ctforeclosure jobs`` lists crashed jobs; the
+web UI's sign-in calls :func:`login_failures_on_account`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "Alert",
     "AlertChannels",
     "crawl_failed",
+    "login_failures_on_account",
     "monitor_failed",
     "scrub",
     "send",
@@ -63,7 +65,8 @@ def scrub(text: str) -> str:
 class Alert:
     """What happened, in words an operator can act on, and a few safe facts."""
 
-    kind: str  # crawl_failed | monitor_failed | skiptrace_budget_exhausted
+    # crawl_failed | monitor_failed | skiptrace_budget_exhausted | login_failures
+    kind: str
     subject: str
     details: dict[str, str | int | float | bool | None] = field(default_factory=dict)
 
@@ -220,5 +223,26 @@ def skiptrace_budget_exhausted(
         "skiptrace_budget_exhausted",
         "skip-trace budget exhausted" + (f" ({period})" if period else ""),
         {k: v for k, v in details.items() if v is not None},
+    )
+    return send(alert, channels)
+
+
+def login_failures_on_account(
+    *, user_id: int, failures: int, channels: AlertChannels | None = None
+) -> list[str]:
+    """Alert that one account had many failed sign-ins, from any addresses.
+
+    Names the account by its id (the admin pages and the audit log give its email):
+    no email in an alert.
+    """
+    alert = Alert(
+        "login_failures",
+        f"{failures} failed sign-ins on one account (user id {user_id})",
+        {
+            "user_id": user_id,
+            "failures": failures,
+            "what": "someone may be guessing its password; the account is not"
+            " locked (see the audit log, action login.failed)",
+        },
     )
     return send(alert, channels)

@@ -4,6 +4,11 @@ The CLI (``ctforeclosure users``) and the web UI's admin pages both call these
 functions, so a rule (password strength, role names, audit records) lives in one place.
 Passwords are stored as werkzeug scrypt hashes. Every change is audited. API tokens
 are in :mod:`ctforeclosure.services.tokens`; disabling a user revokes theirs here.
+
+Each user has a session version, which the web UI writes into a session at sign-in
+and compares on every request: a password reset, a role change and disabling raise
+it (so do ``ctforeclosure users ...`` commands, which call the same functions), and
+so does signing out (:func:`end_sessions`), which ends every session of that user.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ __all__ = [
     "create_user",
     "disable_user",
     "enable_user",
+    "end_sessions",
     "get_user",
     "list_users",
     "reset_password",
@@ -77,6 +83,7 @@ class User:
     active: bool
     created_at: datetime | None = None
     last_login_at: datetime | None = None
+    session_version: int = 0
 
     def can(self, role: str) -> bool:
         """Return True when this user's role is ``role`` or more powerful."""
@@ -135,6 +142,7 @@ def _row_to_user(row) -> User:
         active=row.active,
         created_at=row.created_at,
         last_login_at=row.last_login_at,
+        session_version=row.session_version,
     )
 
 
@@ -207,8 +215,9 @@ def authenticate(conn: sa.Connection, email: str, password: str) -> User | None:
     return get_user(conn, row.id)
 
 
-def audit_failed_login(conn: sa.Connection, email: str) -> None:
-    """Audit a failed sign-in, naming the account only when it exists.
+def audit_failed_login(conn: sa.Connection, email: str) -> int | None:
+    """Audit a failed sign-in, naming the account only when it exists; return the
+    account's user id, or None when the email is no user's.
 
     What was typed as the email may be a password typed into the wrong box or a
     stranger's address: neither belongs in the audit log.
@@ -221,12 +230,28 @@ def audit_failed_login(conn: sa.Connection, email: str) -> None:
         conn.execute(sa.select(users.c.id).where(users.c.email == email)).first()
     )
     audit.record(conn, "anonymous", "login.failed", email if known else UNKNOWN_ACCOUNT)
+    return known.id if known else None
+
+
+#: Ends every session of a user: sessions carry the version they began with.
+_NEXT_SESSION_VERSION = {"session_version": users.c.session_version + 1}
+
+
+def end_sessions(conn: sa.Connection, user_id: int) -> None:
+    """End every web session of this user (on all devices)."""
+    conn.execute(
+        users.update().where(users.c.id == user_id).values(_NEXT_SESSION_VERSION)
+    )
 
 
 def disable_user(conn: sa.Connection, email: str, *, actor: str) -> User:
-    """Disable a user and revoke their API tokens; audited."""
+    """Disable a user, end their sessions and revoke their API tokens; audited."""
     row = _require_user(conn, email)
-    conn.execute(users.update().where(users.c.id == row.id).values(active=False))
+    conn.execute(
+        users.update()
+        .where(users.c.id == row.id)
+        .values(active=False, **_NEXT_SESSION_VERSION)
+    )
     conn.execute(
         api_tokens.update()
         .where(api_tokens.c.user_id == row.id, api_tokens.c.revoked_at.is_(None))
@@ -245,22 +270,31 @@ def enable_user(conn: sa.Connection, email: str, *, actor: str) -> User:
 
 
 def set_role(conn: sa.Connection, email: str, role: str, *, actor: str) -> User:
-    """Change a user's role; audited with the old and new role."""
+    """Change a user's role and end their sessions; audited with the old and new
+    role."""
     row = _require_user(conn, email)
     _check_role(role)
-    conn.execute(users.update().where(users.c.id == row.id).values(role=role))
+    conn.execute(
+        users.update()
+        .where(users.c.id == row.id)
+        .values(role=role, **_NEXT_SESSION_VERSION)
+    )
     audit.record(conn, actor, "user.role", row.email, {"old": row.role, "new": role})
     return get_user(conn, row.id)
 
 
 def reset_password(conn: sa.Connection, email: str, password: str, *, actor: str):
-    """Set a new password; audited (without the password)."""
+    """Set a new password and end the user's sessions; audited (without the
+    password)."""
     row = _require_user(conn, email)
     _check_password(password, row.email)
     conn.execute(
         users.update()
         .where(users.c.id == row.id)
-        .values(password_hash=generate_password_hash(password, method=PASSWORD_METHOD))
+        .values(
+            password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
+            **_NEXT_SESSION_VERSION,
+        )
     )
     audit.record(conn, actor, "user.reset_password", row.email)
     return get_user(conn, row.id)

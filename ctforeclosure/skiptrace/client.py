@@ -10,7 +10,9 @@ caller marks the records "unknown — reconcile"). Phones and emails never reach
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ __all__ = [
     "BatchResult",
     "RequestRejected",
     "Unavailable",
+    "read_answer",
 ]
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,8 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PERSONS_ALIGNED_WITH_REQUESTS = True
 #: Longest Retry-After we will sleep for inside one call (seconds).
 MAX_RETRY_AFTER = 120.0
+#: The longest request id we keep (``skiptrace_results.provider_request_id``).
+MAX_REQUEST_ID = 64
 
 
 class BatchDataError(Exception):
@@ -221,30 +226,70 @@ class BatchDataClient:
     @staticmethod
     def _parse(response: requests.Response, count: int, attempts: int) -> BatchResult:
         try:
-            payload = response.json()
-            results = payload["results"]
-            persons = results["persons"]
-            meta = results.get("meta") or {}
-        except (ValueError, KeyError, TypeError) as exc:
+            persons, request_id = read_answer(response.content, count)
+        except AmbiguousOutcome as exc:
             raise AmbiguousOutcome(
-                f"BatchData answered HTTP {response.status_code} with a body that "
-                f"cannot be read: {count} records may have been billed"
-            ) from exc
-        if not isinstance(persons, list) or (
-            PERSONS_ALIGNED_WITH_REQUESTS and len(persons) != count
-        ):
-            got = len(persons) if isinstance(persons, list) else "?"
-            raise AmbiguousOutcome(
-                f"BatchData answered {got} persons for {count} records: "
-                "cannot tell who is who"
-            )
+                f"BatchData answered HTTP {response.status_code}: {exc}"
+            ) from exc.__cause__
         logger.info(
             "BatchData traced %d records (%s matched)",
             count,
             sum(1 for p in persons if (p.get("meta") or {}).get("matched")),
         )
         return BatchResult(
-            persons=persons,
-            provider_request_id=meta.get("requestId"),
-            attempts=attempts,
+            persons=persons, provider_request_id=request_id, attempts=attempts
         )
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # "1e400" reads as infinity
+        raise ValueError(f"number out of range: {text[:20]}")
+    return value
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python's, not JSON's
+
+
+def read_answer(body: bytes, count: int) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the persons (objects, one per record) and request id of a 200 answer.
+
+    Raise :class:`AmbiguousOutcome` when it cannot be read: not JSON (NaN and
+    infinite numbers included, which no column and no JSON type can hold), no
+    ``results.persons`` list, a person or a ``meta`` that is not an object, or not
+    one person per record. A request id that is not a short text or number is None.
+    """
+    try:
+        payload = json.loads(body, parse_float=_finite, parse_constant=_not_json)
+        results = payload["results"]
+        persons = results["persons"]
+        request_id = (results.get("meta") or {}).get("requestId")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise AmbiguousOutcome(
+            f"a body that cannot be read: {count} records may have been billed"
+        ) from exc
+    if not isinstance(persons, list) or (
+        PERSONS_ALIGNED_WITH_REQUESTS and len(persons) != count
+    ):
+        got = len(persons) if isinstance(persons, list) else "?"
+        raise AmbiguousOutcome(
+            f"{got} persons for {count} records: cannot tell who is who"
+        )
+    for number, person in enumerate(persons, start=1):
+        if not isinstance(person, dict) or not isinstance(
+            person.get("meta") or {}, dict
+        ):
+            raise AmbiguousOutcome(
+                f"person {number} of {count} is not an object with a meta object: "
+                "cannot tell whether it matched (billed)"
+            )
+    return persons, _request_id(request_id)
+
+
+def _request_id(value: Any) -> str | None:
+    """Return the answer's request id as text, None when it is not a short id."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if 0 < len(text) <= MAX_REQUEST_ID else None

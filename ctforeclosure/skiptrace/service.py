@@ -7,12 +7,16 @@ Spending is deliberate, bounded and never duplicated:
    skipped and why (:mod:`ctforeclosure.skiptrace.eligibility`), the parties going to
    the review list, and the earlier results that will be reused free (the same
    normalised person and address traced within ``SKIPTRACE_DEDUPE_DAYS``).
-2. :meth:`SkipTraceService.run` spends: batch by batch, each batch first checked
-   against the per-run and per-calendar-month budgets (``SKIPTRACE_RUN_BUDGET``,
-   ``SKIPTRACE_MONTHLY_BUDGET``, worst case), one ledger row per API call, results
-   stored per party. A batch whose outcome is unknown (read timeout after sending)
-   is marked ``unknown_reconcile``, counted as spent, and never sent again until a
-   person decides (:meth:`SkipTraceService.reconcile`).
+2. :meth:`SkipTraceService.run` spends: batch by batch, one ledger row per API call,
+   results stored per party. Each batch is claimed under the claim lock, and in
+   that same transaction cut to what fits the per-run and per-calendar-month
+   budgets (``SKIPTRACE_RUN_BUDGET``, ``SKIPTRACE_MONTHLY_BUDGET``): the ledger row
+   reserves the batch's worst case (every record matched) before anything is sent,
+   and the vendor's answer settles it. So runs started together (crawl, web, CLI)
+   never pass a cap between them, even for a moment. A batch whose outcome is
+   unknown (read timeout after sending, or the process died) keeps its reservation
+   and is never sent again until a person decides
+   (:meth:`SkipTraceService.reconcile`), which also settles the reservation.
 
 Configuration: ``BATCHDATA_BASE_URL`` and ``BATCHDATA_API_KEY`` through
 ``ctforeclosure.config.load()``; the ``SKIPTRACE_*`` variables are listed in
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -65,6 +70,7 @@ __all__ = [
     "Quote",
     "RunResult",
     "SkipTraceService",
+    "new_defendants",
 ]
 
 logger = logging.getLogger(__name__)
@@ -74,12 +80,48 @@ Progress = Callable[[int, int], None]
 CLAIM_LOCK = 0x637466736B6970
 
 
+@dataclass
+class _Claim:
+    """What one claim decided: the records reserved and sent now, and the rest."""
+
+    records: list[TraceRecord] = field(default_factory=list)
+    ledger_id: int | None = None
+    #: Records that did not fit the budgets' room: they wait for a later claim.
+    back: list[TraceRecord] = field(default_factory=list)
+    #: Why nothing fits (a budget message), or None.
+    stopped: str | None = None
+
+
+def lock_claims(conn: sa.Connection) -> None:
+    """Serialise this transaction with every other claim and reconcile.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: ``BEGIN IMMEDIATE``
+    takes the database's write lock first, so a second claimer waits for it (busy
+    timeout) instead of failing with "database is locked" when a read-started
+    transaction tries to write. Settling a batch needs no lock: it only lowers a
+    reservation to the billed cost, which can free room but never take it.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 class NotConfiguredError(RuntimeError):
     """Skip tracing is off: no BatchData base URL or API key."""
 
 
 class BudgetExceeded(RuntimeError):
     """Nothing can be sent without going over a budget cap."""
+
+
+def new_defendants(new_parties: Sequence[dict]) -> list[int]:
+    """Return the ids of the defendants among newly stored parties.
+
+    ``new_parties`` as the ``parties_stored`` signal and a spool replay give them;
+    only defendants can be eligible, and the quote decides the rest.
+    """
+    return [p["party_id"] for p in new_parties if p.get("role") == "D"]
 
 
 def month_start(now: datetime) -> datetime:
@@ -265,6 +307,19 @@ class SkipTraceService:
             created_at=now,
         )
 
+    def trace_parties(
+        self, party_ids: Sequence[int], triggered_by: str
+    ) -> RunResult | None:
+        """Quote and run these parties (new ones a crawl or a replay stored).
+
+        Returns None when there is nothing to send, reuse or list for review. The
+        same eligibility, budgets and dedupe as any run; raises as :meth:`run`.
+        """
+        quote = self.quote(party_ids=party_ids)
+        if not (quote.records or quote.reuse or quote.review):
+            return None
+        return self.run(quote, triggered_by=triggered_by)
+
     def _fresh(self, res: sa.Row, fresh_after: datetime) -> bool:
         """True for a finished result of this sandbox flag, recent enough to reuse."""
         return res.status in store.DONE_STATUSES and (
@@ -290,7 +345,11 @@ class SkipTraceService:
         )
 
     def _room(self, conn: sa.Connection, run_spent: Decimal) -> int:
-        """Return how many records may be sent now without passing a budget cap."""
+        """Return how many records may be sent now without passing a budget cap.
+
+        The month's spend is the ledger's, reservations of batches in flight
+        included; only a claim (under the claim lock) may act on the answer.
+        """
         s = self.settings
         now = datetime.now(UTC)
         month_spent = store.spent_since(conn, month_start(now), self.sandbox)
@@ -344,7 +403,10 @@ class SkipTraceService:
         return result
 
     def _refuse_without_room(self, records: int, triggered_by: str) -> None:
-        """Raise BudgetExceeded (audited, alerted) when not one record fits."""
+        """Raise BudgetExceeded (audited, alerted) when not one record fits.
+
+        A quick refusal before anything is stored; each claim decides again.
+        """
         with self.engine.connect() as conn:
             room = self._room(conn, Decimal(0))
             message = "" if room else self._budget_message(conn, Decimal(0))
@@ -381,25 +443,31 @@ class SkipTraceService:
         result: RunResult,
         progress: Progress | None,
     ) -> None:
-        """Send the records in batches while the budgets allow; stop at a failure."""
+        """Send the records in batches while the budgets allow; stop at a failure.
+
+        Each claim decides how many records fit (under the claim lock); records it
+        could not fit go back to the front of the queue, since a settled batch
+        with no-match records frees room for them.
+        """
+        size = self.settings.batch_size
         total = len(pending)
         done = 0
         if progress:
             progress(0, total)
         with self._client() as client:
             while pending:
-                with self.engine.connect() as conn:
-                    room = self._room(conn, result.cost)
-                    if room == 0:
-                        result.stopped = self._budget_message(conn, result.cost)
-                        alerts.skiptrace_budget_exhausted(message=result.stopped)
-                        break
-                size = min(self.settings.batch_size, room)
-                batch, pending = pending[:size], pending[size:]
-                batch, ledger_id = self._claim(batch, triggered_by, result)
-                if not batch:
+                claim = self._claim(pending[:size], triggered_by, result)
+                pending = claim.back + pending[size:]
+                if claim.stopped:
+                    result.stopped = claim.stopped
+                    alerts.skiptrace_budget_exhausted(message=result.stopped)
+                    break
+                if not claim.records:
                     continue
-                if not self._send_batch(client, batch, ledger_id, triggered_by, result):
+                batch = claim.records
+                if not self._send_batch(
+                    client, batch, claim.ledger_id, triggered_by, result
+                ):
                     break
                 done += len(batch)
                 if progress:
@@ -461,36 +529,40 @@ class SkipTraceService:
         )
 
     def _claim(
-        self, batch: list[TraceRecord], triggered_by: str, result: RunResult
-    ) -> tuple[list[TraceRecord], int | None]:
-        """Write the batch down *before* sending it; return what is left to send.
+        self, candidates: list[TraceRecord], triggered_by: str, result: RunResult
+    ) -> _Claim:
+        """Reserve the candidates that fit the budgets *before* sending them.
 
-        Records another run traced since the quote are reused instead. The rest get
-        an ``unknown_reconcile`` ledger row (worst-case cost) and result rows first:
-        if this process dies while the vendor has the request, the records are
-        already marked for reconcile and never re-sent blindly, and a concurrent
-        run sees them as in flight.
+        One transaction under the claim lock: records another run traced since
+        the quote are reused instead; the room left under both caps is read (the
+        month's ledger, other runs' reservations included, and this run's spend);
+        the records that fit get an ``unknown_reconcile`` ledger row carrying
+        their worst-case cost (the reservation) and result rows. If this process
+        dies while the vendor has the request, the records are already marked for
+        reconcile and never re-sent blindly, a concurrent run sees them as in
+        flight, and the month's spend counts them.
         """
         now = datetime.now(UTC)
+        ledger = db.skiptrace_ledger
         with self.engine.begin() as conn:
             ledger_id = self._open_claim(conn, now, triggered_by)
-            keep = self._reuse_or_keep(conn, batch, now, result)
-            ledger = db.skiptrace_ledger
-            if not keep:
+            keep = self._reuse_or_keep(conn, candidates, now, result)
+            room = self._room(conn, result.cost) if keep else 0
+            if not room:
                 conn.execute(ledger.delete().where(ledger.c.id == ledger_id))
-                return [], None
-            self._write_claim(conn, ledger_id, keep, now)
-        return keep, ledger_id
+                if not keep:
+                    return _Claim()
+                message = self._budget_message(conn, result.cost)
+                return _Claim(back=keep, stopped=message)
+            fits, back = keep[:room], keep[room:]
+            self._write_claim(conn, ledger_id, fits, now)
+        return _Claim(fits, ledger_id, back)
 
     def _open_claim(self, conn: sa.Connection, now: datetime, triggered_by: str) -> int:
         """Take the claim lock and write the ledger row; return its id."""
         # Claims are taken one run at a time, so two runs (crawl, CLI, web) never
-        # both send a person: the ledger row is written first (on SQLite that takes
-        # the database's write lock) and PostgreSQL takes a lock too.
-        if conn.dialect.name == "postgresql":
-            conn.execute(
-                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK}
-            )
+        # both send a person nor both spend the same room under a cap.
+        lock_claims(conn)
         return store.insert_ledger(
             conn,
             at=now,
@@ -663,23 +735,68 @@ class SkipTraceService:
         """Settle "unknown — reconcile" results after checking with the vendor.
 
         ``decision="retry"``: the records were not billed; trace them again (the
-        rows become ``error``, which the next quote re-sends). ``decision="skip"``:
-        keep them out of automatic traces (the rows become ``review``). Returns the
+        rows become ``error``, which the next quote re-sends) and release their
+        reservation on the ledger. ``decision="skip"``: keep them out of automatic
+        traces (the rows become ``review``); their reservation stays as spent,
+        since the vendor may have billed them and the month's spend must not be
+        understated. A ledger row none of whose records is still unknown becomes
+        ``ok`` (``error`` at cost 0 when every record was retried). Returns the
         number of rows changed.
         """
         status = {"retry": "error", "skip": "review"}[decision]
         r = db.skiptrace_results
+        chosen = r.c.id.in_(list(result_ids)), r.c.status == "unknown_reconcile"
         with self.engine.begin() as conn:
-            changed = conn.execute(
-                r.update()
-                .where(r.c.id.in_(list(result_ids)), r.c.status == "unknown_reconcile")
-                .values(status=status)
-            ).rowcount
+            lock_claims(conn)
+            ledger_ids = set(
+                conn.execute(sa.select(r.c.ledger_id).where(*chosen)).scalars()
+            )
+            counted = {i: _counted_records(conn, i) for i in ledger_ids if i}
+            changed = conn.execute(r.update().where(*chosen).values(status=status))
+            for ledger_id, before in counted.items():
+                _settle_reconciled(conn, ledger_id, before)
             audit.record(
                 conn,
                 decided_by,
                 "skiptrace.reconcile",
                 None,
-                {"decision": decision, "results": list(result_ids), "changed": changed},
+                {
+                    "decision": decision,
+                    "results": list(result_ids),
+                    "changed": changed.rowcount,
+                },
             )
-        return changed
+        return changed.rowcount
+
+
+def _counted_records(conn: sa.Connection, ledger_id: int) -> int:
+    """Return how many records of a ledger row still count as (maybe) billed.
+
+    Those whose outcome is unknown and those a person settled with "skip"; one
+    record is one person key, however many parties share it.
+    """
+    r = db.skiptrace_results.c
+    return conn.execute(
+        sa.select(sa.func.count(sa.distinct(r.person_key))).where(
+            r.ledger_id == ledger_id, r.status.in_(("unknown_reconcile", "review"))
+        )
+    ).scalar_one()
+
+
+def _settle_reconciled(conn: sa.Connection, ledger_id: int, before: int) -> None:
+    """Cut a ledger row's reservation to the records still counted as billed."""
+    ledger = db.skiptrace_ledger
+    row = conn.execute(sa.select(ledger).where(ledger.c.id == ledger_id)).one()
+    if row.status != "unknown_reconcile" or not before:
+        return
+    after = _counted_records(conn, ledger_id)
+    r = db.skiptrace_results.c
+    unknown = conn.execute(
+        sa.select(sa.func.count()).where(
+            r.ledger_id == ledger_id, r.status == "unknown_reconcile"
+        )
+    ).scalar_one()
+    values: dict = {"cost": row.cost * after / before}
+    if not unknown:
+        values |= {"status": "ok" if after else "error", "records_matched": after}
+    conn.execute(ledger.update().where(ledger.c.id == ledger_id).values(**values))

@@ -7,6 +7,7 @@ The service decides; this module only reads and writes.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from ctforeclosure.store.bulk import chunks
 
 __all__ = [
     "candidates",
+    "contact_rows",
     "copy_result",
     "insert_ledger",
     "insert_result",
@@ -138,29 +140,73 @@ def _flag(phone: dict, name: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _phone_rows(result_id: int, phones: Iterable[dict]) -> list[dict]:
+def _short(value: Any, column: sa.Column) -> str | None:
+    """Return a text field cut to its column's length; None for another JSON type."""
+    return value[: column.type.length] or None if isinstance(value, str) else None
+
+
+def _score(value: Any) -> int | None:
+    """Return a score that fits an integer column, None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or not -(2**31) <= value < 2**31:
+        return None
+    return int(value)
+
+
+def _number(value: Any) -> str | None:
+    """Return a phone number field in E.164: text as the API sends it, or a number."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return e164(str(value))
+
+
+def _phone_rows(result_id: int, phones: Any) -> list[dict]:
     rows = []
-    for rank, phone in enumerate(phones, start=1):
-        number = e164(str(phone.get("number") or ""))
-        if number is None:  # the mock's "123123": not a phone number
-            logger.debug(
-                "not a US phone number, left out: %s", mask_phone(phone.get("number"))
-            )
+    table = db.skiptrace_phones.c
+    for rank, phone in enumerate(phones if isinstance(phones, list) else [], start=1):
+        raw = phone.get("number") if isinstance(phone, dict) else None
+        number = _number(raw)
+        if number is None:  # the mock's "123123", or no text at all: not a number
+            logger.debug("not a US phone number, left out: %s", mask_phone(str(raw)))
             continue
-        score = phone.get("score")
         rows.append(
             {
                 "result_id": result_id,
                 "number": number,
-                "type": phone.get("type"),
-                "carrier": phone.get("carrier"),
+                "type": _short(phone.get("type"), table.type),
+                "carrier": _short(phone.get("carrier"), table.carrier),
                 "dnc": _flag(phone, PHONE_DNC_FIELD),
                 "tcpa": _flag(phone, PHONE_TCPA_FIELD),
-                "score": int(score) if isinstance(score, int | float) else None,
+                "score": _score(phone.get("score")),
                 "rank": rank,
             }
         )
     return rows
+
+
+def _email_rows(result_id: int, emails: Any) -> list[dict]:
+    limit = db.skiptrace_emails.c.email.type.length
+    return [
+        {"result_id": result_id, "email": e["email"].strip(), "rank": rank}
+        for rank, e in enumerate(emails if isinstance(emails, list) else [], start=1)
+        if isinstance(e, dict)
+        and isinstance(e.get("email"), str)
+        and 0 < len(e["email"].strip()) <= limit
+    ]
+
+
+def contact_rows(result_id: int, person: dict) -> tuple[list[dict], list[dict]]:
+    """Return the phone (E.164) and email rows of one API person object.
+
+    Whatever else the object holds is left out: a phone that is not a US number in
+    a text field, an email that is not a text that fits its column, an entry that
+    is not an object; a type, carrier or score that does not fit its column is None.
+    """
+    return (
+        _phone_rows(result_id, person.get("phoneNumbers")),
+        _email_rows(result_id, person.get("emails")),
+    )
 
 
 def _result_row(values: dict[str, Any]) -> dict[str, Any]:
@@ -210,12 +256,9 @@ def insert_results(conn: sa.Connection, results: Sequence[dict[str, Any]]) -> li
         person = values.get("person") or {}
         if values["status"] != "matched":
             continue
-        phones += _phone_rows(result_id, person.get("phoneNumbers") or [])
-        emails += [
-            {"result_id": result_id, "email": str(e["email"])[:254], "rank": rank}
-            for rank, e in enumerate(person.get("emails") or [], start=1)
-            if isinstance(e, dict) and e.get("email")
-        ]
+        person_phones, person_emails = contact_rows(result_id, person)
+        phones += person_phones
+        emails += person_emails
     if phones:
         conn.execute(db.skiptrace_phones.insert(), phones)
         mark_has_phones(conn, {row["result_id"] for row in phones})

@@ -34,6 +34,8 @@ SEARCH_PATH = "/PropertyAddressSearch.aspx"
 CASE_TYPE_LABEL = "Foreclosure Cases"  # [CODE]+[CAPTURE] default option
 #: Refused searches (NoBot, session) before ``auto`` mode tries the browser.
 REFUSALS_BEFORE_BROWSER = 2
+#: Finish reason when robots.txt forbids the court site (a failed crawl: exit 1).
+ROBOTS_FORBIDDEN = "robots_forbidden"
 ROBOTS_MESSAGE = (
     "robots.txt of %s forbids this crawl, so it stopped before searching. The "
     "court's hosts are reported to disallow every robot (docs/SITES.md §1.3). "
@@ -351,7 +353,7 @@ class SearchMixin(_SpiderBase):
         if failure.check(IgnoreRequest) and "robots" in str(failure.value).lower():
             logger.error(ROBOTS_MESSAGE, self.base_url)
             self.crawler.stats.set_value("ctf/robots_forbidden", 1)
-            raise CloseSpider("robots_forbidden")
+            raise CloseSpider(ROBOTS_FORBIDDEN)
         search = self.searches.get(term)
         if search is None or search.attempt != attempt:
             return

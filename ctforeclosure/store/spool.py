@@ -6,7 +6,11 @@ line is one record: ``{"type": "case" | "town", "data": {...}}`` for an item, or
 ``{"type": "town_complete", "data": {"town", "dockets"}}`` for a finished town search
 (the "no longer listed" marking must wait for that town's cases). ``ctforeclosure
 spool replay`` loads the records in order through the same store functions as the
-pipeline and removes from the file only what was stored.
+pipeline and removes from the file only what was stored; like the pipeline, it
+hands back the parties its upserts inserted, for the skip trace a crawl would have
+done. Beside the spool, ``skiptrace-untraced-<crawl>.json`` holds the new parties
+whose skip trace the outage cut off during the crawl (a JSON list of party ids),
+for the replay to trace too.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -32,6 +36,7 @@ from ctforeclosure.items import (
 logger = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
+UNTRACED_PREFIX = "skiptrace-untraced-"
 
 
 def _default(value):
@@ -180,6 +185,26 @@ def rewrite(path: Path, lines: list[str]) -> None:
     os.replace(tmp, path)
 
 
+def save_untraced(spool_dir: Path, label: str, party_ids: list[int]) -> Path:
+    """Add party ids whose skip trace could not reach the database; return the file."""
+    path = Path(spool_dir) / f"{UNTRACED_PREFIX}{label}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    known = load_untraced(path) if path.exists() else []
+    rewrite(path, [json.dumps(sorted(set(known) | set(party_ids)))])
+    return path
+
+
+def untraced_files(spool_dir: Path) -> list[Path]:
+    """Return the files of parties waiting for a skip trace after an outage."""
+    folder = Path(spool_dir)
+    return sorted(folder.glob(f"{UNTRACED_PREFIX}*.json")) if folder.is_dir() else []
+
+
+def load_untraced(path: Path) -> list[int]:
+    """Return the party ids a :func:`save_untraced` file holds."""
+    return [int(i) for i in json.loads(Path(path).read_text(encoding="utf-8"))]
+
+
 @dataclass
 class ReplayResult:
     """What a replay did."""
@@ -188,6 +213,9 @@ class ReplayResult:
     stored: int = 0  # records stored (items and town markers)
     unreadable: int = 0  # lines kept because they are not valid records
     runs_completed: int = 0  # crawl runs completed from saved closing values
+    #: The parties the replay inserted, as the pipeline's ``parties_stored`` signal
+    #: carries them (``party_id``, ``role``, ...): new parties to skip trace.
+    new_parties: list[dict] = field(default_factory=list)
 
 
 def count_records(spool_dir: Path) -> int:
@@ -197,13 +225,15 @@ def count_records(spool_dir: Path) -> int:
     )
 
 
-def _store_records(conn, records: list[dict]) -> None:
+def _store_records(conn, records: list[dict]) -> list[dict]:
+    """Store the records in spool order; return the parties this inserted."""
     from ctforeclosure.store.cases import mark_town_listing, upsert_cases
     from ctforeclosure.store.towns import upsert_towns
 
     # Consecutive records of one kind, in spool order, so that a town's marker is
     # applied after that town's cases, as in the crawl.
     group: list[dict] = []
+    new_parties: list[dict] = []
 
     def flush_group() -> None:
         if not group:
@@ -215,7 +245,9 @@ def _store_records(conn, records: list[dict]) -> None:
         if towns:
             upsert_towns(conn, towns, now=at)
         if cases:
-            upsert_cases(conn, cases, now=at, crawl_id=_run_id(conn, crawl_id))
+            run_id = _run_id(conn, crawl_id)
+            stored = upsert_cases(conn, cases, now=at, crawl_id=run_id)
+            new_parties.extend(stored.new_parties)
         group.clear()
 
     for record in records:
@@ -233,6 +265,7 @@ def _store_records(conn, records: list[dict]) -> None:
                 flush_group()
             group.append(record)
     flush_group()
+    return new_parties
 
 
 def _stamp(record: dict) -> datetime:
@@ -309,7 +342,8 @@ def replay(engine, spool_dir: Path, batch_size: int = 500, progress=None):
             if len(batch) >= batch_size or index + 1 == len(lines):
                 if batch:
                     with engine.begin() as conn:
-                        _store_records(conn, batch)
+                        new_parties = _store_records(conn, batch)
+                    result.new_parties += new_parties
                     result.stored += len(batch)
                     if progress is not None:
                         progress(len(batch))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ctforeclosure.cli import main
+from ctforeclosure.cli.app import main
 
 CTFORECLOSURE = Path(sys.executable).parent / "ctforeclosure"
 

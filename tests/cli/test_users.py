@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from ctforeclosure import db
-from ctforeclosure.cli import main
+from ctforeclosure.cli.app import main
 
 PASSWORD = "correct horse battery staple"
 

@@ -400,3 +400,66 @@ def test_split_address_flags_what_is_not_a_numbered_street(raw, street, parsed):
     assert address.parsed is parsed
     assert address.raw == raw
     assert address.street == street
+
+
+# --- hostile pages: the minimal cases tests/parsers/test_hostile_pages.py found ------
+
+HARTFORD = "judiciary/results__hartford_page1of2_2025-09-16.html"
+FIRST_LINK = ">HHD-CV-24-6194967-S</a>"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "what"),
+    [
+        (FIRST_LINK, "></a>", "results row docket link ''"),  # was InvalidDocket
+        (FIRST_LINK, ">HHD-CV-24-61</a>", "results row docket link 'HHD-CV-24-61'"),
+        (">1-200 of 343<", ">,-, of ,<", "a count that is not a number: ','"),
+        ("<span>1</span>", "<span>\u00b2</span>", "not a number: '\u00b2'"),  # "²"
+    ],
+    ids=["blank-docket", "short-docket", "commas-count", "superscript-page"],
+)
+def test_read_search_page_unreadable_row_or_count_is_a_layout_change(old, new, what):
+    text = _page(HARTFORD).replace(old, new, 1)
+    reply = j.read_search_page(text, url="u")
+    assert isinstance(reply, j.LayoutChange) and reply.kind == "results"
+    assert what in reply.reason
+    with pytest.raises(j.LayoutChanged, match=re.escape(what)):
+        j.parse_results(text)
+
+
+XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
+
+
+def test_read_search_page_reads_a_page_that_opens_with_an_xml_declaration():
+    # Was AttributeError: parsel took the page for XML (no text_content()).
+    page = j.read_search_page(XML_DECLARATION + _page(HARTFORD))
+    assert isinstance(page, j.ResultsPage) and len(page.rows) == 200
+
+
+def test_parse_case_reads_pages_with_a_declaration_a_nul_or_a_lone_surrogate():
+    # Were ValueError (declaration) and UnicodeEncodeError (surrogate from a DOM).
+    text = _page(CASE)
+    for hostile in (
+        XML_DECLARATION + text,
+        text.replace("<body", "\x00<body", 1),
+        text.replace("<body", "\ud800<body", 1),
+    ):
+        assert j.parse_case(hostile)["docket_no"] == "HHDCV226160660S"
+    surrogate = _page(HARTFORD).replace("<body", "\ud800<body", 1)
+    assert len(j.parse_results(surrogate).rows) == 200
+
+
+@pytest.mark.parametrize("text", ["", "   ", "<!-- nothing -->"])
+def test_parse_case_and_grid_rows_of_an_empty_page_are_layout_changes(text):
+    # Were lxml's ParserError("Document is empty").
+    with pytest.raises(j.LayoutChanged, match="no docket number"):
+        j.parse_case(text)
+    with pytest.raises(j.LayoutChanged, match="no results grid"):
+        j.parse_grid_rows(text)
+
+
+def test_read_search_page_of_a_binary_reply_is_a_layout_change():
+    from scrapy.http import Response
+
+    reply = j.read_search_page(Response("http://x/a.png", body=b"\x89PNG"), url="u")
+    assert reply == j.LayoutChange("a reply that is not text", "u")

@@ -152,3 +152,24 @@ def test_check_towns_accepts_the_bundled_list_in_any_case():
         row["town"] = row["town"].upper()
     ok, _ = check_towns(rows)
     assert ok
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "\x1b",  # a control character in the text: was ValueError from lxml
+        '<?xml version="1.0" encoding="utf-8"?>\n',  # was ValueError from lxml
+        "\ud800",  # a lone surrogate: was UnicodeEncodeError
+    ],
+    ids=["control-character", "xml-declaration", "surrogate"],
+)
+def test_parse_towns_reads_a_page_with_hostile_characters(hostile):
+    text = fixture_path("statelib/towns__table.html").read_text(encoding="utf-8")
+    rows = parse_towns(hostile + text)
+    assert check_towns(rows)[0]
+
+
+@pytest.mark.parametrize("html", ["<!-- nothing -->", "<?xml version='1.0'?>"])
+def test_parse_towns_page_without_elements_yields_nothing(html):
+    # Was lxml's ParserError("Document is empty").
+    assert parse_towns(html) == []

@@ -211,7 +211,7 @@ async def test_replica_outage_mid_crawl_then_replay_equals_a_clean_run(
     from click.testing import CliRunner
 
     from ctforeclosure import migrate
-    from ctforeclosure.cli import main
+    from ctforeclosure.cli.app import main
 
     migrate.upgrade(private_postgres.url)
     monkeypatch.setenv("DATABASE_URL", private_postgres.url)

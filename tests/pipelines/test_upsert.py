@@ -157,7 +157,7 @@ async def test_upsert_database_lost_mid_crawl_spools_and_replay_equals_clean_run
 ):
     from click.testing import CliRunner
 
-    from ctforeclosure.cli import main
+    from ctforeclosure.cli.app import main
     from tests.store.factory import snapshot
 
     migrate.upgrade(postgres_url)

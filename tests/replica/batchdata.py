@@ -19,7 +19,9 @@ Behaviours (all deterministic for a given ``seed``):
   are 555-01xx numbers (reserved for fiction). TCPA-listed phones are left out unless
   ``options.includeTCPABlacklistedPhones`` is true (the v1 default is false).
 - Billing per matched record, no-match not billed (docs/SITES.md §7.5):
-  ``GET /_ledger`` lists exactly what was billed; ``POST /_ledger/reset`` empties it.
+  ``GET /_ledger`` lists exactly what was billed (``billed``), the ``requestId`` of
+  every item answered, matched or not (``answered``: what was sent, once per
+  sending), and the calls; ``POST /_ledger/reset`` empties it.
 - ``faults``: ``"429_once"``, ``"500_once"``, ``"503_once"``, ``"500_always"``,
   ``"400_always"``, ``"malformed_json"`` (200 with a cut-off body, after billing) and
   ``"slow"`` (bill, then wait ``slow_seconds`` before answering: a read timeout on the
@@ -151,6 +153,7 @@ def make_blueprint(
     lock = threading.Lock()
     billed: list[dict] = []
     calls: list[dict] = []
+    answered: list[str | None] = []
     window: deque[float] = deque()
     fired: set[str] = set()
 
@@ -209,6 +212,7 @@ def make_blueprint(
         persons = [fake_person(seed, item, include_tcpa) for item in items]
         matched = sum(1 for p in persons if p["meta"]["matched"])
         with lock:
+            answered.extend(item.get("requestId") for item in items)
             for item, person in zip(items, persons, strict=True):
                 if person["meta"]["matched"]:
                     billed.append(
@@ -252,6 +256,7 @@ def make_blueprint(
                     "billed": list(billed),
                     "billed_count": len(billed),
                     "calls": list(calls),
+                    "answered": list(answered),
                 }
             )
 
@@ -260,6 +265,7 @@ def make_blueprint(
         with lock:
             billed.clear()
             calls.clear()
+            answered.clear()
             window.clear()
         return jsonify({"ok": True})
 

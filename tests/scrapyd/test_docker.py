@@ -318,7 +318,7 @@ def _schedule_args(text: str) -> list[str]:
     "path", ["systemd/ctforeclosure-schedule.service", "cron/ctforeclosure"]
 )
 def test_recurring_schedule_command_is_a_valid_cli_call(path, monkeypatch):
-    from ctforeclosure.cli import main
+    from ctforeclosure.cli.app import main
 
     args = _schedule_args((DEPLOY / path).read_text())
     assert args[:2] == ["schedule", "--all"]

@@ -76,7 +76,7 @@ def test_parse_log_without_a_log_is_failed():
 def test_schedule_refuses_a_secret_as_setting_or_argument(option):
     from click.testing import CliRunner
 
-    from ctforeclosure.cli import main
+    from ctforeclosure.cli.app import main
 
     result = CliRunner().invoke(
         main,
@@ -146,7 +146,7 @@ def test_check_no_secrets_lets_ordinary_settings_and_arguments_pass():
 def test_schedule_cli_refuses_secret_names_and_credential_urls(option, name, value):
     from click.testing import CliRunner
 
-    from ctforeclosure.cli import main
+    from ctforeclosure.cli.app import main
 
     result = CliRunner().invoke(
         main,
@@ -162,7 +162,7 @@ def test_schedule_cli_passes_an_ordinary_setting_and_argument_on():
     """DOWNLOAD_DELAY=2 and status=all get past the check, to the (absent) node."""
     from click.testing import CliRunner
 
-    from ctforeclosure.cli import main
+    from ctforeclosure.cli.app import main
 
     result = CliRunner().invoke(
         main,

@@ -14,7 +14,7 @@ import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from ctforeclosure.cli import main
+from ctforeclosure.cli.app import main
 from ctforeclosure.db import cases, crawl_runs
 from ctforeclosure.jobs import scheduling
 from ctforeclosure.jobs.scrapyd_api import ScrapydClient

@@ -35,6 +35,10 @@ class BatchDataServer:
     def calls(self) -> list[dict]:
         return self.ledger()["calls"]
 
+    def answered(self) -> list[str]:
+        """The requestId of every record answered (sent), matched or not."""
+        return self.ledger()["answered"]
+
 
 @pytest.fixture
 def batchdata_factory():

@@ -74,3 +74,46 @@ def test_insert_result_keeps_valid_phones_in_e164_and_unknown_flags_as_null(
     assert phones[0].dnc is None and phones[0].tcpa is None  # not in a v1 answer
     assert result.persons[0]["name"] == {"first": "john", "last": "doe"}
     assert result.mailing_address is None  # {} means none
+
+
+def test_insert_result_stores_what_fits_of_a_hostile_person(migrated_engine):
+    """A person with junk beside its phones is stored, the junk left out: before,
+    a phone that was not an object raised AttributeError and a 40-letter type or a
+    score of 1e30 made PostgreSQL refuse the whole batch."""
+    hostile = {
+        **MOCK_PERSON,
+        "phoneNumbers": [
+            "8605550123",
+            {"number": "2035550199", "type": "M" * 40, "score": 1e30},
+        ],
+        "emails": [{"email": "x" * 300 + "@example.net"}, {"email": "a@b.example"}],
+    }
+    now = datetime.now(UTC)
+    with migrated_engine.begin() as conn:
+        add_case(conn, "HHDCV266000902S")
+        party_id = add_party(conn, "HHDCV266000902S", "D-01", "BLAKE EXAMPLE")
+        result_id = store.insert_result(
+            conn,
+            party_id=party_id,
+            person_key="h" * 64,
+            status="matched",
+            sandbox=True,
+            fetched_at=now,
+            expires_at=now,
+            person=hostile,
+        )
+    with migrated_engine.connect() as conn:
+        phones = conn.execute(
+            sa.select(db.skiptrace_phones).where(
+                db.skiptrace_phones.c.result_id == result_id
+            )
+        ).all()
+        emails = conn.execute(
+            sa.select(db.skiptrace_emails.c.email).where(
+                db.skiptrace_emails.c.result_id == result_id
+            )
+        ).scalars()
+        assert list(emails) == ["a@b.example"]
+    assert [(p.number, p.type, p.score, p.rank) for p in phones] == [
+        ("+12035550199", "M" * 24, None, 2)
+    ]

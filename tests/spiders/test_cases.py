@@ -449,10 +449,12 @@ def test_crawl_refused_nobot_answers_end_loudly(replica_factory, tmp_path):
 def test_crawl_robots_disallow_stops_with_the_override_named(replica_factory, tmp_path):
     replica = replica_factory(cases=50, faults=["robots-disallow"])
     settings = [*FAST, "ROBOTSTXT_OBEY=True"]
-    _, log, items = crawl(replica, tmp_path, "town=Hartford", settings=settings)
+    status, log, items = crawl(replica, tmp_path, "town=Hartford", settings=settings)
     assert items == []
     assert "-s ROBOTSTXT_OBEY=False" in log
     assert stats(log)["finish_reason"] == "robots_forbidden"
+    assert status == 1  # a failed crawl, for cron and scrapyd
+    assert log.splitlines()[-1].startswith("crawl cases failed: robots_forbidden")
 
 
 def test_crawl_robots_override_is_recorded(replica_factory, tmp_path):

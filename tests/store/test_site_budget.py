@@ -11,7 +11,7 @@ from ctforeclosure.store import site_budget
 def test_pause_and_resume_commands_flip_the_kill_switch(migrated_db_url, monkeypatch):
     from click.testing import CliRunner
 
-    from ctforeclosure.cli import main
+    from ctforeclosure.cli.app import main
 
     monkeypatch.setenv("DATABASE_URL", migrated_db_url)
     assert site_budget.pause_state()["paused"] is False

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from click.testing import CliRunner
 
 from ctforeclosure import config
-from ctforeclosure.cli import main
+from ctforeclosure.cli.app import main
 from ctforeclosure.db import make_engine
 from ctforeclosure.items import TownItem
 from ctforeclosure.store.cases import upsert_cases

@@ -145,7 +145,7 @@ def _phones(case: dict) -> list[str]:
 def test_api_viewer_gets_masked_phones_and_emails(api):
     get, _ = api("viewer")
     case = get(f"/cases/{DOCKET_HARTFORD}").get_json()
-    assert _phones(case) == ["(***) ***-**23", "(***) ***-**99"]
+    assert _phones(case) == ["(***) ***-**23"]  # the DNC phone left out, even masked
     text = str(case)
     assert PHONE_OK not in text and EMAIL not in text and "j***@example.com" in text
     party = get("/skiptraces/by-defendant/2").get_json()
@@ -155,7 +155,9 @@ def test_api_viewer_gets_masked_phones_and_emails(api):
 def test_api_manager_gets_phones(api):
     get, _ = api("manager")
     case = get(f"/cases/{DOCKET_HARTFORD}").get_json()
-    assert _phones(case) == [PHONE_OK, "+18605550199"]
+    assert _phones(case) == [PHONE_OK]  # flagged phones only with include_dnc
+    asked = get(f"/cases/{DOCKET_HARTFORD}?include_dnc=true").get_json()
+    assert _phones(asked) == [PHONE_OK, "+18605550199"]
     assert get("/defendants/2").get_json()["skiptraces"][0]["emails"] == [EMAIL]
 
 

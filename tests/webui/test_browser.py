@@ -110,6 +110,12 @@ def _login_filter_open_export(page, live_server: str, shots: Path) -> None:
         "HHD-CV-22-6160660-S",
         "HHD-CV-19-6001234-S",
     }
+    assert "[DNC]" not in saved.read_text()
+    with page.expect_download() as download_info:  # the form: a POST with its token
+        page.click("#export-csv-dnc")
+    flagged = shots / ("dnc-" + download_info.value.suggested_filename)
+    download_info.value.save_as(flagged)
+    assert "(860) 555-0199 [DNC]" in flagged.read_text()
 
     page.click(f"a[href='/cases/{DOCKET_HARTFORD}']")
     page.wait_for_url(f"**/cases/{DOCKET_HARTFORD}")
@@ -117,6 +123,10 @@ def _login_filter_open_export(page, live_server: str, shots: Path) -> None:
     party_text = page.inner_text("#parties")
     assert "<script>alert('x')</script> Doe" in party_text  # shown as text
     assert "(860) 555-0123" in party_text
+    assert "555-0199" not in party_text  # flagged DNC: only when asked for
+    page.click("#show-dnc button")
+    page.wait_for_load_state()
+    assert "(860) 555-0199" in page.inner_text("#parties")
     timeline = page.locator("#timeline li")
     assert timeline.count() == 2
     href = page.get_attribute("#judiciary-link", "href")

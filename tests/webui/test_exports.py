@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from ctforeclosure import db
-from tests.webui.conftest import EMAILS, FORMULA_NAME, PHONE_SANDBOX
+from tests.webui.conftest import EMAILS, FORMULA_NAME, PHONE_SANDBOX, csrf_token
 
 
 def _csv(response) -> list[dict]:
@@ -72,9 +72,15 @@ def test_export_leaves_out_dnc_phones_by_default(as_role):
     assert rows[0]["Emails"] == "jdoe@example.com"
 
 
+def _with_dnc(client, path: str):
+    """Export the way the cases page's form asks for flagged phones (a POST)."""
+    token = csrf_token(client, "/")
+    return client.post(path, data={"csrf_token": token, "include_dnc": "1"})
+
+
 def test_export_includes_marked_dnc_phones_when_asked_and_audits_it(app, as_role):
     client = as_role("manager")
-    rows = _csv(client.get("/exports/cases.csv?q=elm&include_dnc=1"))
+    rows = _csv(_with_dnc(client, "/exports/cases.csv?q=elm"))
     assert rows[0]["Phones"] == "(860) 555-0123; (860) 555-0199 [DNC]"
     with app.extensions["ctforeclosure_engine"].connect() as conn:
         record = conn.execute(
@@ -89,8 +95,8 @@ def test_export_includes_marked_dnc_phones_when_asked_and_audits_it(app, as_role
 
 def test_export_never_contains_sandbox_results(as_role):
     client = as_role("admin")
-    csv_text = client.get("/exports/cases.csv?include_dnc=1").get_data(as_text=True)
-    xlsx = _xlsx(client.get("/exports/cases.xlsx?include_dnc=1"))
+    csv_text = _with_dnc(client, "/exports/cases.csv").get_data(as_text=True)
+    xlsx = _xlsx(_with_dnc(client, "/exports/cases.xlsx"))
     assert "555-0177" not in csv_text and PHONE_SANDBOX not in csv_text
     assert all("0177" not in (r["Phones"].value or "") for r in xlsx)
 

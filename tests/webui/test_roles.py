@@ -17,6 +17,7 @@ ACTIONS = (
     ("read skip-trace ledger", "GET", "/skiptrace/", "viewer"),
     ("export CSV", "GET", "/exports/cases.csv", "manager"),
     ("export XLSX", "GET", "/exports/cases.xlsx", "manager"),
+    ("export with DNC/TCPA phones", "POST", "/exports/cases.csv", "manager"),
     ("start a crawl", "POST", "/crawls/start", "manager"),
     ("quote a skip trace", "POST", "/skiptrace/quote", "manager"),
     ("list users", "GET", "/admin/users", "admin"),

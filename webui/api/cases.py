@@ -7,14 +7,22 @@ from flask import jsonify, request
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
-from webui import queries
-from webui.api.common import bp, compact_or_404, error, row_dict, scope, traces_json
+from webui import params, queries
+from webui.api.common import (
+    bp,
+    compact_or_404,
+    error,
+    revealed_traces,
+    row_dict,
+    scope,
+    traces_json,
+)
 from webui.db import get_conn
 
 
 def _case_page(flt: queries.CaseFilter):
     if problem := flt.search_problem():
-        return error(400, problem)
+        return error(400, problem, parameter="q", accepts=params.TEXT_TEXT)
     rows, total, more = queries.list_cases(get_conn(), flt)
     return jsonify(
         {
@@ -41,7 +49,7 @@ def cases_search():
     """Search cases by docket number, party name or address (``q``)."""
     flt = queries.CaseFilter.from_args(request.args)
     if not flt.q:
-        return error(400, "q is required")
+        return error(400, "q is required", parameter="q", accepts=params.TEXT_TEXT)
     return _case_page(flt)
 
 
@@ -61,7 +69,8 @@ def cases_by_town(town: str):
 @bp.get("/cases/<docket_no>")
 @scope("read")
 def case_detail(docket_no: str):
-    """Return one case with parties, docket entries, court dates and changes."""
+    """Return one case with parties, docket entries, court dates and changes (DNC/TCPA
+    phones only with ``include_dnc=true``, managers)."""
     conn = get_conn()
     compact = compact_or_404(docket_no)
     case = queries.get_case(conn, compact)
@@ -69,10 +78,11 @@ def case_detail(docket_no: str):
         return error(404, f"no such case: {compact}")
     story = queries.case_story(conn, compact)
     traces = queries.skiptrace_by_party(conn, [p.id for p in story["parties"]])
+    shown = revealed_traces(traces, {"docket_no": compact}).by_party
     body = row_dict(case)
     body["docket_dashed"] = dockets.dashed(compact)
     body["parties"] = [
-        {**row_dict(p), "skiptraces": traces_json(traces.get(p.id, []))}
+        {**row_dict(p), "skiptraces": traces_json(shown.get(p.id, []))}
         for p in story["parties"]
     ]
     body["docket_entries"] = [row_dict(e) for e in story["entries"]]

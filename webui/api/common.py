@@ -1,20 +1,26 @@
 """What the API's resources share: the blueprint, the scope each route needs,
 errors, paging and JSON-friendly values, and the skip-trace results several
-resources show. Checking tokens, scopes and the rate limit is
-:mod:`webui.api.guard`'s.
+resources show (as the contacts policy, :mod:`ctforeclosure.services.contacts`,
+allows, and only to a token with the ``contacts`` scope: DNC/TCPA phones only with
+an explicit ``include_dnc=true``, every reveal audited). Checking tokens, scopes and
+the rate limit is :mod:`webui.api.guard`'s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, g, jsonify
+from flask import Blueprint, abort, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ctforeclosure import dockets
+from ctforeclosure.services import contacts
 from ctforeclosure.services.tokens import SCOPES
-from webui import masking, queries
+from webui import params, queries
+from webui.db import get_conn, write
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -42,6 +48,20 @@ def error(status: int, message: str, **extra):
     response = jsonify({"error": message, **extra})
     response.status_code = status
     return response
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _json_http_error(exc: HTTPException):
+    """Answer an unknown ``/api/`` path or method in JSON (pages keep theirs)."""
+    if not request.path.startswith("/api/"):
+        return exc
+    if exc.code == 405:
+        allowed = sorted(exc.valid_methods or ())
+        response = error(405, f"{request.method} is not allowed here", allowed=allowed)
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return error(404, "no such API path (see /api/v1/openapi.json)")
 
 
 def accepted(body: dict):
@@ -91,35 +111,85 @@ def compact_or_404(docket_no: str) -> str:
         abort(error(404, f"not a docket number: {docket_no}"))
 
 
-def contacts_visible() -> bool:
-    """Whether this request sees phones, emails and mailing addresses unmasked: its
-    token has the ``contacts`` scope (which only a manager's or an admin's keeps)."""
-    return "contacts" in g.api_scopes
+def may_see_contacts() -> bool:
+    """Whether this request sees phones and emails unmasked: the policy allows the
+    token's user, and the token has the ``contacts`` scope (which only the roles
+    the policy allows can keep)."""
+    return contacts.may_see(g.api_user) and "contacts" in g.api_scopes
 
 
-def traces_json(traces: list[queries.TraceResult]) -> list[dict]:
-    """Return skip-trace results, contacts masked unless :func:`contacts_visible`."""
-    visible = contacts_visible()
+def include_dnc_param() -> bool:
+    """Return whether ``include_dnc=true`` asks for DNC/TCPA phones; a value that is
+    not a flag is a 400 naming it, and asking without seeing contacts a 403."""
+    value = request.args.get("include_dnc", "").strip().lower()
+    if value and value not in params.FLAG_TRUE | params.FLAG_FALSE:
+        raise params.BadParameter("include_dnc", params.FLAG_TEXT)
+    asked = value in params.FLAG_TRUE
+    if asked and not contacts.may_see(g.api_user):
+        abort(
+            error(
+                403,
+                f"include_dnc needs the {contacts.CONTACTS_ROLE} role",
+                parameter="include_dnc",
+            )
+        )
+    if asked and not may_see_contacts():
+        abort(
+            error(
+                403,
+                "include_dnc: this token lacks the contacts scope",
+                parameter="include_dnc",
+                missing_scope="contacts",
+            )
+        )
+    return asked
+
+
+def revealed_traces(
+    traces: Mapping[int, Sequence[queries.TraceResult]], scope: dict
+) -> contacts.Revealed:
+    """Return the skip-trace results as the contacts policy allows, and audit the
+    response if it reveals any (one record per response)."""
+    asker = contacts.Asker(
+        actor=g.api_user.email,
+        sees_contacts=may_see_contacts(),
+        include_dnc=include_dnc_param(),
+    )
+    shown = contacts.reveal(asker, traces, contacts.suppressions(get_conn(), traces))
+    if shown.anything:
+        with write() as conn:
+            contacts.audit_reveal(
+                conn,
+                shown,
+                kind="api",
+                target=request.path,
+                scope={**scope, "party_ids": shown.party_ids()},
+            )
+    return shown
+
+
+def traces_json(traces: list[contacts.ShownTrace]) -> list[dict]:
+    """Return skip-trace results as the contacts policy returned them."""
     return [
         {
             "id": t.id,
             "status": t.status,
             "sandbox": t.sandbox,
             "fetched_at": plain(t.fetched_at),
-            "mailing_address": t.mailing_address if visible else None,
+            "mailing_address": t.mailing_address,
             "phones": [
                 {
-                    "number": p.number if visible else masking.mask_phone(p.number),
+                    "number": p.number,
                     "type": p.type,
                     "dnc": p.dnc,
                     "tcpa": p.tcpa,
+                    "flagged": p.flagged,
                     "rank": p.rank,
                 }
                 for p in t.phones
             ],
-            "emails": [
-                e.email if visible else masking.mask_email(e.email) for e in t.emails
-            ],
+            "emails": t.emails,
+            "flagged_hidden": t.flagged_hidden,
         }
         for t in traces
     ]

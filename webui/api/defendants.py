@@ -7,12 +7,13 @@ import sqlalchemy as sa
 from flask import abort, jsonify, request
 
 from ctforeclosure.db import cases, parties
-from webui import queries
+from webui import params, queries
 from webui.api.common import (
     bp,
     compact_or_404,
     error,
     page_of,
+    revealed_traces,
     row_dict,
     scope,
     traces_json,
@@ -50,8 +51,8 @@ def party_or_404(party_id: int):
 @scope("read")
 def defendants_list():
     """List defendants, optionally those whose name contains ``q``, paginated."""
-    flt = queries.CaseFilter.from_args(request.args)
-    q = (request.args.get("q") or "").strip()
+    flt = params.parse(params.SearchArgs, request.args)
+    q = flt.q
     where = [parties.c.role == "D"]
     if q:
         where.append(parties.c.name.ilike(queries.like_pattern(q), escape="\\"))
@@ -75,18 +76,20 @@ def defendants_list():
 @bp.get("/defendants/<int:party_id>")
 @scope("read")
 def defendant_detail(party_id: int):
-    """Return one party with its case summary and skip-trace results."""
+    """Return one party with its case summary and skip-trace results (DNC/TCPA
+    phones only with ``include_dnc=true``, managers)."""
     conn = get_conn()
     party = party_or_404(party_id)
     case = conn.execute(
         sa.select(*queries.LIST_COLUMNS).where(cases.c.docket_no == party.docket_no)
     ).first()
-    traces = queries.skiptrace_by_party(conn, [party_id]).get(party_id, [])
+    traces = queries.skiptrace_by_party(conn, [party_id])
+    shown = revealed_traces(traces, {})
     return jsonify(
         {
             **row_dict(party),
             "case": row_dict(case) if case else None,
-            "skiptraces": traces_json(traces),
+            "skiptraces": traces_json(shown.by_party.get(party_id, [])),
         }
     )
 

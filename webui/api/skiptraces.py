@@ -4,15 +4,16 @@ the ledger, one defendant's results and the spend per month."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import g, jsonify, request
+from pydantic import Field, StrictBool
 from werkzeug.datastructures import MultiDict
 
 from ctforeclosure.db import skiptrace_ledger
 from ctforeclosure.services import audit
-from webui import queries
+from webui import params, queries
 from webui import skiptrace as skiptrace_views
 from webui.api.common import (
     accepted,
@@ -21,6 +22,7 @@ from webui.api.common import (
     page_of,
     plain,
     require,
+    revealed_traces,
     row_dict,
     scope,
     traces_json,
@@ -30,14 +32,27 @@ from webui.dashboard import month_spend
 from webui.db import get_conn, write
 
 
-def _selection_form(body: dict) -> MultiDict:
+class LookupBody(params.JsonBody):
+    """The body of ``POST /skiptraces/lookup``."""
+
+    docket_nos: params.Dockets | None = Field(
+        None, description="a list of docket numbers (strings)"
+    )
+    town: params.Town | None = Field(
+        None, description="a Connecticut town (any spelling)"
+    )
+    pending: StrictBool = Field(False, description="true or false")
+    confirm: StrictBool = Field(False, description="true or false")
+    max_cost: params.Money | None = Field(
+        None, description="the quote's max_cost: a finite number, 0 or more"
+    )
+
+
+def _selection_form(body: LookupBody) -> MultiDict:
     """Return the JSON body as the form the skip-trace page posts."""
     return MultiDict(
-        [("docket_no", d) for d in body.get("docket_nos") or []]
-        + [
-            ("town", body.get("town") or ""),
-            ("pending", "1" if body.get("pending") else ""),
-        ]
+        [("docket_no", d) for d in body.docket_nos or []]
+        + [("town", body.town or ""), ("pending", "1" if body.pending else "")]
     )
 
 
@@ -49,7 +64,7 @@ def _quote_summary(quote) -> dict:
         "review": len(quote.review),
         "skipped": quote.skip_reasons(),
         "max_cost": str(quote.max_cost),
-        "affordable": quote.affordable,
+        "affordable": bool(quote.affordable),
         "sandbox": quote.sandbox,
         "lines": quote.lines(),
     }
@@ -88,22 +103,26 @@ def skiptraces_lookup():
     a background job: poll ``/skiptraces/jobs/{job_id}``.
     """
     require("manager")
-    body = request.get_json(silent=True) or {}
+    body = params.json_body(LookupBody)
     try:
         selection = skiptrace_views.selection_from(_selection_form(body))
     except skiptrace_views.SelectionError as exc:
         return error(400, str(exc))
     service, quote = skiptrace_views.make_quote(selection)
     summary = _quote_summary(quote)
-    if not body.get("confirm"):
+    if not body.confirm:
         return jsonify({"quote": summary, "configured": service.configured})
     if not service.configured:
         return error(503, "skip tracing is off: BATCHDATA_BASE_URL/API_KEY not set")
-    try:
-        confirmed = Decimal(str(body.get("max_cost")))
-    except InvalidOperation:
-        return error(400, "max_cost (from the quote) is required to confirm")
-    if quote.max_cost > confirmed:
+    if body.max_cost is None:
+        accepts = LookupBody.model_fields["max_cost"].description
+        return error(
+            400,
+            "max_cost (from the quote) is required to confirm",
+            parameter="max_cost",
+            accepts=accepts,
+        )
+    if quote.max_cost > body.max_cost:
         return error(409, "the quote went up; confirm the new max_cost", quote=summary)
     job = _start(service, quote, selection)
     return accepted({"quote": summary, "job": job.as_dict()})
@@ -123,7 +142,7 @@ def skiptraces_job(job_id: str):
 @scope("read")
 def skiptraces_history():
     """List skip-trace ledger entries, newest first."""
-    flt = queries.CaseFilter.from_args(request.args)
+    flt = params.parse(params.PageArgs, request.args)
     statement = sa.select(skiptrace_ledger).order_by(skiptrace_ledger.c.id.desc())
     rows = get_conn().execute(page_of(statement, flt)).all()
     return jsonify([row_dict(r) for r in rows])
@@ -132,10 +151,11 @@ def skiptraces_history():
 @bp.get("/skiptraces/by-defendant/<int:party_id>")
 @scope("read")
 def skiptraces_by_defendant(party_id: int):
-    """List one party's skip-trace results."""
+    """List one party's skip-trace results (DNC/TCPA phones only with
+    ``include_dnc=true``, managers)."""
     party_or_404(party_id)
-    traces = queries.skiptrace_by_party(get_conn(), [party_id]).get(party_id, [])
-    return jsonify(traces_json(traces))
+    shown = revealed_traces(queries.skiptrace_by_party(get_conn(), [party_id]), {})
+    return jsonify(traces_json(shown.by_party.get(party_id, [])))
 
 
 @bp.get("/skiptraces/costs")

@@ -42,7 +42,8 @@ def towns_search():
     """Return towns whose name contains ``q`` (and the town ``q`` spells, if any)."""
     q = (request.args.get("q") or "").strip().lower()
     if not q:
-        return error(400, "q is required")
+        accepts = "a town name or part of one"
+        return error(400, "q is required", parameter="q", accepts=accepts)
     found = [t for t in ct_towns.all_towns() if q in t.name.lower()]
     spelled = ct_towns.match(q)
     if spelled:  # the town the text names (or misspells) comes first

@@ -1,0 +1,82 @@
+"""``scrapy crawl`` that exits 1 when the crawl failed, with one line saying why.
+
+Why: Scrapy's own ``crawl`` sets its exit code only when the crawler cannot start,
+so a crawl that closes before its first request because the database is down
+(finish reason ``database_unavailable``) exited 0, and cron, systemd or a scrapyd
+job (``scrapyd.runner`` runs this same command through ``COMMANDS_MODULE``) could
+not tell it from a good one. This command runs Scrapy's, then reads each crawler's
+finish reason: ``finished``, Ctrl-C or a scrapyd cancel (``shutdown``), the
+operator's own ``CLOSESPIDER_TIMEOUT``/``ITEMCOUNT``/``PAGECOUNT`` limits and any
+reason listed in ``CTF_EXPECTED_FINISH_REASONS`` exit 0; any other reason exits 1
+and prints ``crawl <spider> failed: <reason> (<why>)`` on stderr, the last line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+
+from ctforeclosure.extensions.database import CrawlDatabase
+from ctforeclosure.middlewares.site_budget import SITE_BUDGET_UNAVAILABLE
+from ctforeclosure.pipelines.upsert import DATABASE_UNAVAILABLE
+from ctforeclosure.spiders._cases_search import ROBOTS_FORBIDDEN
+
+#: Finish reasons of a crawl that did its job, or stopped where the operator said.
+NORMAL_REASONS = frozenset(
+    {
+        "finished",
+        "shutdown",
+        "closespider_timeout",
+        "closespider_itemcount",
+        "closespider_pagecount",
+    }
+)
+#: What each failure reason the project (or Scrapy) defines means, for the one line.
+FAILURE_REASONS = {
+    DATABASE_UNAVAILABLE: "the database cannot be used; nothing was crawled",
+    SITE_BUDGET_UNAVAILABLE: "the shared court-site budget became unavailable",
+    ROBOTS_FORBIDDEN: "robots.txt forbids the court site",
+    "closespider_errorcount": "more errors than CLOSESPIDER_ERRORCOUNT allows",
+    "closespider_timeout_no_item": "no item for CLOSESPIDER_TIMEOUT_NO_ITEM seconds",
+    "cancelled": "a component closed the crawl without naming a reason",
+}
+
+
+def failure(crawler) -> str | None:
+    """Return the one line for a crawler whose finish reason is a failure, or None."""
+    # Scrapy's advice for code that may run before the crawl starts: read the
+    # underscored attribute (None when the crawler never started; Scrapy's own
+    # crawl command already exits 1 for that).
+    stats = crawler._stats
+    reason = stats.get_value("finish_reason") if stats is not None else None
+    expected = crawler.settings.getlist("CTF_EXPECTED_FINISH_REASONS", [])
+    if reason is None or reason in NORMAL_REASONS or reason in expected:
+        return None
+    why = FAILURE_REASONS.get(reason, "not a reason a good crawl closes with")
+    if reason == DATABASE_UNAVAILABLE:
+        database = crawler.get_extension(CrawlDatabase)
+        if database is not None and database.unavailable:
+            why = database.unavailable  # as logged: names the URL, password hidden
+    name = crawler.spidercls.name if crawler.spidercls else "?"
+    return f"crawl {name} failed: {reason} ({why})"
+
+
+class Command(ScrapyCrawlCommand):
+    """Scrapy's ``crawl``, exiting 1 when the crawl's finish reason is a failure."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._crawlers: list = []
+
+    def _create_crawler(self, spidercls):
+        crawler = super()._create_crawler(spidercls)
+        self._crawlers.append(crawler)
+        return crawler
+
+    def run(self, args, opts) -> None:
+        super().run(args, opts)
+        for crawler in self._crawlers:
+            if line := failure(crawler):
+                print(line, file=sys.stderr, flush=True)
+                self.exitcode = 1

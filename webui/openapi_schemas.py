@@ -1,0 +1,284 @@
+"""The JSON Schemas of the API's bodies, for its OpenAPI description (webui/openapi.py).
+
+What each operation answers, and what the two POSTs accept (read from the same
+pydantic models that check them), so that a client, and the schemathesis test, can
+hold every answer to its schema. A schema lists the fields clients rely on, with
+their types; a row may carry more columns (``additionalProperties`` is left open).
+"""
+
+from __future__ import annotations
+
+from webui.api.scraper import ScrapeBody
+from webui.api.skiptraces import LookupBody
+
+
+def ref(name: str) -> dict:
+    """Return a reference to a component schema."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(required=(), **properties) -> dict:
+    return {"type": "object", "properties": properties, "required": list(required)}
+
+
+def _list(item: dict) -> dict:
+    return {"type": "array", "items": item}
+
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+COUNT = {"type": "integer", "minimum": 0}
+BOOL = {"type": "boolean"}
+TEXT = {"type": ["string", "null"]}
+DAY = {"type": ["string", "null"], "format": "date"}
+MOMENT = {"type": ["string", "null"], "format": "date-time"}
+
+_CASE = {
+    "docket_no": STR,
+    "search_town": STR,
+    "county": TEXT,
+    "case_name": TEXT,
+    "property_street": TEXT,
+    "listing_street": TEXT,
+    "property_town": TEXT,
+    "file_date": DAY,
+    "judgment_type": TEXT,
+    "law_day": DAY,
+    "sale_date": DAY,
+    "is_active": {"type": ["boolean", "null"]},
+    "disposition": TEXT,
+    "listed": BOOL,
+}
+_DEFENDANT = {
+    "id": INT,
+    "docket_no": STR,
+    "party_no": STR,
+    "category": TEXT,
+    "name": STR,
+    "non_appearing": {"type": ["boolean", "null"]},
+    "removed_at": MOMENT,
+}
+_JOB = _object(
+    ("id", "state", "done", "total", "lines"),
+    id=STR,
+    kind=STR,
+    state={"enum": ["running", "finished", "failed"]},
+    done=COUNT,
+    total=COUNT,
+    started_at={"type": "string", "format": "date-time"},
+    lines=_list(STR),
+    error=TEXT,
+)
+
+COMPONENTS = {
+    "Error": _object(
+        ("error",),
+        error=STR,
+        parameter=STR,
+        missing_scope={"type": ["string", "null"]},
+        limit=INT,
+        window_seconds=INT,
+        retry_after=INT,
+        accepts=STR,
+        suggestions=_list(STR),
+        allowed=_list(STR),
+        message=STR,
+        quote={"type": "object"},
+    ),
+    "Town": _object(
+        ("name", "county", "planning_region"),
+        name=STR,
+        county=STR,
+        planning_region=STR,
+    ),
+    "CaseSummary": _object(("docket_no", "search_town"), **_CASE),
+    "CasePage": _object(
+        ("total", "total_is_lower_bound", "page", "per_page", "filters", "cases"),
+        total=COUNT,
+        total_is_lower_bound=BOOL,
+        page=INT,
+        per_page=INT,
+        filters={"type": "object"},
+        cases=_list(ref("CaseSummary")),
+    ),
+    "Trace": _object(
+        ("id", "status", "sandbox", "phones", "emails"),
+        id=INT,
+        status=STR,
+        sandbox=BOOL,
+        fetched_at=MOMENT,
+        mailing_address={},
+        phones=_list(
+            _object(
+                ("number",),
+                number=STR,
+                type=TEXT,
+                dnc={"type": ["boolean", "null"]},
+                tcpa={"type": ["boolean", "null"]},
+                rank={"type": ["integer", "null"]},
+            )
+        ),
+        emails=_list(STR),
+    ),
+    "Defendant": _object(("id", "docket_no", "party_no", "name"), **_DEFENDANT),
+    "CrawlRun": _object(
+        ("id", "spider", "status", "started_at"),
+        id=INT,
+        spider=STR,
+        job_id=TEXT,
+        node=TEXT,
+        status=STR,
+        started_at={"type": "string"},
+        finished_at=TEXT,
+        items_stored=COUNT,
+    ),
+    "Quote": _object(
+        ("records", "reuse", "max_cost", "affordable", "sandbox", "lines"),
+        records=COUNT,
+        reuse=COUNT,
+        review=COUNT,
+        skipped={"type": "object"},
+        max_cost=STR,
+        affordable=BOOL,
+        sandbox=BOOL,
+        lines=_list(STR),
+    ),
+    "Job": _JOB,
+}
+
+_PARTY = _object(
+    ("id", "docket_no", "role", "skiptraces"),
+    **_DEFENDANT,
+    role=STR,
+    skiptraces=_list(ref("Trace")),
+)
+
+#: The body of each operation's success (200, or 202 for a crawl start).
+RESPONSES = {
+    ("/towns", "get"): _list(ref("Town")),
+    ("/towns/by-county/{county}", "get"): _list(ref("Town")),
+    ("/towns/search", "get"): _list(ref("Town")),
+    ("/towns/validate/{name}", "get"): _object(
+        ("valid",),
+        valid=BOOL,
+        town=ref("Town"),
+        message=STR,
+        suggestions=_list(STR),
+    ),
+    ("/counties", "get"): _list(
+        _object(
+            ("county", "towns", "cases", "active"),
+            county=STR,
+            towns=COUNT,
+            cases=COUNT,
+            active=COUNT,
+        )
+    ),
+    ("/counties/{county}/stats", "get"): _object(
+        ("county", "towns", "cases", "active"),
+        county=STR,
+        towns=_list(
+            _object(("name", "cases", "active"), name=STR, cases=COUNT, active=COUNT)
+        ),
+        cases=COUNT,
+        active=COUNT,
+    ),
+    ("/cases", "get"): ref("CasePage"),
+    ("/cases/search", "get"): ref("CasePage"),
+    ("/cases/by-town/{town}", "get"): ref("CasePage"),
+    ("/cases/{docket_no}", "get"): _object(
+        ("docket_no", "docket_dashed", "parties", "docket_entries", "court_dates"),
+        **_CASE,
+        docket_dashed=STR,
+        parties=_list(_PARTY),
+        docket_entries=_list({"type": "object"}),
+        court_dates=_list({"type": "object"}),
+        changes=_list({"type": "object"}),
+    ),
+    ("/defendants", "get"): _object(
+        ("total", "page", "per_page", "defendants"),
+        total=COUNT,
+        page=INT,
+        per_page=INT,
+        defendants=_list(ref("Defendant")),
+    ),
+    ("/defendants/{party_id}", "get"): _object(
+        ("id", "docket_no", "case", "skiptraces"),
+        **_DEFENDANT,
+        role=STR,
+        case={"anyOf": [ref("CaseSummary"), {"type": "null"}]},
+        skiptraces=_list(ref("Trace")),
+    ),
+    ("/defendants/by-case/{docket_no}", "get"): _list(ref("Defendant")),
+    ("/skiptraces/lookup", "post"): _object(
+        ("quote", "configured"), quote=ref("Quote"), configured=BOOL
+    ),
+    ("/skiptraces/history", "get"): _list(
+        _object(
+            ("id", "records_sent", "cost", "sandbox"),
+            id=INT,
+            records_sent=COUNT,
+            cost=STR,
+            sandbox=BOOL,
+            status=TEXT,
+        )
+    ),
+    ("/skiptraces/jobs/{job_id}", "get"): ref("Job"),
+    ("/skiptraces/by-defendant/{party_id}", "get"): _list(ref("Trace")),
+    ("/skiptraces/costs", "get"): _object(
+        ("this_month", "by_month"),
+        this_month={"type": "object"},
+        by_month=_list(
+            _object(
+                ("month", "sandbox", "cost", "records"),
+                month={"type": "string", "pattern": r"^\d{4}-\d{2}$"},
+                sandbox=BOOL,
+                cost=STR,
+                records=COUNT,
+            )
+        ),
+    ),
+    ("/scraper/scrape", "post"): _object(
+        ("jobs",),
+        jobs=_list(
+            _object(("job_id", "node", "towns"), job_id=STR, node=STR, towns=_list(STR))
+        ),
+    ),
+    ("/scraper/status/{job_id}", "get"): ref("CrawlRun"),
+    ("/scraper/history", "get"): _list(ref("CrawlRun")),
+    ("/openapi.json", "get"): _object(("openapi", "paths"), openapi=STR),
+}
+
+#: Answers besides the usual ones (success, 400, 401, 403, 404, 503).
+EXTRA_RESPONSES = {
+    ("/skiptraces/lookup", "post"): {
+        "202": {
+            "description": "Confirmed: the trace runs as a background job",
+            "content": {
+                "application/json": {
+                    "schema": _object(
+                        ("quote", "job"), quote=ref("Quote"), job=ref("Job")
+                    )
+                }
+            },
+        },
+        "409": {
+            "description": "The quote went up: confirm the new max_cost",
+            "content": {"application/json": {"schema": ref("Error")}},
+        },
+    },
+}
+
+
+def _body(model) -> dict:
+    """Return a body model's JSON Schema (its refusals are its descriptions)."""
+    schema = model.model_json_schema()
+    schema["additionalProperties"] = False
+    return schema
+
+
+#: What the POSTs accept: the schema of the pydantic model that checks it.
+BODIES = {
+    ("/skiptraces/lookup", "post"): _body(LookupBody),
+    ("/scraper/scrape", "post"): _body(ScrapeBody),
+}
