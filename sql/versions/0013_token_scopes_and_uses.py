@@ -13,7 +13,7 @@ the rows of the last minute (index on token and time); rows older than 30 days a
 pruned by the web UI (index on time).
 
 Revision ID: 0013
-Revises: 0011 (TEMPORARY: 0012 until it lands)
+Revises: 0012
 Create Date: 2026-12-08 10:00:00
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
