@@ -408,3 +408,12 @@ def test_api_rate_limit_comes_from_the_environment(migrated_db_url, monkeypatch)
         monkeypatch.setenv("CTF_API_RATE_LIMIT", bad)
         with pytest.raises(ConfigurationError, match="CTF_API_RATE_LIMIT"):
             create_app(settings)
+
+
+def test_api_include_dnc_without_the_contacts_scope_names_it(api):
+    get, _ = api("manager", scopes=["read"])
+    refused = get(f"/cases/{DOCKET_HARTFORD}?include_dnc=true")
+    assert refused.status_code == 403
+    assert refused.get_json()["missing_scope"] == "contacts"
+    get, _ = api("manager", scopes=["read", "contacts"])
+    assert get(f"/cases/{DOCKET_HARTFORD}?include_dnc=true").status_code == 200
