@@ -110,6 +110,8 @@ class Config:
     # (webui checks it).
     trusted_proxy_hops: str = "0"
     contact: str | None = None
+    # API requests per minute per token (text; the web UI checks it, default 120).
+    api_rate_limit: str | None = None
     # The crawl: ctforeclosure.settings makes Scrapy settings of these.
     judiciary_search_mode: str = "auto"
     crawl_window: str = ""
@@ -192,6 +194,8 @@ def load() -> Config:
         # client is whoever connected, and the headers are ignored.
         trusted_proxy_hops=_env("CTF_TRUSTED_PROXY_HOPS", "0"),
         contact=_env("CONTACT"),
+        # CTF_API_RATE_LIMIT: API requests a token may make per minute, e.g. "120".
+        api_rate_limit=_env("CTF_API_RATE_LIMIT"),
         **_crawl_fields(),
         **_alert_fields(),
     )

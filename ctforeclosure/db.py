@@ -367,6 +367,30 @@ api_tokens = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("last_used_at", TS),
     sa.Column("revoked_at", TS),
+    # comma-separated, e.g. "read,contacts" (migration 0013; services/tokens.py)
+    sa.Column("scopes", sa.String(200), nullable=False, server_default="read"),
+)
+
+# One row per API request (migration 0013): what a token was used for, and what
+# its rate limit counts. The route is the template, never the path's values or the
+# query (they hold names); rows older than 30 days are pruned.
+api_token_uses = sa.Table(
+    "api_token_uses",
+    metadata,
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    ),
+    sa.Column(
+        "token_id",
+        sa.Integer,
+        sa.ForeignKey("api_tokens.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("at", TS, nullable=False, index=True),
+    sa.Column("method", sa.String(8), nullable=False),  # "GET"
+    sa.Column("route", sa.String(200), nullable=False),  # "/api/v1/cases/<docket_no>"
+    sa.Column("status", sa.SmallInteger, nullable=False),  # 200
+    sa.Index("ix_api_token_uses_token_id_at", "token_id", "at"),
 )
 
 audit_log = sa.Table(

@@ -17,6 +17,8 @@ from ctforeclosure import config
 from ctforeclosure.services.alerts import AlertChannels
 
 csrf = CSRFProtect()
+#: API requests per token per minute, unless ``CTF_API_RATE_LIMIT`` says otherwise.
+DEFAULT_API_RATE_LIMIT = 120
 
 
 class ConfigurationError(RuntimeError):
@@ -30,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     _check_secret_key(app)
+    _check_api_rate_limit(app)
     if app.config["DEBUG_SERVER"]:
         app.config["SESSION_COOKIE_SECURE"] = False
         app.config["REMEMBER_COOKIE_SECURE"] = False
@@ -69,7 +72,21 @@ def _settings(cfg: config.Config) -> dict:
         LOGIN_FORGET_SECONDS=60 * 60,
         LOGIN_ALERT_FAILURES=20,
         EXPORT_MAX_ROWS=100_000,
+        # The API's rate limit: requests per token per window (CTF_API_RATE_LIMIT).
+        API_RATE_LIMIT=cfg.api_rate_limit or DEFAULT_API_RATE_LIMIT,
+        API_RATE_WINDOW_SECONDS=60,
     )
+
+
+def _check_api_rate_limit(app: Flask) -> None:
+    """Refuse to start with a rate limit that is not a whole number above 0."""
+    value = str(app.config["API_RATE_LIMIT"]).strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(
+            f"CTF_API_RATE_LIMIT must be a whole number of requests per minute, "
+            f"at least 1 (not {value!r})"
+        )
+    app.config["API_RATE_LIMIT"] = int(value)
 
 
 def _check_secret_key(app: Flask) -> None:

@@ -1,18 +1,27 @@
-"""Admin: staff accounts, roles, passwords, API tokens and the audit log (admin only).
+"""Admin: staff accounts, roles, passwords, API tokens (their scopes and recent use)
+and the audit log (admin only).
 
-Every change goes through :mod:`ctforeclosure.services.users`, as the CLI does.
+Every change goes through :mod:`ctforeclosure.services.users` and
+:mod:`ctforeclosure.services.tokens`, as the CLI does.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired
 
 from ctforeclosure.db import audit_log
+from ctforeclosure.services import tokens as token_svc
 from ctforeclosure.services import users as svc
 from webui import params
 from webui.auth import require_role
@@ -37,6 +46,7 @@ class PasswordForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField("Token name", default="api")
+    scopes = SelectMultipleField("Scopes", choices=list(token_svc.SCOPES))
 
 
 class ActionForm(FlaskForm):
@@ -57,8 +67,6 @@ def _apply(fn, success: str):
 def _email_for(user_id: int) -> str:
     user = svc.get_user(get_conn(), user_id)
     if user is None:
-        from flask import abort
-
         abort(404)
     return user.email
 
@@ -71,7 +79,9 @@ def users():
     return render_template(
         "admin/users.html",
         users=svc.list_users(conn),
-        tokens=svc.list_tokens(conn),
+        tokens=token_svc.list_tokens(conn),
+        scopes=token_svc.SCOPES,
+        role_scopes=token_svc.ROLE_SCOPES,
         new_form=NewUserForm(),
         role_form=RoleForm(),
         password_form=PasswordForm(),
@@ -168,7 +178,13 @@ def issue_token(user_id: int):
     if not form.validate_on_submit():
         return redirect(url_for("admin.users"))
     issued = _apply(
-        lambda c: svc.issue_token(c, email, form.name.data, actor=current_user.email),
+        lambda c: token_svc.issue_token(
+            c,
+            email,
+            form.name.data,
+            actor=current_user.email,
+            scopes=form.scopes.data or None,  # none ticked: read only
+        ),
         f"Token issued for {email}. Copy it now: it is not shown again.",
     )
     if issued is None:
@@ -182,10 +198,26 @@ def revoke_token(token_id: int):
     """Revoke an API token."""
     if ActionForm().validate_on_submit():
         _apply(
-            lambda c: svc.revoke_token(c, token_id, actor=current_user.email),
+            lambda c: token_svc.revoke_token(c, token_id, actor=current_user.email),
             f"Revoked token {token_id}.",
         )
     return redirect(url_for("admin.users"))
+
+
+@bp.get("/tokens/<int:token_id>")
+@require_role("admin")
+def token_uses(token_id: int):
+    """Show one token's scopes and its recent use (never the requests' values)."""
+    conn = get_conn()
+    token = token_svc.get_token(conn, token_id)
+    if token is None:
+        abort(404)
+    return render_template(
+        "admin/token_uses.html",
+        token=token,
+        allowed=token_svc.ROLE_SCOPES[token.role],
+        uses=token_svc.recent_uses(conn, token_id),
+    )
 
 
 @bp.get("/audit")

@@ -1,10 +1,18 @@
-"""The OpenAPI 3.1 description of ``/api/v1`` (a test checks it against the routes)."""
+"""The OpenAPI 3.1 description of ``/api/v1`` (a test checks it against the routes).
+
+Each operation's scope comes from the route itself (``@scope``), so the description
+cannot drift from what the guard enforces.
+"""
 
 from __future__ import annotations
 
+import re
+
 from ctforeclosure import __version__
+from ctforeclosure.services.tokens import SCOPES
 from webui import openapi_schemas as schemas
 from webui import params, queries
+from webui.api.common import required_scope
 from webui.openapi_schemas import ref as _ref
 
 _TEXT = {"type": "string", "maxLength": params.MAX_TEXT}
@@ -187,19 +195,56 @@ def _responses(path: str, method: str, path_params, query_params, manager) -> di
         responses["404"] = _error("Not found (or an id beyond the column's range)")
     if query_params or method == "post" or path_params:
         responses["400"] = _error("A parameter's value was refused: the body names it")
-    if manager:
-        responses["403"] = _error("Needs the manager role")
     responses.update(schemas.EXTRA_RESPONSES.get((path, method), {}))
     return responses
 
 
-def spec() -> dict:
-    """Return the OpenAPI document."""
+def route_scopes(app) -> dict[tuple[str, str], str | None]:
+    """Return each API operation's declared scope, by (OpenAPI path, method)."""
+    scopes = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            scopes[(path.removeprefix("/api/v1"), method.lower())] = required_scope(
+                app.view_functions[rule.endpoint]
+            )
+    return scopes
+
+
+def _security_scheme() -> dict:
+    listed = "; ".join(f"`{name}`: {what}" for name, what in SCOPES.items())
+    return {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token from `ctforeclosure users token issue`. Each "
+        "operation needs one scope (its `security` names it); a token never has "
+        "more than its user's role allows. Without `contacts`, phones and emails "
+        f"are masked. Scopes: {listed}.",
+    }
+
+
+def _refusals(needed: str, query_params, manager: bool) -> dict:
+    """Return the 403 and 429 answers: the scope, the role, the rate limit."""
+    why = [f"The token lacks the {needed} scope (the body's `missing_scope`)"]
+    if manager:
+        why.append("the user is not a manager")
+    if INCLUDE_DNC in query_params:
+        why.append("include_dnc needs the manager role and the contacts scope")
+    return {
+        "403": _error("; or ".join(why)),
+        "429": _error("Over the token's rate limit: wait `Retry-After` seconds"),
+    }
+
+
+def spec(scopes: dict[tuple[str, str], str | None]) -> dict:
+    """Return the OpenAPI document; ``scopes`` from :func:`route_scopes`."""
     paths: dict[str, dict] = {}
     for path, method, summary, path_params, query_params, manager in OPERATIONS:
+        needed = scopes[(path, method)]
         responses = _responses(path, method, path_params, query_params, manager)
-        if INCLUDE_DNC in query_params:
-            responses["403"] = _error("include_dnc needs the manager role")
+        responses.update(_refusals(needed, query_params, manager))
         operation = {
             "summary": summary + (" (manager and up)" if manager else ""),
             "operationId": (method + path)
@@ -214,6 +259,7 @@ def spec() -> dict:
             ]
             + [_param(n, "query", k, t) for n, k, t in query_params],
             "responses": responses,
+            "security": [{"bearerAuth": [needed]}],
         }
         if (path, method) in schemas.BODIES:
             operation["requestBody"] = {
@@ -229,15 +275,15 @@ def spec() -> dict:
             "title": "ctforeclosure API",
             "version": __version__,
             "description": "Connecticut foreclosure cases. Read-only over court data; "
-            "viewers see phones and emails masked; phones flagged DNC or TCPA "
-            "only with include_dnc=true (managers), and every answer revealing "
-            "contacts is audited.",
+            "tokens without the contacts scope see phones and emails masked; "
+            "phones flagged DNC or TCPA only with include_dnc=true (managers), and "
+            "every answer revealing contacts is audited.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearerAuth": _security_scheme()},
             "schemas": schemas.COMPONENTS,
         },
     }

@@ -10,6 +10,7 @@ import sys
 import click
 
 from ctforeclosure import config, db
+from ctforeclosure.services import tokens as token_svc
 from ctforeclosure.services import users as svc
 
 ACTOR = "cli"
@@ -105,25 +106,39 @@ def token() -> None:
 @token.command("issue")
 @click.argument("email")
 @click.option("--name", default="api", show_default=True)
-def token_issue(email: str, name: str) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(list(token_svc.SCOPES)),
+    help="What the token may do; repeat for more. Default: read. "
+    + "; ".join(f"{name}: {what}" for name, what in token_svc.SCOPES.items()),
+)
+def token_issue(email: str, name: str, scopes: tuple[str, ...]) -> None:
     """Issue an API token; the secret is printed once."""
-    issued = _run(lambda c: svc.issue_token(c, email, name, actor=ACTOR))
-    click.echo(f"token {issued.id} ({issued.name}) for {email}:")
+    issued = _run(
+        lambda c: token_svc.issue_token(
+            c, email, name, actor=ACTOR, scopes=scopes or None
+        )
+    )
+    scopes_text = ",".join(issued.scopes)
+    click.echo(f"token {issued.id} ({issued.name}, {scopes_text}) for {email}:")
     click.echo(issued.secret)
 
 
 @token.command("list")
 @click.option("--email", default=None)
 def token_list(email: str | None) -> None:
-    """List API tokens (never their secrets)."""
-    for row in _run(lambda c: svc.list_tokens(c, email)):
+    """List API tokens (never their secrets): id, user, name, scopes, state."""
+    for row in _run(lambda c: token_svc.list_tokens(c, email)):
         state = "revoked" if row.revoked_at else "active"
-        click.echo(f"{row.id}\t{row.email}\t{row.name}\t{state}")
+        scopes = ",".join(row.scopes)
+        click.echo(f"{row.id}\t{row.email}\t{row.name}\t{scopes}\t{state}")
 
 
 @token.command("revoke")
 @click.argument("token_id", type=int)
 def token_revoke(token_id: int) -> None:
     """Revoke an API token by id."""
-    _run(lambda c: svc.revoke_token(c, token_id, actor=ACTOR))
+    _run(lambda c: token_svc.revoke_token(c, token_id, actor=ACTOR))
     click.echo(f"revoked token {token_id}")

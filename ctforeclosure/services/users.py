@@ -1,9 +1,9 @@
-"""Staff accounts and API tokens: create, disable, reset, issue, revoke, verify.
+"""Staff accounts: create, disable, enable, change role, reset password, sign in.
 
 The CLI (``ctforeclosure users``) and the web UI's admin pages both call these
 functions, so a rule (password strength, role names, audit records) lives in one place.
-Passwords are stored as werkzeug scrypt hashes; API tokens are random strings shown
-once and stored only as a SHA-256 digest. Every change is audited.
+Passwords are stored as werkzeug scrypt hashes. Every change is audited. API tokens
+are in :mod:`ctforeclosure.services.tokens`; disabling a user revokes theirs here.
 
 Each user has a session version, which the web UI writes into a session at sign-in
 and compares on every request: a password reset, a role change and disabling raise
@@ -13,9 +13,7 @@ so does signing out (:func:`end_sessions`), which ends every session of that use
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +31,6 @@ __all__ = [
     "MIN_PASSWORD_SCORE",
     "ROLES",
     "UNKNOWN_ACCOUNT",
-    "IssuedToken",
     "User",
     "UserError",
     "audit_failed_login",
@@ -43,13 +40,9 @@ __all__ = [
     "enable_user",
     "end_sessions",
     "get_user",
-    "issue_token",
-    "list_tokens",
     "list_users",
     "reset_password",
-    "revoke_token",
     "set_role",
-    "verify_token",
 ]
 
 #: Roles from most to least powerful.
@@ -71,7 +64,6 @@ _ZXCVBN_LOCK = threading.Lock()
 #: What a failed sign-in's audit record names when the email is no user's.
 UNKNOWN_ACCOUNT = "(unknown account)"
 PASSWORD_METHOD = "scrypt"  # noqa: S105 -- a hash method name; memory-hard
-TOKEN_PREFIX = "ctf_"  # noqa: S105 -- lets secret scanners spot a leaked token
 # A real hash to compare against when the email is unknown, so a wrong email and a
 # wrong password take the same time.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
@@ -96,15 +88,6 @@ class User:
     def can(self, role: str) -> bool:
         """Return True when this user's role is ``role`` or more powerful."""
         return ROLES.index(self.role) <= ROLES.index(role)
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    """A new API token: ``secret`` is shown once and never stored."""
-
-    id: int
-    name: str
-    secret: str
 
 
 def _now() -> datetime:
@@ -161,10 +144,6 @@ def _row_to_user(row) -> User:
         last_login_at=row.last_login_at,
         session_version=row.session_version,
     )
-
-
-def _token_digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _require_user(conn: sa.Connection, email: str):
@@ -319,83 +298,3 @@ def reset_password(conn: sa.Connection, email: str, password: str, *, actor: str
     )
     audit.record(conn, actor, "user.reset_password", row.email)
     return get_user(conn, row.id)
-
-
-def issue_token(
-    conn: sa.Connection, email: str, name: str, *, actor: str
-) -> IssuedToken:
-    """Create an API token for an active user; return the secret (shown once)."""
-    row = _require_user(conn, email)
-    if not row.active:
-        raise UserError(f"user is disabled: {row.email}")
-    name = (name or "").strip() or "api"
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token_id = conn.execute(
-        api_tokens.insert()
-        .values(
-            user_id=row.id,
-            name=name[:80],
-            token_hash=_token_digest(secret),
-            created_at=_now(),
-        )
-        .returning(api_tokens.c.id)
-    ).scalar_one()
-    audit.record(conn, actor, "token.issue", row.email, {"token_id": token_id})
-    return IssuedToken(id=token_id, name=name, secret=secret)
-
-
-def list_tokens(conn: sa.Connection, email: str | None = None) -> list:
-    """Return token rows (id, user email, name, created, last used, revoked)."""
-    stmt = (
-        sa.select(
-            api_tokens.c.id,
-            users.c.email,
-            api_tokens.c.name,
-            api_tokens.c.created_at,
-            api_tokens.c.last_used_at,
-            api_tokens.c.revoked_at,
-        )
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .order_by(api_tokens.c.id)
-    )
-    if email:
-        stmt = stmt.where(users.c.email == _normalise_email(email))
-    return conn.execute(stmt).all()
-
-
-def revoke_token(conn: sa.Connection, token_id: int, *, actor: str) -> None:
-    """Revoke one API token by id; audited."""
-    row = conn.execute(
-        sa.select(api_tokens.c.id, users.c.email)
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .where(api_tokens.c.id == token_id)
-    ).first()
-    if row is None:
-        raise UserError(f"no such token: {token_id}")
-    conn.execute(
-        api_tokens.update()
-        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=_now())
-    )
-    audit.record(conn, actor, "token.revoke", row.email, {"token_id": token_id})
-
-
-def verify_token(conn: sa.Connection, secret: str) -> User | None:
-    """Return the active user owning this unrevoked token, else None."""
-    if not secret or not secret.startswith(TOKEN_PREFIX):
-        return None
-    row = conn.execute(
-        sa.select(api_tokens.c.id, api_tokens.c.user_id)
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .where(
-            api_tokens.c.token_hash == _token_digest(secret),
-            api_tokens.c.revoked_at.is_(None),
-            users.c.active.is_(True),
-        )
-    ).first()
-    if row is None:
-        return None
-    conn.execute(
-        api_tokens.update().where(api_tokens.c.id == row.id).values(last_used_at=_now())
-    )
-    return get_user(conn, row.user_id)

@@ -36,7 +36,8 @@ def test_users_add_list_disable_reset_token_lifecycle(migrated_db_url, monkeypat
     assert issued.exit_code == 0, issued.output
     secret = issued.output.strip().splitlines()[-1]
     assert secret.startswith("ctf_")
-    assert "1\tann@example.org\tci\tactive" in _run(["users", "token", "list"]).output
+    listed = _run(["users", "token", "list"]).output
+    assert "1\tann@example.org\tci\tread\tactive" in listed
     assert _run(["users", "token", "revoke", "1"]).exit_code == 0
     assert "revoked" in _run(["users", "token", "list"]).output
     reset = _run(
@@ -97,3 +98,25 @@ def test_web_refuses_to_start_without_secret_key(migrated_db_url, monkeypatch):
     result = _run(["web", "--port", "0"])
     assert result.exit_code != 0
     assert "CTF_SECRET_KEY" in str(result.exception)
+
+
+def test_token_issue_takes_scopes_within_the_role(migrated_db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", migrated_db_url)
+    for email, role in (("ann@example.org", "manager"), ("bob@example.org", "viewer")):
+        added = _run(
+            ["users", "add", email, "--role", role, "--password-stdin"],
+            PASSWORD + "\n",
+        )
+        assert added.exit_code == 0, added.output
+    scopes = ["--scope", "read", "--scope", "contacts"]
+    issued = _run(["users", "token", "issue", "ann@example.org", *scopes])
+    assert issued.exit_code == 0, issued.output
+    assert "token 1 (api, read,contacts) for ann@example.org:" in issued.output
+    refused = _run(["users", "token", "issue", "bob@example.org", "--scope", "crawl"])
+    assert refused.exit_code != 0
+    assert "a viewer's token cannot have the crawl scope" in refused.output
+    unknown = _run(["users", "token", "issue", "ann@example.org", "--scope", "all"])
+    assert unknown.exit_code != 0 and "'all' is not one of" in unknown.output
+    listed = _run(["users", "token", "list"]).output
+    assert "1\tann@example.org\tapi\tread,contacts\tactive" in listed
+    assert "bob@example.org" not in listed

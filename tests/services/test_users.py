@@ -1,4 +1,4 @@
-"""The users service on both databases: hashing, roles, lifecycle, tokens, audit."""
+"""The users service on both databases: hashing, roles, lifecycle, audit."""
 
 from __future__ import annotations
 
@@ -113,24 +113,6 @@ def test_reset_password_replaces_the_old_one(conn):
     svc.reset_password(conn, "a@example.org", "another long passphrase", actor="cli")
     assert svc.authenticate(conn, "a@example.org", PASSWORD) is None
     assert svc.authenticate(conn, "a@example.org", "another long passphrase")
-
-
-def test_tokens_verify_until_revoked_or_user_disabled(conn):
-    svc.create_user(conn, "a@example.org", PASSWORD, "viewer", actor="cli")
-    first = svc.issue_token(conn, "a@example.org", "laptop", actor="cli")
-    second = svc.issue_token(conn, "a@example.org", "script", actor="cli")
-    assert first.secret.startswith("ctf_") and first.secret != second.secret
-    stored = conn.execute(sa.select(db.api_tokens.c.token_hash)).scalars().all()
-    assert first.secret not in stored and len(stored[0]) == 64
-    assert svc.verify_token(conn, first.secret).email == "a@example.org"
-    assert svc.verify_token(conn, first.secret + "x") is None
-    svc.revoke_token(conn, first.id, actor="cli")
-    assert svc.verify_token(conn, first.secret) is None
-    assert svc.verify_token(conn, second.secret) is not None
-    svc.disable_user(conn, "a@example.org", actor="cli")
-    assert svc.verify_token(conn, second.secret) is None
-    with pytest.raises(svc.UserError, match="disabled"):
-        svc.issue_token(conn, "a@example.org", "again", actor="cli")
 
 
 def test_set_role_is_audited_with_old_and_new(conn):

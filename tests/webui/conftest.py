@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from ctforeclosure import db
+from ctforeclosure.services import tokens as token_service
 from ctforeclosure.services import users as user_service
 from ctforeclosure.skiptrace import store
 from ctforeclosure.store import cases as case_store
@@ -382,6 +383,14 @@ def as_role(app):
     return make
 
 
-def api_token(app, role: str) -> str:
+def api_token(app, role: str, scopes=None) -> str:
+    """Issue a token for the seeded user with this role: with ``scopes``, or every
+    scope the role allows."""
     with app.extensions["ctforeclosure_engine"].begin() as conn:
-        return user_service.issue_token(conn, EMAILS[role], "test", actor="test").secret
+        return token_service.issue_token(
+            conn,
+            EMAILS[role],
+            "test",
+            actor="test",
+            scopes=scopes or token_service.ROLE_SCOPES[role],
+        ).secret

@@ -188,3 +188,55 @@ def test_crawl_start_without_scrapyd_nodes_is_explained(app, as_role):
     assert "Crawl not started" in response.get_data(as_text=True)
     assert "not a Connecticut town" in response.get_data(as_text=True)
     assert not _audit(app, "crawl.start")
+
+
+def _issue(app, admin, role: str, scopes: list[str]):
+    """Post the users page's issue-token form; return the page it answers."""
+    user_id = _user_id(app, EMAILS[role])
+    token = csrf_token(admin, "/admin/users")
+    return admin.post(
+        f"/admin/users/{user_id}/tokens",
+        data={"csrf_token": token, "name": "dialer", "scopes": scopes},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+
+def test_admin_issues_scopes_the_role_allows_and_refuses_others(app, as_role):
+    admin = as_role("admin")
+    users_page = admin.get("/admin/users").get_data(as_text=True)
+    assert 'value="contacts"' in users_page  # offered to the manager and admin
+    refused = _issue(app, admin, "viewer", ["read", "contacts"])
+    assert "a viewer&#39;s token cannot have the contacts scope" in refused
+    assert "token-secret" not in refused and not _audit(app, "token.issue")
+    page = _issue(app, admin, "manager", ["read", "contacts"])
+    secret = re.search(r'id="token-secret">([^<]+)<', page).group(1)
+    listing = admin.get("/admin/users").get_data(as_text=True)
+    assert "read, contacts" in listing
+    headers = {"Authorization": f"Bearer {secret}"}
+    crawl = app.test_client().post("/api/v1/scraper/scrape", headers=headers)
+    assert crawl.get_json()["missing_scope"] == "crawl"
+
+
+def test_admin_sees_a_tokens_recent_use_without_the_query_or_path_values(app, as_role):
+    admin = as_role("admin")
+    page = _issue(app, admin, "viewer", ["read"])
+    secret = re.search(r'id="token-secret">([^<]+)<', page).group(1)
+    api = app.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert api.get("/api/v1/cases/search?q=Smith", headers=headers).status_code == 200
+    assert api.get("/api/v1/cases/HHDCV226160660S", headers=headers).status_code == 200
+    assert api.post("/api/v1/scraper/scrape", headers=headers).status_code == 403
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        stored = conn.execute(sa.select(db.api_token_uses)).all()
+    assert [(u.method, u.route, u.status) for u in stored] == [
+        ("GET", "/api/v1/cases/search", 200),
+        ("GET", "/api/v1/cases/<docket_no>", 200),
+        ("POST", "/api/v1/scraper/scrape", 403),
+    ]
+    listing = admin.get("/admin/users").get_data(as_text=True)
+    token_id = re.search(r"/admin/tokens/(\d+)\"", listing).group(1)
+    html = admin.get(f"/admin/tokens/{token_id}").get_data(as_text=True)
+    assert "/api/v1/cases/&lt;docket_no&gt;" in html and ">403<" in html
+    assert "Smith" not in html and "Smith" not in str(stored)
+    assert "HHDCV226160660S" not in html and "6160660" not in str(stored)
+    assert as_role("manager").get(f"/admin/tokens/{token_id}").status_code == 403

@@ -4,11 +4,13 @@ description that matches the real routes."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from ctforeclosure import db
+from ctforeclosure.services import tokens as token_service
 from ctforeclosure.services import users as user_service
 from tests.webui.conftest import (
     DOCKET_HARTFORD,
@@ -23,10 +25,11 @@ from tests.webui.conftest import (
 
 @pytest.fixture
 def api(app):
-    """Return a function giving (get, post) helpers for a role's token."""
+    """Return a function giving (get, post) helpers for a role's token (with
+    ``scopes``, or every scope the role allows)."""
 
-    def make(role: str):
-        headers = {"Authorization": f"Bearer {api_token(app, role)}"}
+    def make(role: str, scopes=None):
+        headers = {"Authorization": f"Bearer {api_token(app, role, scopes)}"}
         client = app.test_client()
 
         def get(path, **kw):
@@ -49,7 +52,7 @@ def test_api_refuses_missing_wrong_and_revoked_tokens(app, client):
     assert client.get("/api/v1/towns", headers=good).status_code == 200
     with app.extensions["ctforeclosure_engine"].begin() as conn:
         token_id = conn.execute(sa.select(sa.func.max(db.api_tokens.c.id))).scalar()
-        user_service.revoke_token(conn, token_id, actor="test")
+        token_service.revoke_token(conn, token_id, actor="test")
     assert client.get("/api/v1/towns", headers=good).status_code == 401
 
 
@@ -262,6 +265,126 @@ def test_openapi_description_is_valid_and_matches_the_routes(app, api):
         for op in ops.values():
             declared = {p["name"] for p in op["parameters"] if p["in"] == "path"}
             assert declared == set(re.findall(r"{(\w+)}", path)), path
+            assert {"401", "403", "429"} <= op["responses"].keys(), path
+
+
+def test_openapi_names_the_scope_the_route_enforces(api):
+    get, _ = api("viewer")
+    spec = get("/openapi.json").get_json()
+    scopes = {
+        (path, method): op["security"][0]["bearerAuth"]
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+    }
+    assert scopes[("/scraper/scrape", "post")] == ["crawl"]
+    assert scopes[("/skiptraces/lookup", "post")] == ["skiptrace"]
+    assert scopes[("/cases/{docket_no}", "get")] == ["read"]
+    assert (
+        "contacts" in spec["components"]["securitySchemes"]["bearerAuth"]["description"]
+    )
+
+
+def test_api_every_route_declares_a_known_scope(app):
+    from ctforeclosure.services.tokens import SCOPES
+    from webui.api.common import required_scope
+
+    api_rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("api.")]
+    assert len(api_rules) > 20
+    for rule in api_rules:
+        declared = required_scope(app.view_functions[rule.endpoint])
+        assert declared in SCOPES, f"{rule.rule} declares no scope (use @scope)"
+
+
+def test_api_route_without_a_scope_is_refused(app):
+    """A view that forgot ``@scope`` answers 403, never its data."""
+
+    def forgot():
+        return {"leaked": True}
+
+    app.view_functions["api.towns_list"] = forgot
+    headers = {"Authorization": f"Bearer {api_token(app, 'admin')}"}
+    response = app.test_client().get("/api/v1/towns", headers=headers)
+    assert response.status_code == 403
+    assert "declares no scope" in response.get_json()["error"]
+
+
+def test_api_refusal_names_the_missing_scope(api):
+    get, post = api("manager", scopes=["read"])
+    assert get("/towns").status_code == 200
+    crawl = post("/scraper/scrape", json={"scope": "all"})
+    assert crawl.status_code == 403
+    assert crawl.get_json() == {
+        "error": "this token lacks the crawl scope",
+        "missing_scope": "crawl",
+    }
+    spend = post("/skiptraces/lookup", json={"town": "Hartford"})
+    assert spend.get_json()["missing_scope"] == "skiptrace"
+    _, post = api("manager", scopes=["crawl"])
+    assert post("/skiptraces/lookup", json={"town": "Hartford"}).status_code == 403
+    get, _ = api("manager", scopes=["skiptrace"])
+    assert get("/towns").get_json()["missing_scope"] == "read"
+
+
+def test_api_token_without_contacts_sees_them_masked_even_for_a_manager(api):
+    get, _ = api("manager", scopes=["read"])
+    case = get(f"/cases/{DOCKET_HARTFORD}").get_json()
+    assert _phones(case) == ["(***) ***-**23"]  # masked, the DNC one left out
+    assert PHONE_OK not in str(case) and EMAIL not in str(case)
+    assert get("/defendants/2").get_json()["skiptraces"][0]["emails"] == [
+        "j***@example.com"
+    ]
+    get, _ = api("manager", scopes=["read", "contacts"])
+    assert get("/skiptraces/by-defendant/2").get_json()[0]["emails"] == [EMAIL]
+
+
+def test_api_demoted_users_token_loses_the_scope_at_once(app, api):
+    get, post = api("manager", scopes=["read", "contacts", "crawl"])
+    assert _phones(get(f"/cases/{DOCKET_HARTFORD}").get_json())[0] == PHONE_OK
+    with app.extensions["ctforeclosure_engine"].begin() as conn:
+        user_service.set_role(conn, EMAILS["manager"], "viewer", actor="test")
+    case = get(f"/cases/{DOCKET_HARTFORD}").get_json()
+    assert _phones(case)[0] == "(***) ***-**23"
+    assert (
+        post("/scraper/scrape", json={"scope": "all"}).get_json()["missing_scope"]
+        == "crawl"
+    )
+
+
+def test_api_rate_limit_answers_429_with_retry_after(app, api):
+    app.config["API_RATE_LIMIT"] = 3
+    get, _ = api("viewer")
+    other, _ = api("viewer")  # the limit is per token
+    assert [get("/towns").status_code for _ in range(3)] == [200, 200, 200]
+    refused = get("/towns")
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    body = refused.get_json()
+    assert body["limit"] == 3 and body["retry_after"] == wait
+    assert "3 requests per 60 seconds" in body["error"]
+    assert get("/towns").status_code == 429  # refusals do not reset the window
+    assert other("/towns").status_code == 200
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        statuses = conn.execute(
+            sa.select(db.api_token_uses.c.status).order_by(db.api_token_uses.c.id)
+        ).scalars()
+        assert list(statuses) == [200, 200, 200, 429, 200]  # one refusal recorded
+
+
+def test_api_rate_limit_lets_the_token_in_once_the_window_moves(app, api):
+    app.config["API_RATE_LIMIT"] = 2
+    get, _ = api("viewer")
+    assert [get("/towns").status_code for _ in range(3)] == [200, 200, 429]
+    uses = db.api_token_uses
+    with app.extensions["ctforeclosure_engine"].begin() as conn:
+        first = conn.execute(sa.select(uses).order_by(uses.c.id)).first()
+        conn.execute(  # the first request is now 61 seconds old: out of the window
+            uses.update()
+            .where(uses.c.id == first.id)
+            .values(at=first.at - timedelta(seconds=61))
+        )
+    assert get("/towns").status_code == 200
+    assert get("/towns").status_code == 429
 
 
 def test_api_token_use_is_stamped(app, api):
@@ -271,3 +394,26 @@ def test_api_token_use_is_stamped(app, api):
         row = conn.execute(sa.select(db.api_tokens)).one()
     assert row.last_used_at is not None
     assert EMAILS["viewer"]
+
+
+def test_api_rate_limit_comes_from_the_environment(migrated_db_url, monkeypatch):
+    from webui import ConfigurationError, create_app
+
+    settings = {"SECRET_KEY": "k", "DATABASE_URL": migrated_db_url}
+    monkeypatch.setenv("CTF_API_RATE_LIMIT", "30")
+    app = create_app(settings)
+    assert app.config["API_RATE_LIMIT"] == 30
+    app.extensions["ctforeclosure_engine"].dispose()
+    for bad in ("lots", "0", "-5"):
+        monkeypatch.setenv("CTF_API_RATE_LIMIT", bad)
+        with pytest.raises(ConfigurationError, match="CTF_API_RATE_LIMIT"):
+            create_app(settings)
+
+
+def test_api_include_dnc_without_the_contacts_scope_names_it(api):
+    get, _ = api("manager", scopes=["read"])
+    refused = get(f"/cases/{DOCKET_HARTFORD}?include_dnc=true")
+    assert refused.status_code == 403
+    assert refused.get_json()["missing_scope"] == "contacts"
+    get, _ = api("manager", scopes=["read", "contacts"])
+    assert get(f"/cases/{DOCKET_HARTFORD}?include_dnc=true").status_code == 200

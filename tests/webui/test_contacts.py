@@ -34,6 +34,7 @@ PATH_VALUES = {
     "town": "Hartford",
     "county": "Hartford",
     "name": "Hartford",
+    "token_id": "1",
 }
 CASE_PAGE = f"/cases/{DOCKET_HARTFORD}"
 #: The paths that show party 2's contacts (seeded: one plain phone, one DNC, an

@@ -14,6 +14,7 @@ from webui.api.common import (
     error,
     revealed_traces,
     row_dict,
+    scope,
     traces_json,
 )
 from webui.db import get_conn
@@ -36,12 +37,14 @@ def _case_page(flt: queries.CaseFilter):
 
 
 @bp.get("/cases")
+@scope("read")
 def cases_list():
     """List cases, filtered and paginated (same arguments as the cases page)."""
     return _case_page(queries.CaseFilter.from_args(request.args))
 
 
 @bp.get("/cases/search")
+@scope("read")
 def cases_search():
     """Search cases by docket number, party name or address (``q``)."""
     flt = queries.CaseFilter.from_args(request.args)
@@ -51,6 +54,7 @@ def cases_search():
 
 
 @bp.get("/cases/by-town/<town>")
+@scope("read")
 def cases_by_town(town: str):
     """List one town's cases (any spelling of the town)."""
     try:
@@ -63,6 +67,7 @@ def cases_by_town(town: str):
 
 
 @bp.get("/cases/<docket_no>")
+@scope("read")
 def case_detail(docket_no: str):
     """Return one case with parties, docket entries, court dates and changes (DNC/TCPA
     phones only with ``include_dnc=true``, managers)."""

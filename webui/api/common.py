@@ -1,7 +1,9 @@
-"""What the API's resources share: the blueprint, token authentication, errors,
-paging and JSON-friendly values, and the skip-trace results several resources show
-(as the contacts policy, :mod:`ctforeclosure.services.contacts`, allows: DNC/TCPA
-phones only with an explicit ``include_dnc=true``, every reveal audited).
+"""What the API's resources share: the blueprint, the scope each route needs,
+errors, paging and JSON-friendly values, and the skip-trace results several
+resources show (as the contacts policy, :mod:`ctforeclosure.services.contacts`,
+allows, and only to a token with the ``contacts`` scope: DNC/TCPA phones only with
+an explicit ``include_dnc=true``, every reveal audited). Checking tokens, scopes and
+the rate limit is :mod:`webui.api.guard`'s.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from ctforeclosure import dockets
 from ctforeclosure.services import contacts
-from ctforeclosure.services import users as user_service
+from ctforeclosure.services.tokens import SCOPES
 from webui import params, queries
 from webui.db import get_conn, write
 
@@ -69,18 +71,25 @@ def accepted(body: dict):
     return response
 
 
-@bp.before_request
-def _authenticate():
-    header = request.headers.get("Authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        return error(401, "missing bearer token")
-    with write() as conn:
-        user = user_service.verify_token(conn, secret.strip())
-    if user is None:
-        return error(401, "invalid or revoked token")
-    g.api_user = user
-    return None
+def scope(name: str):
+    """Declare the token scope a route needs (decorate the view, under the route).
+
+    The guard refuses a request whose token lacks it, and a route that declares
+    none (a test walks every route for one).
+    """
+    if name not in SCOPES:
+        raise ValueError(f"unknown scope {name!r}")
+
+    def declare(view):
+        view.required_scope = name
+        return view
+
+    return declare
+
+
+def required_scope(view) -> str | None:
+    """Return the scope a view declared with :func:`scope`, or None."""
+    return getattr(view, "required_scope", None)
 
 
 def require(role: str) -> None:
@@ -103,8 +112,10 @@ def compact_or_404(docket_no: str) -> str:
 
 
 def may_see_contacts() -> bool:
-    """Whether the token's user sees phones and emails unmasked."""
-    return contacts.may_see(g.api_user)
+    """Whether this request sees phones and emails unmasked: the policy allows the
+    token's user, and the token has the ``contacts`` scope (which only the roles
+    the policy allows can keep)."""
+    return contacts.may_see(g.api_user) and "contacts" in g.api_scopes
 
 
 def include_dnc_param() -> bool:
@@ -114,12 +125,21 @@ def include_dnc_param() -> bool:
     if value and value not in params.FLAG_TRUE | params.FLAG_FALSE:
         raise params.BadParameter("include_dnc", params.FLAG_TEXT)
     asked = value in params.FLAG_TRUE
-    if asked and not may_see_contacts():
+    if asked and not contacts.may_see(g.api_user):
         abort(
             error(
                 403,
                 f"include_dnc needs the {contacts.CONTACTS_ROLE} role",
                 parameter="include_dnc",
+            )
+        )
+    if asked and not may_see_contacts():
+        abort(
+            error(
+                403,
+                "include_dnc: this token lacks the contacts scope",
+                parameter="include_dnc",
+                missing_scope="contacts",
             )
         )
     return asked

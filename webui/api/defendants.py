@@ -15,6 +15,7 @@ from webui.api.common import (
     page_of,
     revealed_traces,
     row_dict,
+    scope,
     traces_json,
 )
 from webui.db import get_conn
@@ -47,6 +48,7 @@ def party_or_404(party_id: int):
 
 
 @bp.get("/defendants")
+@scope("read")
 def defendants_list():
     """List defendants, optionally those whose name contains ``q``, paginated."""
     flt = params.parse(params.SearchArgs, request.args)
@@ -72,6 +74,7 @@ def defendants_list():
 
 
 @bp.get("/defendants/<int:party_id>")
+@scope("read")
 def defendant_detail(party_id: int):
     """Return one party with its case summary and skip-trace results (DNC/TCPA
     phones only with ``include_dnc=true``, managers)."""
@@ -92,6 +95,7 @@ def defendant_detail(party_id: int):
 
 
 @bp.get("/defendants/by-case/<docket_no>")
+@scope("read")
 def defendants_by_case(docket_no: str):
     """List one case's defendants."""
     compact = compact_or_404(docket_no)

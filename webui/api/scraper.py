@@ -16,7 +16,7 @@ from ctforeclosure.jobs import scheduling
 from ctforeclosure.jobs.scrapyd_api import ScrapydError
 from webui import crawls as crawls_views
 from webui import params
-from webui.api.common import accepted, bp, error, page_of, require, row_dict
+from webui.api.common import accepted, bp, error, page_of, require, row_dict, scope
 from webui.db import get_conn
 
 
@@ -35,6 +35,7 @@ _REFUSED_PARAMETER = {ct_towns.UnknownTown: "town", ct_towns.UnknownCounty: "cou
 
 
 @bp.post("/scraper/scrape")
+@scope("crawl")
 def scraper_scrape():
     """Start a crawl: ``{"scope": "town"|"county"|"all", "town"|"county": ...}``."""
     require("manager")
@@ -57,6 +58,7 @@ def scraper_scrape():
 
 
 @bp.get("/scraper/status/<job_id>")
+@scope("read")
 def scraper_status(job_id: str):
     """Return the crawl run recorded for a scrapyd job id (or crawl id)."""
     where = crawl_runs.c.job_id == job_id
@@ -74,6 +76,7 @@ def scraper_status(job_id: str):
 
 
 @bp.get("/scraper/history")
+@scope("read")
 def scraper_history():
     """List crawl runs, newest first."""
     flt = params.parse(params.PageArgs, request.args)

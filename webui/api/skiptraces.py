@@ -24,6 +24,7 @@ from webui.api.common import (
     require,
     revealed_traces,
     row_dict,
+    scope,
     traces_json,
 )
 from webui.api.defendants import party_or_404
@@ -93,6 +94,7 @@ def _start(service, quote, selection: dict):
 
 
 @bp.post("/skiptraces/lookup")
+@scope("skiptrace")
 def skiptraces_lookup():
     """Quote a skip trace; with ``confirm`` and ``max_cost``, start it (manager+).
 
@@ -127,6 +129,7 @@ def skiptraces_lookup():
 
 
 @bp.get("/skiptraces/jobs/<job_id>")
+@scope("read")
 def skiptraces_job(job_id: str):
     """Return a background skip trace's progress and outcome."""
     job = skiptrace_views.registry().get(job_id)
@@ -136,6 +139,7 @@ def skiptraces_job(job_id: str):
 
 
 @bp.get("/skiptraces/history")
+@scope("read")
 def skiptraces_history():
     """List skip-trace ledger entries, newest first."""
     flt = params.parse(params.PageArgs, request.args)
@@ -145,6 +149,7 @@ def skiptraces_history():
 
 
 @bp.get("/skiptraces/by-defendant/<int:party_id>")
+@scope("read")
 def skiptraces_by_defendant(party_id: int):
     """List one party's skip-trace results (DNC/TCPA phones only with
     ``include_dnc=true``, managers)."""
@@ -154,6 +159,7 @@ def skiptraces_by_defendant(party_id: int):
 
 
 @bp.get("/skiptraces/costs")
+@scope("read")
 def skiptraces_costs():
     """Return this month's spend and the spend per month (live and sandbox)."""
     conn = get_conn()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from ctforeclosure import towns as ct_towns
-from webui.api.common import bp, error
+from webui.api.common import bp, error, scope
 from webui.db import get_conn
 from webui.towns import county_rows
 
@@ -19,12 +19,14 @@ def _town_dict(town: ct_towns.Town) -> dict:
 
 
 @bp.get("/towns")
+@scope("read")
 def towns_list():
     """List the 169 towns."""
     return jsonify([_town_dict(t) for t in ct_towns.all_towns()])
 
 
 @bp.get("/towns/by-county/<county>")
+@scope("read")
 def towns_by_county(county: str):
     """List the towns of one county."""
     try:
@@ -35,6 +37,7 @@ def towns_by_county(county: str):
 
 
 @bp.get("/towns/search")
+@scope("read")
 def towns_search():
     """Return towns whose name contains ``q`` (and the town ``q`` spells, if any)."""
     q = (request.args.get("q") or "").strip().lower()
@@ -49,6 +52,7 @@ def towns_search():
 
 
 @bp.get("/towns/validate/<name>")
+@scope("read")
 def towns_validate(name: str):
     """Say whether a name is a town, and which; suggest close towns if not."""
     try:
@@ -61,6 +65,7 @@ def towns_validate(name: str):
 
 
 @bp.get("/counties")
+@scope("read")
 def counties_list():
     """List counties with their number of towns and cases."""
     return jsonify(
@@ -77,6 +82,7 @@ def counties_list():
 
 
 @bp.get("/counties/<county>/stats")
+@scope("read")
 def county_stats(county: str):
     """Return one county's case counts, per town."""
     try:
