@@ -3,6 +3,7 @@ Core inserts, one user per role, and a logged-in test client per role."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -14,6 +15,8 @@ from ctforeclosure.services import tokens as token_service
 from ctforeclosure.services import users as user_service
 from ctforeclosure.skiptrace import store
 from ctforeclosure.store import cases as case_store
+from tests.conftest import ENV_VARS
+from tests.scrapyd import cluster as scrapyd_cluster
 
 # The BatchData stand-in and its environment, shared with the skip-trace tests.
 from tests.skiptrace.conftest import (  # noqa: F401 -- fixtures, used by name
@@ -394,3 +397,26 @@ def api_token(app, role: str, scopes=None) -> str:
             actor="test",
             scopes=scopes or token_service.ROLE_SCOPES[role],
         ).secret
+
+
+@pytest.fixture(scope="module")
+def frozen_node(tmp_path_factory):
+    """A scrapyd node with the project deployed that polls its queue once an hour."""
+    root = tmp_path_factory.mktemp("webui-scrapyd")
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    node = scrapyd_cluster.ScrapydNode(root / "node", env, poll_interval=3600)
+    node.start()
+    try:
+        result = scrapyd_cluster.deploy(node, "webui1")
+        assert result.returncode == 0, result.stderr[-2000:]
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def scrapyd_env(frozen_node, monkeypatch):
+    monkeypatch.setenv("SCRAPYD_NODES", frozen_node.url)
+    monkeypatch.setenv("SCRAPYD_USERNAME", scrapyd_cluster.USERNAME)
+    monkeypatch.setenv("SCRAPYD_PASSWORD", scrapyd_cluster.PASSWORD)
+    return frozen_node

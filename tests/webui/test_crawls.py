@@ -3,38 +3,10 @@ jobs, so the job stays pending and nothing is crawled)."""
 
 from __future__ import annotations
 
-import os
-
-import pytest
 import sqlalchemy as sa
 
 from ctforeclosure import db
-from tests.conftest import ENV_VARS
-from tests.scrapyd.cluster import PASSWORD, USERNAME, ScrapydNode, deploy
 from tests.webui.conftest import EMAILS, api_token, csrf_token
-
-
-@pytest.fixture(scope="module")
-def frozen_node(tmp_path_factory):
-    """A scrapyd node with the project deployed that polls its queue once an hour."""
-    root = tmp_path_factory.mktemp("webui-scrapyd")
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
-    node = ScrapydNode(root / "node", env, poll_interval=3600)
-    node.start()
-    try:
-        result = deploy(node, "webui1")
-        assert result.returncode == 0, result.stderr[-2000:]
-        yield node
-    finally:
-        node.stop()
-
-
-@pytest.fixture
-def scrapyd_env(frozen_node, monkeypatch):
-    monkeypatch.setenv("SCRAPYD_NODES", frozen_node.url)
-    monkeypatch.setenv("SCRAPYD_USERNAME", USERNAME)
-    monkeypatch.setenv("SCRAPYD_PASSWORD", PASSWORD)
-    return frozen_node
 
 
 def _audit(app, action: str) -> list:
