@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from scrapy import signals as scrapy_signals
 
 from ctforeclosure import db, migrate
-from ctforeclosure.cli import main
+from ctforeclosure.cli.app import main
 from ctforeclosure.extensions.skiptrace import SkipTrace
 from ctforeclosure.skiptrace.service import SkipTraceService
 from tests.pipelines.test_replica_crawl import crawl_cases

@@ -45,7 +45,7 @@ HOLD_SECONDS = 0.2
 RUNNER = """
 import os, sys, time
 import ctforeclosure.skiptrace.service
-from ctforeclosure.cli import main
+from ctforeclosure.cli.app import main
 open(f"{sys.argv[1]}.{os.getpid()}", "w").close()
 while not os.path.exists(sys.argv[1]):
     time.sleep(0.002)
@@ -246,7 +246,7 @@ def test_a_run_killed_after_reserving_leaves_a_reservation_reconcile_settles(
 ):
     from click.testing import CliRunner
 
-    from ctforeclosure.cli import main
+    from ctforeclosure.cli.app import main
 
     server = batchdata_factory(faults=frozenset({"slow"}), slow_seconds=30)
     configured(server)
