@@ -10,7 +10,12 @@ and the pipelines on, as an operator would, and reads the crawl's own stats:
   searches included);
 - crawl CPU = user+system seconds of the crawl process alone (the replica runs in
   another process on the same cores, so the crawler's own cost is shown apart);
-- peak RSS = Scrapy's ``memusage/max`` (the crawl process).
+- peak RSS = Scrapy's ``memusage/max`` (the crawl process);
+- the parse floor (issue 23): the same pages (each searched town's results pages,
+  its search form, every case page the crawl stored), fetched again from the
+  replica after the crawl and parsed in this process by the project's own parser
+  functions (``ctforeclosure.parsers.judiciary``, as the spider calls them), CPU
+  time only. Crawl CPU per case page against it; target: <= 2.5x.
 
 ``--polite`` is the site-bound run: the replica keeps its real NoBot timing and the
 crawl its default politeness settings. Its bound is what the rules allow for the
@@ -46,7 +51,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from floor import Ratio, machine
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+#: Target (issue 23): crawl CPU per case page within 2.5x the parse floor's.
+PARSE_TARGET = 2.5
 PYTHON = Path(sys.executable)
 SCRAPY = PYTHON.with_name("scrapy")
 CTF = PYTHON.with_name("ctforeclosure")
@@ -197,6 +207,74 @@ def polite_schedule_bound(
     )
 
 
+def fetch_pages(root: str, db_url: str, towns: list[str]) -> tuple[list, list]:
+    """Fetch the crawl's pages again: (search pages, case pages), (url, body) each.
+
+    Search pages: each town's form, its results page 1 and the pages its pager
+    offers. Case pages: every case the crawl stored details of, through LoadDocket
+    as the crawl reads it. Not timed: only their parsing is.
+    """
+    import sqlalchemy as sa
+    from replica_bench import Conn, form, search_body
+
+    from ctforeclosure import db
+
+    port = int(root.rsplit(":", 1)[1])
+    form_path = "/civilinquiry/PropertyAddressSearch.aspx"
+    searches: list[tuple[str, str]] = []
+    for town in towns:
+        conn = Conn(port)
+        _, page, _ = conn.request("GET", form_path)
+        searches.append((root + form_path, page))
+        _, page, _ = conn.request("POST", form_path, search_body(page, town))
+        searches.append((root + form_path, page))
+        for number in sorted(set(re.findall(r"Page\$(\d+)", page)), key=int):
+            data = form(page) | {
+                "__EVENTTARGET": "ctl00$ContentPlaceHolder1$gvPropertyResults",
+                "__EVENTARGUMENT": f"Page${number}",
+            }
+            path = "/civilinquiry/PropertyAddressSearchResults.aspx"
+            searches.append((root + path, conn.request("POST", path, data)[1]))
+        conn.http.close()
+    engine = db.make_engine(db_url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(db.cases.c.docket_no).where(
+                db.cases.c.detail_fetched_at.is_not(None)
+            )
+        ).scalars()
+        docket_list = list(stored)
+    engine.dispose()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    cases = []
+    for docket in docket_list:
+        url = f"{root}/civilinquiry/LoadDocket.aspx?DocketNo={docket}"
+        with opener.open(url, timeout=30) as reply:
+            cases.append((reply.url, reply.read()))
+    return searches, cases
+
+
+def parse_floor(searches: list, cases: list) -> float:
+    """Return the CPU seconds the project's parsers take over the pages."""
+    from scrapy.http import HtmlResponse
+
+    from ctforeclosure.parsers import judiciary as j
+
+    def parse_all() -> None:
+        for url, text in searches:
+            response = HtmlResponse(url, body=text.encode(), encoding="utf-8")
+            j.read_search_page(response, url=url)
+        for url, body in cases:
+            text = HtmlResponse(url, body=body, encoding="utf-8").text
+            if j.page_kind(text) == "case" and not j.truncated(text):
+                j.parse_case(text, url=url)
+
+    parse_all()  # warm-up: imports and caches, not measured
+    began = time.process_time()
+    parse_all()
+    return time.process_time() - began
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=5000)
@@ -223,6 +301,7 @@ def main() -> int:
         "--log", default=None, help="keep the crawl's DEBUG log here (diagnosis)"
     )
     args = parser.parse_args()
+    print(machine(), flush=True)
 
     port = free_port()
     replica = start_replica(args.cases, port, fast=not args.polite)
@@ -299,6 +378,23 @@ def main() -> int:
                 f"per case page ({detail / cpu:.0f} case pages per CPU-second)"
             )
             print(f"peak RSS: {s.get('memusage/max', 0) / 2**20:.0f} MiB")
+            if not (args.polite or args.no_pipelines):
+                prefix, suffix = "ctf/town/", "/rows_parsed"
+                searched = [
+                    k.removeprefix(prefix).removesuffix(suffix)
+                    for k in s
+                    if k.startswith(prefix) and k.endswith(suffix)
+                ]
+                pages = fetch_pages(root, db_url, searched)
+                floor = parse_floor(*pages) / max(detail, 1) * 1000
+                crawl = cpu / max(detail, 1) * 1000
+                print(
+                    f"parse floor: {len(pages[0])} search and {len(pages[1])} case "
+                    "pages parsed in-process by ctforeclosure.parsers.judiciary"
+                )
+                print(
+                    Ratio("crawl CPU per case page", crawl, floor, "ms", PARSE_TARGET)
+                )
             if args.polite:
                 requests = s.get("downloader/request_count", 0)
                 by_rate, by_nobot = site_bound(requests, searches, args.set)

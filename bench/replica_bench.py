@@ -10,7 +10,11 @@ request to reading the whole body:
 - search form (GET PropertyAddressSearch.aspx);
 - results page 1 (the search POST, 200 rows a page when the town has that many);
 - results page N (the paging POST);
-- case page (GET CaseDetail/PublicCaseDetail.aspx, first visit: generated on demand).
+- case page (GET CaseDetail/PublicCaseDetail.aspx, first visit: generated on demand);
+- the floor (issue 23): the site's stylesheet (GET Civil_Inquiry.css, a fixed
+  string), from the same server on the same connections, once per search session:
+  what serving anything costs there. Each kind's median is reported as a multiple
+  of the floor's, client and app alike (no target: the target is absolute).
 
 Two times per kind: "client" (request sent to body read, as a crawler sees it, on
 this shared machine) and "app" (the replica's own time, from its Server-Timing
@@ -25,8 +29,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import platform
 import random
 import re
 import statistics
@@ -35,6 +37,8 @@ import sys
 import time
 import urllib.parse
 from pathlib import Path
+
+from floor import Ratio, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALLENGE = re.compile(r'"ChallengeScript":"~(\d+)"')
@@ -125,6 +129,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8871)
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
+    calibration = machine()
 
     cmd = [
         sys.executable, "-m", "tests.replica", "--port", str(args.port),
@@ -137,13 +142,17 @@ def main() -> int:
         base = "/civilinquiry"
         rng = random.Random(0)
         kinds: dict[str, list[float]] = {
-            k: [] for k in ("form", "page1", "pageN", "case")
+            k: [] for k in ("form", "page1", "pageN", "case", "static")
         }
         app: dict[str, list[float]] = {k: [] for k in kinds}
         dockets: list[str] = []
         n = args.requests
         while min(len(kinds["form"]), len(kinds["page1"]), len(kinds["pageN"])) < n:
             conn = Conn(args.port)
+            status, _, t = conn.request("GET", f"{base}/Civil_Inquiry.css")
+            assert status == 200, status
+            kinds["static"].append(t)
+            app["static"].append(conn.app_time)
             status, html, t = conn.request("GET", f"{base}/PropertyAddressSearch.aspx")
             kinds["form"].append(t)
             app["form"].append(conn.app_time)
@@ -182,11 +191,7 @@ def main() -> int:
         proc.terminate()
         proc.wait(timeout=10)
 
-    print(f"# replica_bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(
-        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}"
-    )
+    print(f"# replica_bench\n{calibration}")
     print(
         f"cases: {info['cases']}, waitress threads: {args.threads}, "
         f"startup (generate + bind): {startup:.2f} s"
@@ -196,9 +201,16 @@ def main() -> int:
         ("page1", "results page 1 POST (search)"),
         ("pageN", "results page N POST (paging)"),
         ("case", "case page GET (first visit)"),
+        ("static", "floor: the stylesheet GET"),
     ):
         print(f"{label}: client {summary(kinds[kind])}")
         print(f"{' ' * len(label)}  app    {summary(app[kind])}")
+    for kind in ("form", "page1", "pageN", "case"):
+        for label, times in (("client", kinds), ("app", app)):
+            median, floor = (
+                statistics.median(times[k]) * 1000 for k in (kind, "static")
+            )
+            print(Ratio(f"{kind} {label} median", median, floor, "ms"))
     return 0
 
 

@@ -14,8 +14,16 @@ entries); the filtered cases list and the case page under 20 concurrent clients 
    ``--seconds``: a filtered list (town, county + status, judgment type + file-date
    range, party-name search (a surname drawn as the fake data's surnames are: 3,000
    of them, the commonest ~0.5%), address search, has-phones, law-day sort; random
-   page 1-3) or a case page (random docket), half and half. Latency is the wall
-   time from sending to reading the whole body; any non-200 is an error.
+   page 1-3) or a case page (random docket), half and half; and one request in
+   ``FLOOR_SHARE`` is the floor, ``GET /auth/whoami``: an authenticated route that
+   does no query beyond the session's user load, so what it costs is the stack's
+   own (gunicorn, Flask, the session, the user's load). Latency is the wall time
+   from sending to reading the whole body; any non-200 is an error.
+4. Report, per request kind, p50/p95 and requests/s, and each kind's cost against
+   the floor measured in the same run under the same load (issue 23): its p95 ÷ the
+   floor's p95 (target: every list and the case page within 3x at 20 clients on
+   200,000 cases), and the floor's requests/s ÷ its own, each as clients ÷ mean
+   latency (what the clients would get doing only that kind).
 
     python bench/webui_bench.py                          # full size
     python bench/webui_bench.py --cases 20000 --seconds 20
@@ -26,7 +34,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import platform
 import random
 import re
 import socket
@@ -47,6 +54,8 @@ import sqlalchemy as sa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from floor import Ratio, load, machine, pct  # noqa: E402
+
 from ctforeclosure import db, migrate, towns  # noqa: E402
 from ctforeclosure.services import users as user_service  # noqa: E402
 from ctforeclosure.store import cases as case_store  # noqa: E402
@@ -56,6 +65,10 @@ PASSWORD = "bench password long enough"  # noqa: S105 -- a throw-away user
 #: Each client identifies itself as a browser does: the same User-Agent at sign-in
 #: and after. (Flask-Login's session protection compares it with the sign-in's.)
 USER_AGENT = "ctforeclosure-webui-bench/1 (a browser's stand-in)"
+#: The share of requests that are the floor (``/auth/whoami``): enough for its p95.
+FLOOR_SHARE = 0.1
+#: Target (issue 23): each list kind's and the case page's p95 within 3x the floor's.
+P95_TARGET = 3.0
 FIRST = (
     "JOHN",
     "MARY",
@@ -487,7 +500,10 @@ def run_clients(base, sessions, dockets, seconds, seed):
         conn = http.client.HTTPConnection(host, int(port), timeout=30)
         local: dict[str, list[float]] = {}
         while time.monotonic() < stop_at:
-            if rng.random() < 0.5:
+            draw = rng.random()
+            if draw < FLOOR_SHARE:
+                path, kind = "/auth/whoami", "floor"
+            elif draw < FLOOR_SHARE + (1 - FLOOR_SHARE) / 2:
                 path, kind = list_urls(rng, town_names)
             else:
                 path, kind = f"/cases/{rng.choice(dockets)}", "case"
@@ -522,13 +538,9 @@ def run_clients(base, sessions, dockets, seconds, seed):
     return results, errors
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def main() -> None:
     args = _parse_args()
+    print(machine(), flush=True)
     name = args.reuse or f"ctf_webui_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
     if not args.reuse:
@@ -613,28 +625,44 @@ def _serve_and_measure(url: str, dockets: list[str], args: argparse.Namespace):
 
 
 def _report(results: dict, errors: list[str], args: argparse.Namespace) -> None:
-    """Print the machine, the load and a Markdown table of latencies per kind."""
+    """Print the load, a Markdown table of latencies per kind against the floor."""
     print(
-        f"\n{platform.node()} {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
-        f"{args.clients} clients x {args.seconds:.0f} s, `ctforeclosure web` "
-        f"({args.workers or 'default'} workers, {args.threads or 'default'} threads "
-        "each)"
+        f"\n{args.cases:,} cases; {args.clients} clients x {args.seconds:.0f} s, "
+        f"`ctforeclosure web` ({args.workers or 'default'} workers, "
+        f"{args.threads or 'default'} threads each); load average after: {load()}"
     )
-    print("| request | n | req/s | p50 ms | p95 ms | p99 ms | max ms |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| request | n | req/s | p50 ms | p95 ms | p99 ms | max ms "
+        "| p95 ÷ floor's | floor's req/s ÷ its |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     groups = dict(sorted(results.items()))
-    groups["all lists"] = [v for k, vs in results.items() if k != "case" for v in vs]
+    groups["all lists"] = [
+        v for k, vs in results.items() if k.startswith("list") for v in vs
+    ]
     groups["all"] = [v for vs in results.values() for v in vs]
+    floor = results.get("floor") or [float("nan")]
+    ratios = []
     for kind, values in groups.items():
         if not values:
             continue
+        p95 = Ratio(f"{kind} p95", pct(values, 95), pct(floor, 95), "ms", P95_TARGET)
+        rate = statistics.mean(values) / statistics.mean(floor)
         print(
             f"| {kind} | {len(values)} | {len(values) / args.seconds:.1f} | "
-            f"{statistics.median(values):.1f} | {pct(values, 95):.1f} | "
-            f"{pct(values, 99):.1f} | {max(values):.1f} |"
+            f"{statistics.median(values):.1f} | {p95.figure:.1f} | "
+            f"{pct(values, 99):.1f} | {max(values):.1f} | {p95.ratio:.2f} | "
+            f"{rate:.2f} |"
         )
+        if kind.startswith("list:") or kind == "case":
+            ratios.append(p95)
     print(f"errors: {len(errors)} {errors[:5]}")
+    worst = max(ratios, key=lambda r: r.ratio)
+    met = all(r.met for r in ratios)
+    print(
+        f"target: every list kind and the case page p95 <= {P95_TARGET:g}x the "
+        f"floor's: {'met' if met else 'NOT met'}; the worst, {worst}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Sign-in, sign-out, the login guard every page passes through, and role checks.
 
-Every endpoint but the login page, ``/healthz`` and static files needs a session;
+Every endpoint but the login page, ``/healthz`` and static files needs a session
+(``/auth/whoami`` answers whose it is);
 the JSON API (``api.*``) authenticates with bearer tokens instead. Roles:
 admin > manager > viewer.
 
@@ -246,6 +247,17 @@ def _report_guessing(user_id: int, failures: int) -> None:
         name="login-alert",
         daemon=True,
     ).start()
+
+
+@bp.get("/whoami")
+def whoami():
+    """Answer who this session is signed in as: email and role, as JSON (no query).
+
+    A script or a browser tab can check its session without loading a page; and it is
+    the web UI benchmark's floor: everything a page pays (gunicorn, Flask, the session
+    and the user's load) and nothing else.
+    """
+    return {"email": current_user.email, "role": current_user.role}
 
 
 @bp.post("/logout")

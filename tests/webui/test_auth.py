@@ -338,3 +338,18 @@ def test_a_session_from_before_this_release_must_sign_in_again(app, as_role):
     with viewer.session_transaction() as sess:
         del sess["_ctf_version"]
     _expect_sign_in_page(viewer)
+
+
+@pytest.mark.parametrize("role", ["viewer", "manager", "admin"])
+def test_whoami_answers_the_signed_in_users_email_and_role(as_role, role):
+    response = as_role(role).get("/auth/whoami")
+    assert response.status_code == 200
+    assert response.get_json() == {"email": EMAILS[role], "role": role}
+
+
+def test_whoami_after_sign_out_redirects_to_sign_in(as_role):
+    client = as_role("manager")
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/")})
+    response = client.get("/auth/whoami")
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
