@@ -11,7 +11,6 @@ from functools import cache
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     make_response,
     redirect,
@@ -19,14 +18,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user
 from markupsafe import Markup
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
-from ctforeclosure.services import contacts
-from webui import params, queries
-from webui.db import get_conn, write
+from webui import params, queries, reveal
+from webui.db import get_conn
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 _LIST_WIDTH = len(queries.LIST_COLUMNS)
@@ -82,39 +79,6 @@ def _render(flt, rows=(), total=0, more=False, **problems) -> str:
     )
 
 
-def include_dnc_asked() -> bool:
-    """Return whether DNC/TCPA phones were asked for: only a POST's form may ask
-    (CSRF-checked); in a URL the parameter is refused (400) rather than ignored, so
-    a cross-site link cannot ask for them."""
-    if "include_dnc" in request.args:
-        abort(
-            Response(
-                "include_dnc is only accepted from the form (POST), not in a URL",
-                status=400,
-                mimetype="text/plain",
-            )
-        )
-    asked = request.method == "POST" and request.form.get("include_dnc") == "1"
-    if asked and not current_user.sees_contacts:
-        abort(
-            Response(
-                f"include_dnc needs the {contacts.CONTACTS_ROLE} role",
-                status=403,
-                mimetype="text/plain",
-            )
-        )
-    return asked
-
-
-def contacts_asker(include_dnc: bool) -> contacts.Asker:
-    """Return the signed-in user as the contacts policy's asker."""
-    return contacts.Asker(
-        actor=current_user.email,
-        sees_contacts=current_user.sees_contacts,
-        include_dnc=include_dnc,
-    )
-
-
 @bp.route("/<docket_no>", methods=["GET", "POST"])
 def detail(docket_no: str):
     """Show one case: header, property, parties, timeline, dates, changes, traces."""
@@ -122,7 +86,7 @@ def detail(docket_no: str):
         compact = dockets.compact(docket_no)
     except dockets.InvalidDocket:
         abort(404)
-    include_dnc = include_dnc_asked()
+    include_dnc = reveal.include_dnc_asked()
     if compact != docket_no:
         return redirect(url_for("cases.detail", docket_no=compact))
     conn = get_conn()
@@ -134,18 +98,9 @@ def detail(docket_no: str):
     traces = queries.skiptrace_by_party(
         conn, [p.id for p in story["parties"] if p.traced]
     )
-    shown = contacts.reveal(
-        contacts_asker(include_dnc), traces, contacts.suppressions(conn, traces)
+    shown = reveal.reveal_audited(
+        conn, reveal.page_asker(include_dnc), traces, "page", {"docket_no": compact}
     )
-    if shown.anything:
-        with write() as audit_conn:
-            contacts.audit_reveal(
-                audit_conn,
-                shown,
-                kind="page",
-                target=request.path,
-                scope={"docket_no": compact, "party_ids": shown.party_ids()},
-            )
     return render_template(
         "cases/detail.html", case=case, traces=shown.by_party, shown=shown, **story
     )

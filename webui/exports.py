@@ -23,9 +23,10 @@ from openpyxl import Workbook
 from ctforeclosure.services import audit, contacts
 from webui import params, queries
 from webui.auth import require_role
-from webui.cases import contacts_asker, include_dnc_asked, refused
+from webui.cases import refused
 from webui.db import get_conn, write
 from webui.filters import docket_dashed, format_phone, judiciary_url
+from webui.reveal import include_dnc_asked, page_asker
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -132,7 +133,7 @@ def _prepare(fmt: str):
         abort(refused(exc))
     if problem := flt.search_problem():
         abort(Response(problem, status=400, mimetype="text/plain"))
-    asker = contacts_asker(include_dnc_asked())
+    asker = page_asker(include_dnc_asked())
     revealed = contacts.Revealed(asker=asker, masked=not asker.sees_contacts)
     rows = list(export_rows(get_conn(), flt, revealed))
     with write() as conn:

@@ -19,8 +19,8 @@ from werkzeug.exceptions import HTTPException
 from ctforeclosure import dockets
 from ctforeclosure.services import contacts
 from ctforeclosure.services.tokens import SCOPES
-from webui import params, queries
-from webui.db import get_conn, write
+from webui import params, queries, reveal
+from webui.db import get_conn
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -155,17 +155,7 @@ def revealed_traces(
         sees_contacts=may_see_contacts(),
         include_dnc=include_dnc_param(),
     )
-    shown = contacts.reveal(asker, traces, contacts.suppressions(get_conn(), traces))
-    if shown.anything:
-        with write() as conn:
-            contacts.audit_reveal(
-                conn,
-                shown,
-                kind="api",
-                target=request.path,
-                scope={**scope, "party_ids": shown.party_ids()},
-            )
-    return shown
+    return reveal.reveal_audited(get_conn(), asker, traces, "api", scope)
 
 
 def traces_json(traces: list[contacts.ShownTrace]) -> list[dict]:
