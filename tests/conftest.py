@@ -7,6 +7,7 @@ it is a failure, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -105,18 +106,30 @@ def postgres_admin_url():
     return PG_ADMIN_URL
 
 
+@contextlib.contextmanager
+def throwaway_database(admin_url: str, prefix: str = "ctf_test", password=None):
+    """Create a PostgreSQL database, yield its URL (with ``password`` in it, which
+    trust auth ignores), and drop it afterwards, connections and all."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(admin_url).set(database=name)
+    if password is not None:
+        url = url.set(password=password)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
 def postgres_url(postgres_admin_url):
     """Create a throw-away PostgreSQL database for one test, drop it afterwards."""
-    name = f"ctf_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(postgres_admin_url).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture

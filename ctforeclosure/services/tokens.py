@@ -32,6 +32,7 @@ from ctforeclosure.services.users import (
     UserError,
     _normalise_email,
     _require_user,
+    _row_to_user,
 )
 
 __all__ = [
@@ -286,6 +287,7 @@ _BEARER = (
         users.c.active,
         users.c.created_at,
         users.c.last_login_at,
+        users.c.session_version,
         *_window_counts(sa.bindparam("since")),
     )
     .join(users, users.c.id == api_tokens.c.user_id)
@@ -313,14 +315,7 @@ def verify_token(
     ).first()
     if row is None:
         return None
-    user = User(
-        id=row.id,
-        email=row.email,
-        role=row.role,
-        active=row.active,
-        created_at=row.created_at,
-        last_login_at=row.last_login_at,
-    )
+    user = _row_to_user(row)
     window = WindowUse(
         count=row.window_count,
         oldest=aware(row.window_oldest),

@@ -7,12 +7,10 @@ seconds, so the tests of one module share them (and read each other's jobs by id
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import ENV_VARS
+from tests.conftest import ENV_VARS, throwaway_database
 from tests.replica.server import ReplicaServer
 
 from .cluster import ScrapydNode, deploy
@@ -29,20 +27,11 @@ def cluster_database(postgres_admin_url):
     """A throw-away PostgreSQL database, migrated, with a password in its URL."""
     from ctforeclosure import migrate
 
-    name = f"ctf_scrapyd_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = (
-        sa.make_url(postgres_admin_url)
-        .set(database=name, password=PG_PASSWORD)
-        .render_as_string(hide_password=False)
-    )
-    migrate.upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database(
+        postgres_admin_url, "ctf_scrapyd", password=PG_PASSWORD
+    ) as url:
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="module")
