@@ -151,6 +151,7 @@ def _export(fmt: str) -> Response:
         audit=audited,
         count=lambda: queries.count_cases(get_conn(), flt),
         sheet="Cases",
+        noun="cases",
     )
 
 

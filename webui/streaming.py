@@ -36,11 +36,14 @@ How to plug an export in::
   an export over it is refused with 400 and the count and the maximum ("212,418
   cases match; exports are limited to 100,000: narrow the filter"), nothing read
   from ``rows``, never truncated.
-- ``audit(ending)``: called exactly once, inside the request's context, with an
-  :class:`Ending`: ``ending.action`` (``"export"``, or ``"export.refused"``) and
+- ``audit(ending)``: called exactly once, with an :class:`Ending`:
+  ``ending.action`` (``"export"``, or ``"export.refused"``) and
   ``ending.details()`` (rows and how it ended: complete, the client went away
   first, or failed; or the refusal's count and maximum) are made for
-  :func:`ctforeclosure.services.audit.record`.
+  :func:`ctforeclosure.services.audit.record`. A download ends after the request's
+  context is gone: the audit and ``rows`` run in an app context (``write()``,
+  ``current_app`` work), so take the actor and path from the request up front.
+- ``noun``: what the rows are, for the refusal ("cases", "sales").
 - ``sheet``: the XLSX sheet's title; past :data:`XLSX_SHEET_ROWS` rows (Excel's
   limit) the rows go on in a new sheet ("Cases 2", ...), each with the header.
 
@@ -59,7 +62,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, current_app
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -111,10 +114,10 @@ def neutralise(value) -> object:
     return value
 
 
-def refusal(matches: int, limit: int) -> str:
+def refusal(matches: int, limit: int, noun: str = "rows") -> str:
     """Return the message refusing an export of ``matches`` rows over ``limit``."""
     return (
-        f"{matches:,} cases match; exports are limited to {limit:,}: narrow the filter"
+        f"{matches:,} {noun} match; exports are limited to {limit:,}: narrow the filter"
     )
 
 
@@ -127,6 +130,7 @@ def stream_export(
     audit: Callable[[Ending], None],
     count: Callable[[], int],
     sheet: str = "Export",
+    noun: str = "rows",
 ) -> Response:
     """Return the export as a streamed attachment (see the module docstring)."""
     if fmt not in MIMETYPES:
@@ -135,16 +139,68 @@ def stream_export(
     if limit is not None and (matches := count()) > limit:
         _close(rows)
         audit(Ending(rows=0, how=REFUSED, matches=matches, limit=limit))
-        return Response(refusal(matches, limit), status=400, mimetype="text/plain")
+        return Response(
+            refusal(matches, limit, noun), status=400, mimetype="text/plain"
+        )
     if fmt == "csv":
-        body = _csv_body(header, _started(rows), audit)
+        counted = _Counted()
+        body = _Body(_csv_pieces(header, _started(rows), counted), counted, audit)
     else:
-        body = _file_body(*_xlsx_file(header, rows, sheet), audit)
+        handle, written = _xlsx_file(header, rows, sheet)
+        body = _Body(_file_pieces(handle), _Counted(written), audit)
     return Response(
-        stream_with_context(body),
+        body,
         mimetype=MIMETYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+class _Counted:
+    """The rows a download has sent (CSV) or holds (XLSX), for its audit."""
+
+    def __init__(self, rows: int = 0):
+        self.rows = rows
+
+
+class _Body:
+    """A response body that audits once, when the download ends: after its last
+    piece, on an error, or when the server closes it first because the client went
+    away (PEP 3333: servers always call ``close()``). Servers read a body after the
+    request's context is gone, so each piece is made in an app context of its own,
+    and so is the audit."""
+
+    def __init__(self, pieces: Iterator, counted: _Counted, audit):
+        self.app = current_app._get_current_object()
+        self.pieces, self.counted, self.audit = pieces, counted, audit
+        self.ended = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.ended:
+            raise StopIteration
+        with self.app.app_context():
+            try:
+                return next(self.pieces)
+            except StopIteration:
+                self._end(COMPLETE)
+                raise
+            except BaseException:
+                self._end(FAILED)
+                raise
+
+    def close(self) -> None:
+        if not self.ended:
+            with self.app.app_context():
+                self._end(CLIENT_WENT_AWAY)
+
+    def _end(self, how: str) -> None:
+        self.ended = True
+        try:
+            _close(self.pieces)
+        finally:
+            self.audit(Ending(rows=self.counted.rows, how=how))
 
 
 def _close(rows: Iterable) -> None:
@@ -179,30 +235,24 @@ def _csv_cell(value) -> object:
     return neutralise(value)
 
 
-def _csv_body(header, rows: Iterator[tuple], audit) -> Iterator[str]:
-    """Yield the CSV in pieces of about :data:`FLUSH_CHARS`; audit at the end with
-    the rows the server had taken (a piece is taken when the next is asked for)."""
+def _csv_pieces(header, rows: Iterator[tuple], counted: _Counted) -> Iterator[str]:
+    """Yield the CSV in pieces of about :data:`FLUSH_CHARS`; count the rows the
+    server has taken (a piece is taken when the next one is asked for)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    sent = pending = 0
-    how = FAILED
+    pending = 0
     try:
         for row in rows:
             writer.writerow([_csv_cell(v) for v in row])
             pending += 1
             if buffer.tell() >= FLUSH_CHARS:
                 yield _drain(buffer)
-                sent, pending = sent + pending, 0
+                counted.rows, pending = counted.rows + pending, 0
         yield _drain(buffer)
-        sent, pending = sent + pending, 0
-        how = COMPLETE
-    except GeneratorExit:
-        how = CLIENT_WENT_AWAY
-        raise
+        counted.rows += pending
     finally:
         _close(rows)
-        audit(Ending(rows=sent, how=how))
 
 
 def _drain(buffer: io.StringIO) -> str:
@@ -259,17 +309,8 @@ def _append_sheets(workbook: Workbook, header, rows, title: str) -> int:
     return written
 
 
-def _file_body(handle: BinaryIO, rows: int, audit) -> Iterator[bytes]:
-    """Yield the file's bytes; close it (which removes it) and audit at the end."""
-    how = FAILED
-    try:
-        with handle:
-            while chunk := handle.read(FILE_CHUNK):
-                yield chunk
-        how = COMPLETE
-    except GeneratorExit:
-        how = CLIENT_WENT_AWAY
-        raise
-    finally:
-        handle.close()
-        audit(Ending(rows=rows, how=how))
+def _file_pieces(handle: BinaryIO) -> Iterator[bytes]:
+    """Yield the file's bytes; close it (which removes it) when done or closed."""
+    with handle:
+        while chunk := handle.read(FILE_CHUNK):
+            yield chunk
