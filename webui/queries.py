@@ -399,8 +399,13 @@ def stream_cases(conn: sa.Connection, flt: CaseFilter, chunk: int) -> sa.CursorR
     ``.partitions()``, ``chunk`` rows at a time, so memory holds one chunk."""
     if problem := flt.search_problem():
         raise ValueError(problem)  # callers show it first
-    streamed = conn.execution_options(stream_results=True, yield_per=chunk)
-    return streamed.execute(_export_statements(flt.shape()).rows, flt.params())
+    # on this statement only: Connection.execution_options() would set them on the
+    # connection, and the chunks' child queries would each open a cursor too
+    return conn.execute(
+        _export_statements(flt.shape()).rows,
+        flt.params(),
+        execution_options={"stream_results": True, "yield_per": chunk},
+    )
 
 
 def count_cases(conn: sa.Connection, flt: CaseFilter) -> int:
