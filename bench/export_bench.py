@@ -23,7 +23,6 @@ import csv
 import io
 import sys
 import time
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -45,6 +44,7 @@ from webui_bench import (  # noqa: E402
 
 from ctforeclosure import db, migrate  # noqa: E402
 from ctforeclosure.services import users as user_service  # noqa: E402
+from tests.conftest import throwaway_database  # noqa: E402
 
 EMAIL = "bench@example.org"
 #: The rows of an export, as PostgreSQL alone would write them (the floor).
@@ -140,17 +140,9 @@ def main() -> None:
     ap.add_argument("--pg-admin-url", default=PG_ADMIN)
     args = ap.parse_args()
     print(machine(), flush=True)
-    name = f"ctf_export_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(args.pg_admin_url).set(database=name)
-    try:
-        measure(url.render_as_string(hide_password=False), args)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    # the tests' throw-away database: created here, dropped after, connections and all
+    with throwaway_database(args.pg_admin_url, prefix="ctf_export_bench") as url:
+        measure(url, args)
 
 
 if __name__ == "__main__":
