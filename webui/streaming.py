@@ -13,8 +13,9 @@ How to plug an export in::
 
     def rows():                       # a generator: read lazily, close in finally
         with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=500)
-            for chunk in result.execute(stmt).partitions():
+            streamed = {"stream_results": True, "yield_per": 500}
+            result = conn.execute(stmt, execution_options=streamed)
+            for chunk in result.partitions():
                 yield from (tuple_for(r) for r in chunk)
 
     def audited(ending):              # called once, when the download ends
