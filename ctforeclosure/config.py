@@ -112,6 +112,8 @@ class Config:
     contact: str | None = None
     # API requests per minute per token (text; the web UI checks it, default 120).
     api_rate_limit: str | None = None
+    # The most rows an export may hold (text; the web UI checks it); none: no limit.
+    export_max_rows: str | None = None
     # The crawl: ctforeclosure.settings makes Scrapy settings of these.
     judiciary_search_mode: str = "auto"
     crawl_window: str = ""
@@ -196,6 +198,8 @@ def load() -> Config:
         contact=_env("CONTACT"),
         # CTF_API_RATE_LIMIT: API requests a token may make per minute, e.g. "120".
         api_rate_limit=_env("CTF_API_RATE_LIMIT"),
+        # CTF_EXPORT_MAX_ROWS: exports matching more rows are refused, e.g. "100000".
+        export_max_rows=_env("CTF_EXPORT_MAX_ROWS"),
         **_crawl_fields(),
         **_alert_fields(),
     )

@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     _check_secret_key(app)
     _check_api_rate_limit(app)
+    _check_export_max_rows(app)
     if app.config["DEBUG_SERVER"]:
         app.config["SESSION_COOKIE_SECURE"] = False
         app.config["REMEMBER_COOKIE_SECURE"] = False
@@ -71,7 +72,9 @@ def _settings(cfg: config.Config) -> dict:
         LOGIN_MAX_WAIT_SECONDS=15 * 60,
         LOGIN_FORGET_SECONDS=60 * 60,
         LOGIN_ALERT_FAILURES=20,
-        EXPORT_MAX_ROWS=100_000,
+        # The most rows an export may hold (CTF_EXPORT_MAX_ROWS); None: any number.
+        # Over it an export is refused up front, never cut (webui.streaming).
+        EXPORT_MAX_ROWS=cfg.export_max_rows,
         # The API's rate limit: requests per token per window (CTF_API_RATE_LIMIT).
         API_RATE_LIMIT=cfg.api_rate_limit or DEFAULT_API_RATE_LIMIT,
         API_RATE_WINDOW_SECONDS=60,
@@ -87,6 +90,21 @@ def _check_api_rate_limit(app: Flask) -> None:
             f"at least 1 (not {value!r})"
         )
     app.config["API_RATE_LIMIT"] = int(value)
+
+
+def _check_export_max_rows(app: Flask) -> None:
+    """Refuse to start with an export maximum that is not a whole number above 0
+    (unset: no maximum)."""
+    value = app.config["EXPORT_MAX_ROWS"]
+    if value is None:
+        return
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(
+            f"CTF_EXPORT_MAX_ROWS must be a whole number of rows, at least 1, or "
+            f"unset for no maximum (not {value!r})"
+        )
+    app.config["EXPORT_MAX_ROWS"] = int(text)
 
 
 def _check_secret_key(app: Flask) -> None:

@@ -1,8 +1,10 @@
 """Exports of the current filtered case list as CSV and XLSX (manager and up).
 
-Spreadsheet formulas in any cell are neutralised (a leading ``'``), every export is
-audited, and sandbox skip-trace results are never exported. Which phones and emails
-an export holds is the contacts policy's decision
+Every matching case is exported, streamed by :mod:`webui.streaming` from a
+server-side cursor (no cap unless the operator sets one, which refuses up front);
+spreadsheet formulas in any cell are neutralised (a leading ``'``), every export is
+audited when it ends, and sandbox skip-trace results are never exported. Which
+phones and emails an export holds is the contacts policy's decision
 (:mod:`ctforeclosure.services.contacts`): DNC/TCPA-flagged phones only when a POST
 with the CSRF token asks (``include_dnc``, the cases page's "Export with DNC/TCPA
 numbers" form), then marked; a GET naming ``include_dnc`` is refused with 400,
@@ -11,22 +13,21 @@ never silently ignored.
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 from flask_login import current_user
-from openpyxl import Workbook
 
 from ctforeclosure.services import audit, contacts
 from webui import params, queries
 from webui.auth import require_role
 from webui.cases import refused
-from webui.db import get_conn, write
+from webui.db import get_conn, get_engine, write
 from webui.filters import docket_dashed, format_phone, judiciary_url
 from webui.reveal import include_dnc_asked, page_asker
+from webui.streaming import Ending, stream_export
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -47,16 +48,7 @@ HEADER = (
     "Emails",
     "Judiciary link",
 )
-#: First characters that make a spreadsheet read a cell as a formula.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
-CHUNK = 500  # dockets per child-row query
-
-
-def neutralise(value) -> object:
-    """Return the value with a leading ``'`` when a spreadsheet would run it."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
+CHUNK = 500  # cases per fetch from the cursor, and per child-row query
 
 
 def _status(row) -> str:
@@ -78,55 +70,61 @@ def _contacts_text(shown: list[contacts.ShownTrace]) -> tuple[str, str]:
     return "; ".join(phones), "; ".join(emails)
 
 
-def export_rows(conn: sa.Connection, flt, revealed: contacts.Revealed):
-    """Yield the header, then one row per matching case; ``revealed`` collects
-    what the rows show of each party's contacts (for the audit record)."""
-    yield HEADER
-    limit = current_app.config["EXPORT_MAX_ROWS"]
-    case_rows = queries.iter_cases(conn, flt, limit)
-    for start in range(0, len(case_rows), CHUNK):
-        chunk = case_rows[start : start + CHUNK]
-        party_rows = queries.case_parties(conn, [c.docket_no for c in chunk])
-        defendants: dict[str, list] = {}
-        for p in party_rows:
-            if p.role == "D" and p.removed_at is None:
-                defendants.setdefault(p.docket_no, []).append(p)
-        traces = queries.skiptrace_by_party(
-            conn,
-            [p.id for ps in defendants.values() for p in ps],
-            include_sandbox=False,
-        )
-        newest = {party_id: found[:1] for party_id, found in traces.items()}
-        shown = contacts.reveal(
-            revealed.asker, newest, contacts.suppressions(conn, newest)
-        ).by_party
-        revealed.by_party.update(shown)
-        for c in chunk:
-            parties = defendants.get(c.docket_no, [])
-            texts = [_contacts_text(shown.get(p.id, [])) for p in parties]
-            row = (
-                docket_dashed(c.docket_no),
-                c.search_town,
-                c.county or "",
-                c.case_name or "",
-                c.property_street or c.listing_street or "",
-                c.file_date,
-                c.judgment_type or "",
-                c.law_day,
-                c.sale_date,
-                _status(c),
-                c.disposition or "",
-                "; ".join(p.name for p in parties),
-                "; ".join(phones for phones, _ in texts if phones),
-                "; ".join(emails for _, emails in texts if emails),
-                judiciary_url(c.docket_no),
-            )
-            yield tuple(neutralise(v) for v in row)
+def export_rows(
+    engine: sa.Engine, flt: queries.CaseFilter, tally: contacts.RevealTally
+) -> Iterator[tuple]:
+    """Yield one row per matching case, from a server-side cursor on a connection
+    of its own, :data:`CHUNK` cases at a time; ``tally`` counts what the rows
+    reveal of each party's contacts (for the audit record)."""
+    with engine.connect() as conn:
+        for chunk in queries.stream_cases(conn, flt, CHUNK).partitions():
+            yield from _chunk_rows(conn, chunk, tally)
 
 
-def _prepare(fmt: str):
-    """Return the export's rows and file name; audit it. A filter that cannot be
-    read shows the list's form again (400): nothing is exported or audited."""
+def _chunk_rows(conn: sa.Connection, chunk, tally: contacts.RevealTally):
+    """Return the rows of a chunk of cases: their defendants and the newest
+    skip-trace result of each, as the contacts policy lets the asker see it."""
+    party_rows = queries.case_parties(conn, [c.docket_no for c in chunk])
+    defendants: dict[str, list] = {}
+    for p in party_rows:
+        if p.role == "D" and p.removed_at is None:
+            defendants.setdefault(p.docket_no, []).append(p)
+    traces = queries.skiptrace_by_party(
+        conn,
+        [p.id for ps in defendants.values() for p in ps],
+        include_sandbox=False,
+    )
+    newest = {party_id: found[:1] for party_id, found in traces.items()}
+    revealed = contacts.reveal(tally.asker, newest, contacts.suppressions(conn, newest))
+    tally.add(revealed)
+    return [_row(c, defendants.get(c.docket_no, []), revealed.by_party) for c in chunk]
+
+
+def _row(case, parties: list, shown: dict) -> tuple:
+    texts = [_contacts_text(shown.get(p.id, [])) for p in parties]
+    return (
+        docket_dashed(case.docket_no),
+        case.search_town,
+        case.county or "",
+        case.case_name or "",
+        case.property_street or case.listing_street or "",
+        case.file_date,
+        case.judgment_type or "",
+        case.law_day,
+        case.sale_date,
+        _status(case),
+        case.disposition or "",
+        "; ".join(p.name for p in parties),
+        "; ".join(phones for phones, _ in texts if phones),
+        "; ".join(emails for _, emails in texts if emails),
+        judiciary_url(case.docket_no),
+    )
+
+
+def _export(fmt: str) -> Response:
+    """Stream the filtered list as ``fmt``; audit it when it ends. A filter that
+    cannot be read shows the list's form again (400): nothing is exported or
+    audited."""
     try:
         flt = queries.CaseFilter.from_args(request.args)
     except params.BadParameter as exc:
@@ -134,36 +132,26 @@ def _prepare(fmt: str):
     if problem := flt.search_problem():
         abort(Response(problem, status=400, mimetype="text/plain"))
     asker = page_asker(include_dnc_asked())
-    revealed = contacts.Revealed(asker=asker, masked=not asker.sees_contacts)
-    rows = list(export_rows(get_conn(), flt, revealed))
-    with write() as conn:
-        audit.record(
-            conn,
-            current_user.email,
-            "export",
-            fmt,
-            {
-                "filters": flt.as_args(),
-                "rows": len(rows) - 1,
-                "include_dnc": asker.include_dnc,
-            },
-        )
-        contacts.audit_reveal(
-            conn,
-            revealed,
-            kind="export",
-            target=request.path,
-            scope={"filters": flt.as_args()},
-        )
+    tally = contacts.RevealTally(asker=asker)
+    scope = {"filters": flt.as_args()}
+    actor, path = current_user.email, request.path
+
+    def audited(ending: Ending) -> None:
+        details = {**scope, **ending.details(), "include_dnc": asker.include_dnc}
+        with write() as conn:
+            audit.record(conn, actor, ending.action, fmt, details)
+            contacts.audit_reveal(conn, tally, kind="export", target=path, scope=scope)
+
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return rows, f"ct-foreclosures-{stamp}.{fmt}"
-
-
-def _attachment(body, filename: str, mimetype: str) -> Response:
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return stream_export(
+        fmt,
+        f"ct-foreclosures-{stamp}.{fmt}",
+        HEADER,
+        export_rows(get_engine(), flt, tally),
+        audit=audited,
+        count=lambda: queries.count_cases(get_conn(), flt),
+        sheet="Cases",
+        noun="cases",
     )
 
 
@@ -171,12 +159,7 @@ def _attachment(body, filename: str, mimetype: str) -> Response:
 @require_role("manager")
 def cases_csv():
     """Download the filtered case list as CSV (POST: with DNC/TCPA phones)."""
-    rows, filename = _prepare("csv")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([v.isoformat() if isinstance(v, date) else v for v in row])
-    return _attachment(buffer.getvalue(), filename, "text/csv")
+    return _export("csv")
 
 
 @bp.route("/cases.xlsx", methods=["GET", "POST"])
@@ -184,15 +167,4 @@ def cases_csv():
 def cases_xlsx():
     """Download the filtered case list as an Excel workbook (POST: with DNC/TCPA
     phones)."""
-    rows, filename = _prepare("xlsx")
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Cases")
-    for row in rows:
-        sheet.append(list(row))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return _attachment(
-        buffer.getvalue(),
-        filename,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    return _export("xlsx")

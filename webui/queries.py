@@ -373,6 +373,46 @@ def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
     return conn.execute(statements.page, params).all()
 
 
+class _Export(NamedTuple):
+    """The statements of an export of one list shape."""
+
+    rows: sa.Select  # every match, in the list's order
+    count: sa.Select  # the number of matches, not capped
+
+
+@functools.lru_cache(maxsize=128)
+def _export_statements(shape: Shape) -> _Export:
+    """Every match of a list shape, in its order, without a page's LIMIT: the
+    search text's trigram index finds a text search's matches, then they are
+    sorted (no LIMIT for the planner to walk the shown order for)."""
+    where = _conditions(shape)
+    if shape.q == "text":
+        where.append(_text_matches())
+    return _Export(
+        rows=_ordered(sa.select(*LIST_COLUMNS).where(*where), shape),
+        count=sa.select(sa.func.count()).select_from(cases).where(*where),
+    )
+
+
+def stream_cases(conn: sa.Connection, flt: CaseFilter, chunk: int) -> sa.CursorResult:
+    """Return every matching case from a server-side cursor (exports): read with
+    ``.partitions()``, ``chunk`` rows at a time, so memory holds one chunk."""
+    if problem := flt.search_problem():
+        raise ValueError(problem)  # callers show it first
+    # on this statement only: Connection.execution_options() would set them on the
+    # connection, and the chunks' child queries would each open a cursor too
+    return conn.execute(
+        _export_statements(flt.shape()).rows,
+        flt.params(),
+        execution_options={"stream_results": True, "yield_per": chunk},
+    )
+
+
+def count_cases(conn: sa.Connection, flt: CaseFilter) -> int:
+    """Return how many cases match, however many (an export's maximum)."""
+    return conn.execute(_export_statements(flt.shape()).count, flt.params()).scalar()
+
+
 # The case page's statements, built once: building them per request cost more CPU
 # than PostgreSQL spent answering them (the page is half of all requests).
 _DOCKET = sa.bindparam("docket_no")

@@ -37,6 +37,8 @@ CONTACTS_ROLE = "manager"
 REVEAL_ACTION = "contacts.reveal"
 #: The kinds of path that reveal contacts (the audit record's ``kind``).
 KINDS = ("page", "export", "api")
+#: What a reveal's audit record counts.
+COUNTED = ("records", "phones", "emails", "addresses")
 
 
 class NotAllowed(PermissionError):
@@ -188,6 +190,27 @@ class Revealed:
         return sum(t.flagged_hidden for t in self.traces())
 
 
+@dataclass
+class RevealTally:
+    """What a streamed answer (an export) revealed, summed part by part: the counts
+    only, so an answer of any size holds one part's contacts at a time. It stands
+    in for :class:`Revealed` in :func:`audit_reveal`."""
+
+    asker: Asker
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED, 0))
+
+    def add(self, part: Revealed) -> None:
+        for name, count in part.counts().items():
+            self.totals[name] += count
+
+    @property
+    def anything(self) -> bool:
+        return self.totals["records"] > 0
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.totals)
+
+
 def mask_phone(number: str | None) -> str:
     """Keep only the last two digits: "(***) ***-**23"."""
     if not number:
@@ -249,7 +272,7 @@ def reveal(
 
 def audit_reveal(
     conn: sa.Connection,
-    revealed: Revealed,
+    revealed: Revealed | RevealTally,
     *,
     kind: str,
     target: str,

@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from ctforeclosure import db
 from tests.webui.conftest import EMAILS, FORMULA_NAME, PHONE_SANDBOX, csrf_token
+from webui import streaming
 
 
 def _csv(response) -> list[dict]:
@@ -111,3 +113,61 @@ def test_viewer_cannot_export(as_role):
     client = as_role("viewer")
     assert client.get("/exports/cases.csv").status_code == 403
     assert client.get("/exports/cases.xlsx").status_code == 403
+
+
+def _audited_exports(app) -> list:
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        return conn.execute(
+            sa.select(db.audit_log.c.action, db.audit_log.c.details)
+            .where(db.audit_log.c.action.like("export%"))
+            .order_by(db.audit_log.c.id)
+        ).all()
+
+
+def test_export_xlsx_goes_on_in_a_new_sheet_past_the_sheet_limit(as_role, monkeypatch):
+    monkeypatch.setattr(streaming, "XLSX_SHEET_ROWS", 3)  # a header and two rows
+    response = as_role("manager").get("/exports/cases.xlsx?sort=docket&order=asc")
+    workbook = load_workbook(io.BytesIO(response.data))
+    assert workbook.sheetnames == ["Cases", "Cases 2"]
+    sheets = [[r[0] for r in ws.iter_rows(values_only=True)] for ws in workbook]
+    assert sheets == [
+        ["Docket", "HHD-CV-19-6001234-S", "HHD-CV-22-6160660-S"],
+        ["Docket", "NNH-CV-23-6012345-S"],
+    ]
+
+
+def test_an_export_left_early_is_audited_with_the_rows_sent(app, as_role, monkeypatch):
+    monkeypatch.setattr(streaming, "FLUSH_CHARS", 1)  # one piece per row
+    response = as_role("manager").get("/exports/cases.csv", buffered=False)
+    pieces = iter(response.response)
+    next(pieces), next(pieces)  # the first row was taken when the second was asked
+    response.close()  # what the server does when the client goes away
+    [(action, details)] = _audited_exports(app)
+    assert action == "export"
+    assert details["ended"] == "client went away" and details["rows"] == 1
+
+
+def test_an_export_over_the_operators_maximum_is_refused_and_audited(app, as_role):
+    app.config["EXPORT_MAX_ROWS"] = 2
+    manager = as_role("manager")
+    response = manager.get("/exports/cases.xlsx")
+    assert response.status_code == 400
+    assert response.get_data(as_text=True) == (
+        "3 cases match; exports are limited to 2: narrow the filter"
+    )
+    assert "Content-Disposition" not in response.headers
+    assert len(_csv(manager.get("/exports/cases.csv?town=Hartford"))) == 2
+    refused, exported = _audited_exports(app)
+    assert refused == (
+        "export.refused",
+        {"filters": {}, "matches": 3, "limit": 2, "include_dnc": False},
+    )
+    assert exported.action == "export" and exported.details["rows"] == 2
+
+
+@pytest.mark.parametrize("value", ["0", "lots", "-5"])
+def test_a_maximum_that_is_not_a_whole_number_stops_the_web_ui(value):
+    from webui import ConfigurationError, create_app
+
+    with pytest.raises(ConfigurationError, match="CTF_EXPORT_MAX_ROWS"):
+        create_app({"SECRET_KEY": "k", "EXPORT_MAX_ROWS": value})
