@@ -112,6 +112,9 @@ class Config:
     contact: str | None = None
     # API requests per minute per token (text; the web UI checks it, default 120).
     api_rate_limit: str | None = None
+    # The web UI's public address, for the links sent by email (password resets,
+    # invitations); never taken from a request's Host header, which a client writes.
+    base_url: str | None = None
     # The crawl: ctforeclosure.settings makes Scrapy settings of these.
     judiciary_search_mode: str = "auto"
     crawl_window: str = ""
@@ -196,6 +199,8 @@ def load() -> Config:
         contact=_env("CONTACT"),
         # CTF_API_RATE_LIMIT: API requests a token may make per minute, e.g. "120".
         api_rate_limit=_env("CTF_API_RATE_LIMIT"),
+        # CTF_BASE_URL: e.g. "https://ctf.example.org"; unset: no reset by email.
+        base_url=(_env("CTF_BASE_URL") or "").rstrip("/") or None,
         **_crawl_fields(),
         **_alert_fields(),
     )
