@@ -122,13 +122,16 @@ def enrolled_user_ids(conn: sa.Connection) -> set[int]:
     return set(conn.execute(query).scalars())
 
 
-def start_enrolment(conn: sa.Connection, user_id: int, secret_key: str) -> str:
-    """Store a new secret awaiting confirmation; return it (base32).
+def start_enrolment(
+    conn: sa.Connection, user_id: int, secret_key: str, secret: str | None = None
+) -> str:
+    """Store a new secret awaiting confirmation (a random one unless ``secret``, a
+    base32 secret from elsewhere, is given); return it.
 
     Refused for an enrolled user: an admin resets the second factor first."""
     if _row(conn, user_id).totp_enabled_at is not None:
         raise user_service.UserError("a second factor is already set up")
-    secret = pyotp.random_base32()
+    secret = secret or pyotp.random_base32()
     encrypted = _fernet(secret_key).encrypt(secret.encode()).decode()
     conn.execute(
         users.update().where(users.c.id == user_id).values(totp_secret=encrypted)
