@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from email import message_from_bytes
+from email.policy import default
 
 import pyotp
 import pytest
@@ -17,6 +20,7 @@ from ctforeclosure import db
 from ctforeclosure.services import second_factor
 from ctforeclosure.services import tokens as token_service
 from ctforeclosure.services import users as user_service
+from ctforeclosure.services.alerts import AlertChannels
 from ctforeclosure.skiptrace import store
 from ctforeclosure.store import cases as case_store
 from tests.conftest import ENV_VARS
@@ -406,18 +410,61 @@ def answer_code_step(client, response, **request_options):
 
 
 def admin_code(app) -> str:
-    """Return the seeded admin's next code its account has not used: a code works
-    once, so a second sign-in within the same 30 s takes the next step's code."""
+    """Return the seeded admin's next unused code."""
+    return next_code(app, EMAILS["admin"], ADMIN_TOTP_SECRET)
+
+
+def next_code(app, email: str, secret: str) -> str:
+    """Return the next code of this user's authenticator that the account has not
+    used: a code works once, so a second sign-in within the same 30 seconds takes
+    the next step's code (the server accepts one step ahead)."""
     with app.extensions["ctforeclosure_engine"].connect() as conn:
         last = conn.execute(
-            sa.select(db.users.c.totp_last_step).where(
-                db.users.c.email == EMAILS["admin"]
-            )
+            sa.select(db.users.c.totp_last_step).where(db.users.c.email == email)
         ).scalar()
     now = int(time.time()) // 30
     step = max(now, (last or 0) + 1)
-    assert step <= now + 1, "more than two admin sign-ins within 30 seconds"
-    return pyotp.TOTP(ADMIN_TOTP_SECRET).at(step * 30)
+    assert step <= now + 1, "more than two sign-ins of one user within 30 seconds"
+    return pyotp.TOTP(secret).at(step * 30)
+
+
+@pytest.fixture
+def mail(app):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives, set
+    as the app's mail server, with a public address for the links."""
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(message_from_bytes(envelope.content, policy=default))
+            return "250 OK"
+
+        def wait_for(self, count: int, timeout: float = 10.0) -> list:
+            """Return the messages once ``count`` have arrived."""
+            deadline = time.monotonic() + timeout
+            while len(self.messages) < count and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert len(self.messages) >= count, self.messages
+            return self.messages
+
+    inbox = Inbox()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config["ALERT_CHANNELS"] = AlertChannels(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        email_from="ctforeclosure@example.org",
+    )
+    app.config["BASE_URL"] = "http://ctf.example.org"
+    yield inbox
+    controller.stop()
 
 
 @pytest.fixture
