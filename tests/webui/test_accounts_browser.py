@@ -35,8 +35,7 @@ CHOSEN = "amber cactus ferry 42 mornings"
 def test_browser_invitation_second_factor_and_reset_by_email(
     app,
     mail,
-    live_server,
-    request,  # noqa: F811 -- the fixture
+    live_server,  # noqa: F811 -- the fixture, imported
 ):
     app.config["BASE_URL"] = live_server
     shots = ARTIFACTS / "accounts"
