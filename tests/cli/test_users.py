@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
@@ -122,6 +123,7 @@ def test_token_issue_takes_scopes_within_the_role(migrated_db_url, monkeypatch):
     assert "bob@example.org" not in listed
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # its SQL: tests/webui
 def test_users_reset_2fa_removes_the_second_factor(migrated_db_url, monkeypatch):
     from ctforeclosure.services import second_factor
 

@@ -19,7 +19,7 @@ import pyotp
 import pytest
 
 from tests.webui.conftest import EMAILS, PASSWORD, admin_code, next_code
-from tests.webui.test_accounts import NEW_PASSWORD, SENT
+from tests.webui.test_accounts import NEW_PASSWORD, SENT, SQLITE_ONLY
 from tests.webui.test_browser import (  # noqa: F401 -- live_server is a fixture
     ARTIFACTS,
     _in_browser,
@@ -31,7 +31,7 @@ NEW_ADMIN = "new.admin@example.org"
 CHOSEN = "amber cactus ferry 42 mornings"
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@SQLITE_ONLY
 def test_browser_invitation_second_factor_and_reset_by_email(
     app,
     mail,
