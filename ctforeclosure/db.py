@@ -357,19 +357,25 @@ users = sa.Table(
     sa.Column("totp_last_step", sa.BigInteger),
 )
 
+
+def _user_id_column() -> sa.Column:
+    """Return the column naming the user a row belongs to (deleted with them)."""
+    return sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
 # Single-use links (migration 0016; services/account_links.py): a password reset by
 # email or an invitation. Only the SHA-256 of the link's secret is kept.
 account_links = sa.Table(
     "account_links",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "user_id",
-        sa.Integer,
-        sa.ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _user_id_column(),
     sa.Column("purpose", sa.String(16), nullable=False),  # "reset" | "invite"
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", TS, nullable=False),
@@ -382,13 +388,7 @@ recovery_codes = sa.Table(
     "recovery_codes",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "user_id",
-        sa.Integer,
-        sa.ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _user_id_column(),
     sa.Column("code_hash", sa.String(64), nullable=False),
     sa.Column("used_at", TS),
 )

@@ -174,12 +174,19 @@ def _invitation_text(url: str) -> str:
 @require_role("admin")
 def reset_second_factor(user_id: int):
     """Remove a user's second factor (they enrol again); their sessions end."""
+    return _button(
+        user_id,
+        lambda c, _email: second_factor.reset(c, user_id, actor=current_user.email),
+        "Second factor removed for {email}.",
+    )
+
+
+def _button(user_id: int, change, success: str):
+    """Apply a one-button change (a form with only its CSRF token) to a user:
+    ``change(conn, email)``; flash ``success`` with the email."""
     email = _email_for(user_id)
     if ActionForm().validate_on_submit():
-        _apply(
-            lambda c: second_factor.reset(c, user_id, actor=current_user.email),
-            f"Second factor removed for {email}.",
-        )
+        _apply(lambda c: change(c, email), success.format(email=email))
     return redirect(url_for("admin.users"))
 
 
@@ -237,13 +244,11 @@ def disable_user(user_id: int):
 @require_role("admin")
 def enable_user(user_id: int):
     """Re-enable a user."""
-    email = _email_for(user_id)
-    if ActionForm().validate_on_submit():
-        _apply(
-            lambda c: svc.enable_user(c, email, actor=current_user.email),
-            f"Enabled {email}.",
-        )
-    return redirect(url_for("admin.users"))
+    return _button(
+        user_id,
+        lambda c, email: svc.enable_user(c, email, actor=current_user.email),
+        "Enabled {email}.",
+    )
 
 
 @bp.post("/users/<int:user_id>/password")

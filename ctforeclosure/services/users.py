@@ -165,8 +165,15 @@ def create_user(
 ) -> User:
     """Create an active user with a hashed password; audited."""
     email = _normalise_email(email)
-    _check_role(role)
     _check_password(password, email)
+    return _insert_user(conn, email, password, role, actor=actor, action="user.create")
+
+
+def _insert_user(
+    conn: sa.Connection, email: str, password: str, role: str, *, actor, action
+) -> User:
+    """Store a new active user (the email normalised); audited as ``action``."""
+    _check_role(role)
     exists = conn.execute(sa.select(users.c.id).where(users.c.email == email)).first()
     if exists:
         raise UserError(f"user already exists: {email}")
@@ -181,7 +188,7 @@ def create_user(
         )
         .returning(users.c.id)
     ).scalar_one()
-    audit.record(conn, actor, "user.create", email, {"role": role})
+    audit.record(conn, actor, action, email, {"role": role})
     return get_user(conn, user_id)
 
 
@@ -350,23 +357,7 @@ def set_own_password(
 def invite_user(conn: sa.Connection, email: str, role: str, *, actor: str) -> User:
     """Create an active user who has no usable password yet (they choose it through
     an invitation link); audited."""
+    # a random password nobody knows, until the invitation is accepted
+    unknown = secrets.token_urlsafe(32)
     email = _normalise_email(email)
-    _check_role(role)
-    if conn.execute(sa.select(users.c.id).where(users.c.email == email)).first():
-        raise UserError(f"user already exists: {email}")
-    user_id = conn.execute(
-        users.insert()
-        .values(
-            email=email,
-            # a random password nobody knows, until the invitation is accepted
-            password_hash=generate_password_hash(
-                secrets.token_urlsafe(32), method=PASSWORD_METHOD
-            ),
-            role=role,
-            active=True,
-            created_at=_now(),
-        )
-        .returning(users.c.id)
-    ).scalar_one()
-    audit.record(conn, actor, "user.invite", email, {"role": role})
-    return get_user(conn, user_id)
+    return _insert_user(conn, email, unknown, role, actor=actor, action="user.invite")
