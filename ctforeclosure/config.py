@@ -114,6 +114,9 @@ class Config:
     api_rate_limit: str | None = None
     # The most rows an export may hold (text; the web UI checks it); none: no limit.
     export_max_rows: str | None = None
+    # The web UI's public address, for the links sent by email (password resets,
+    # invitations); never taken from a request's Host header, which a client writes.
+    base_url: str | None = None
     # The crawl: ctforeclosure.settings makes Scrapy settings of these.
     judiciary_search_mode: str = "auto"
     crawl_window: str = ""
@@ -200,6 +203,8 @@ def load() -> Config:
         api_rate_limit=_env("CTF_API_RATE_LIMIT"),
         # CTF_EXPORT_MAX_ROWS: exports matching more rows are refused, e.g. "100000".
         export_max_rows=_env("CTF_EXPORT_MAX_ROWS"),
+        # CTF_BASE_URL: e.g. "https://ctf.example.org"; unset: no reset by email.
+        base_url=(_env("CTF_BASE_URL") or "").rstrip("/") or None,
         **_crawl_fields(),
         **_alert_fields(),
     )

@@ -349,6 +349,58 @@ users = sa.Table(
     # Raised by sign-out, a password reset, a role change and disabling (migration
     # 0012): a session cookie holding an older number no longer signs anyone in.
     sa.Column("session_version", sa.Integer, nullable=False, server_default="0"),
+    # The second factor (migration 0016; services/second_factor.py): the TOTP
+    # secret, Fernet-encrypted; when enrolment was confirmed (NULL: not enrolled);
+    # the 30-second step of the last code accepted (a code works once).
+    sa.Column("totp_secret", sa.String(255)),
+    sa.Column("totp_enabled_at", TS),
+    sa.Column("totp_last_step", sa.BigInteger),
+)
+
+
+def _user_id_column() -> sa.Column:
+    """Return the column naming the user a row belongs to (deleted with them)."""
+    return sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
+# Single-use links (migration 0016; services/account_links.py): a password reset by
+# email or an invitation. Only the SHA-256 of the link's secret is kept.
+account_links = sa.Table(
+    "account_links",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    _user_id_column(),
+    sa.Column("purpose", sa.String(16), nullable=False),  # "reset" | "invite"
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS),
+)
+
+# Ten one-time recovery codes per enrolled user, SHA-256 hashed (migration 0016).
+recovery_codes = sa.Table(
+    "recovery_codes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    _user_id_column(),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("used_at", TS),
+)
+
+# Settings the admins change in the web UI (migration 0016): "require_2fa_managers".
+account_settings = sa.Table(
+    "account_settings",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("updated_by", sa.String(254), nullable=False),
 )
 
 api_tokens = sa.Table(

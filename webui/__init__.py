@@ -8,7 +8,7 @@ through the shared services (the same ones the CLI uses). No Scrapy import here.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, request
 from flask_wtf import CSRFProtect
@@ -78,7 +78,18 @@ def _settings(cfg: config.Config) -> dict:
         # The API's rate limit: requests per token per window (CTF_API_RATE_LIMIT).
         API_RATE_LIMIT=cfg.api_rate_limit or DEFAULT_API_RATE_LIMIT,
         API_RATE_WINDOW_SECONDS=60,
+        # Accounts (issue 24): the public address for emailed links (CTF_BASE_URL);
+        # reset-by-email requests per hour, per email and per client address; the
+        # clock of links and codes (tests move it).
+        BASE_URL=cfg.base_url,
+        RESET_PER_EMAIL=3,
+        RESET_PER_ADDRESS=10,
+        ACCOUNT_CLOCK=_utcnow,
     )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _check_api_rate_limit(app: Flask) -> None:
@@ -156,9 +167,23 @@ def _register(app: Flask) -> None:
     auth.init_app(app)
     filters.init_app(app)
 
-    from webui import admin, api, cases, crawls, dashboard, exports, skiptrace, towns
+    from webui import (
+        account,
+        admin,
+        api,
+        cases,
+        crawls,
+        dashboard,
+        exports,
+        links,
+        second_factor,
+        skiptrace,
+        towns,
+    )
 
     for module in (dashboard, cases, towns, crawls, skiptrace, exports, admin):
+        app.register_blueprint(module.bp)
+    for module in (account, links, second_factor):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply

@@ -8,10 +8,20 @@ Every change goes through :mod:`ctforeclosure.services.users` and
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     EmailField,
     PasswordField,
     SelectField,
@@ -21,9 +31,10 @@ from wtforms import (
 from wtforms.validators import DataRequired
 
 from ctforeclosure.db import audit_log
+from ctforeclosure.services import account_links, second_factor
 from ctforeclosure.services import tokens as token_svc
 from ctforeclosure.services import users as svc
-from webui import params
+from webui import links, params
 from webui.auth import require_role
 from webui.db import get_conn, write
 
@@ -42,6 +53,15 @@ class RoleForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[DataRequired()])
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()])
+    role = SelectField("Role", choices=list(svc.ROLES), default="viewer")
+
+
+class RequireManagersForm(FlaskForm):
+    on = BooleanField("Managers must use a second factor")
 
 
 class TokenForm(FlaskForm):
@@ -83,6 +103,9 @@ def users():
         scopes=token_svc.SCOPES,
         role_scopes=token_svc.ROLE_SCOPES,
         new_form=NewUserForm(),
+        invite_form=InviteForm(),
+        require_form=RequireManagersForm(on=second_factor.require_managers(conn)),
+        enrolled=second_factor.enrolled_user_ids(conn),
         role_form=RoleForm(),
         password_form=PasswordForm(),
         token_form=TokenForm(),
@@ -108,6 +131,83 @@ def create_user():
         )
     else:
         flash("Fill in email, role and password.")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/invitations")
+@require_role("admin")
+def invite_user():
+    """Add a user by email: they get a single-use link to choose their password."""
+    form = InviteForm()
+    if not form.validate_on_submit():
+        flash("Fill in email and role.")
+        return redirect(url_for("admin.users"))
+    now = current_app.config["ACCOUNT_CLOCK"]()
+
+    def invite(conn):
+        user = svc.invite_user(
+            conn, form.email.data, form.role.data, actor=current_user.email
+        )
+        return user, account_links.issue(conn, user.id, "invite", now=now)
+
+    invited = _apply(invite, f"Invited {form.email.data}.")
+    if invited is None:
+        return redirect(url_for("admin.users"))
+    user, secret = invited
+    url = links.link_url("links.invite", secret)
+    emailed = links.email_enabled()
+    if emailed:
+        links.send_link(user.email, "You are invited", _invitation_text(url))
+    return render_template("admin/invited.html", user=user, url=url, emailed=emailed)
+
+
+def _invitation_text(url: str) -> str:
+    hours = int(account_links.LIFETIMES["invite"].total_seconds() // 3600)
+    return (
+        "An admin added you to CT Foreclosures.\n\n"
+        f"Choose your password here, within {hours} hours; the link works once:"
+        f"\n\n{url}\n"
+    )
+
+
+@bp.post("/users/<int:user_id>/second-factor/reset")
+@require_role("admin")
+def reset_second_factor(user_id: int):
+    """Remove a user's second factor (they enrol again); their sessions end."""
+    return _button(
+        user_id,
+        lambda c, _email: second_factor.reset(c, user_id, actor=current_user.email),
+        "Second factor removed for {email}.",
+    )
+
+
+def _button(user_id: int, change, success: str):
+    """Apply a one-button change (a form with only its CSRF token) to a user:
+    ``change(conn, email)``; flash ``success`` with the email."""
+    email = _email_for(user_id)
+    if ActionForm().validate_on_submit():
+        _apply(lambda c: change(c, email), success.format(email=email))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/settings/require-2fa-managers")
+@require_role("admin")
+def require_2fa_managers():
+    """Turn on or off the second factor's requirement for managers."""
+    form = RequireManagersForm()
+    if form.validate_on_submit():
+        on = bool(form.on.data)
+        _apply(
+            lambda c: second_factor.set_require_managers(
+                c,
+                on,
+                actor=current_user.email,
+                now=current_app.config["ACCOUNT_CLOCK"](),
+            ),
+            "Managers must now use a second factor."
+            if on
+            else "A second factor is now optional for managers.",
+        )
     return redirect(url_for("admin.users"))
 
 
@@ -144,13 +244,11 @@ def disable_user(user_id: int):
 @require_role("admin")
 def enable_user(user_id: int):
     """Re-enable a user."""
-    email = _email_for(user_id)
-    if ActionForm().validate_on_submit():
-        _apply(
-            lambda c: svc.enable_user(c, email, actor=current_user.email),
-            f"Enabled {email}.",
-        )
-    return redirect(url_for("admin.users"))
+    return _button(
+        user_id,
+        lambda c, email: svc.enable_user(c, email, actor=current_user.email),
+        "Enabled {email}.",
+    )
 
 
 @bp.post("/users/<int:user_id>/password")

@@ -44,8 +44,20 @@ from webui.ratelimit import LoginThrottle
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()
 
-#: Endpoints reachable without a session (the API checks its own tokens).
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "healthz", "static"})
+#: Endpoints reachable without a session (the API checks its own tokens): the
+#: sign-in form and its second step, and the pages of emailed links.
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "auth.login",
+        "healthz",
+        "static",
+        "second_factor.code",
+        "second_factor.enrol",
+        "links.forgot",
+        "links.reset",
+        "links.invite",
+    }
+)
 #: Session keys: the user's session version at sign-in, and the browser's digest.
 SESSION_VERSION = "_ctf_version"
 SESSION_AGENT = "_ctf_agent"
@@ -78,7 +90,7 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired()])
 
 
-def _agent_digest() -> str:
+def agent_digest() -> str:
     """Return a digest of the browser's User-Agent, kept in its session.
 
     A cookie replayed by another browser or program is refused. Flask-Login's
@@ -103,7 +115,7 @@ def _load_user(user_id: str):
         return None
     if session.get(SESSION_VERSION) != user.session_version:
         return None  # signed out, or the password, role or state changed since
-    if session.get(SESSION_AGENT) != _agent_digest():
+    if session.get(SESSION_AGENT) != agent_digest():
         return None
     return LoginUser(user)
 
@@ -160,7 +172,7 @@ def require_role(role: str):
     return decorator
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Return a same-site path to go to after login (never another host)."""
     if target:
         parts = urlsplit(target)
@@ -192,41 +204,60 @@ def _sign_in(form: LoginForm):
     address = request.remote_addr or ""
     wait = throttle.retry_after(email, address)
     if wait:
-        unit = "second" if wait == 1 else "seconds"
-        flash(f"Too many failed sign-ins. Try again in {wait} {unit}.")
-        response = make_response(render_template("auth/login.html", form=form), 429)
-        response.headers["Retry-After"] = str(wait)
-        return response
+        return too_many_failures(wait, "auth/login.html", form=form)
     account = None
     with db.write() as conn:
         user = user_service.authenticate(conn, email, form.password.data)
-        if user is not None:
-            audit.record(conn, user.email, "login", user.email)
-        else:
+        if user is None:
             account = user_service.audit_failed_login(conn, email)
     if user is not None:
-        throttle.succeeded(email, address)
-        _start_session(user)
-        return redirect(_safe_next(request.args.get("next")))
+        from webui import second_factor  # it signs in through this module
+
+        # The throttle forgets this pair's failures only once every step is done:
+        # the right password must not buy more guesses at the code.
+        second_step = second_factor.after_password(user, request.args.get("next"))
+        return second_step or finish_sign_in(user, None, request.args.get("next"))
     failures = throttle.failed(
         email, address, None if account is None else str(account)
     )
     if failures == throttle.alert_at:
-        _report_guessing(account, failures)
+        report_guessing(account, failures)
     flash("Wrong email or password.")
     return render_template("auth/login.html", form=form), 401
 
 
-def _start_session(user: user_service.User) -> None:
+def too_many_failures(wait: int, template: str, **context):
+    """Answer 429 with ``Retry-After``: this (account, address) failed too often."""
+    unit = "second" if wait == 1 else "seconds"
+    flash(f"Too many failed sign-ins. Try again in {wait} {unit}.")
+    response = make_response(render_template(template, **context), 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def finish_sign_in(user: user_service.User, factor: str | None, target: str | None):
+    """Sign the user in (every step passed): audit, forgive the pair's failed
+    attempts, start the session, go to ``target``."""
+    with db.write() as conn:
+        details = {"second_factor": factor} if factor else None
+        audit.record(conn, user.email, "login", user.email, details)
+    current_app.extensions["login_throttle"].succeeded(
+        user.email, request.remote_addr or ""
+    )
+    start_session(user)
+    return redirect(safe_next(target))
+
+
+def start_session(user: user_service.User) -> None:
     """Begin a new session (never reuse one from before sign-in)."""
     session.clear()
     login_user(LoginUser(user))
     session.permanent = True
     session[SESSION_VERSION] = user.session_version
-    session[SESSION_AGENT] = _agent_digest()
+    session[SESSION_AGENT] = agent_digest()
 
 
-def _report_guessing(user_id: int, failures: int) -> None:
+def report_guessing(user_id: int, failures: int) -> None:
     """Audit, and alert the admins, that one account had many failed sign-ins.
 
     Once per run of failures (when the count reaches the limit). The alert goes out

@@ -48,7 +48,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ctforeclosure.db import aware, login_failures
 
-__all__ = ["LoginThrottle"]
+__all__ = ["LoginThrottle", "ResetRequestLimit"]
 
 
 def _utcnow() -> datetime:
@@ -153,3 +153,39 @@ class LoginThrottle:
                     login_failures.c.key == self.key("pair", email, address)
                 )
             )
+
+
+@dataclass(frozen=True)
+class ResetRequestLimit:
+    """Password-reset emails asked for, per email and per client address: at most
+    ``per_email`` and ``per_address`` until ``window`` seconds pass without one.
+
+    The same answer is given whether or not the email is a user's, so the limit
+    applies to every email typed: it stops one address flooding a mailbox or
+    probing many, and tells nothing about which emails exist. The counters share
+    ``login_failures`` (keyed hashes under their own kinds) and its clock.
+    """
+
+    throttle: LoginThrottle
+    per_email: int = 3
+    per_address: int = 10
+    window: float = 60 * 60.0
+
+    def allow(self, email: str, address: str) -> bool:
+        """Count this request and return True, or return False when over a limit."""
+        now = self.throttle.clock()
+        limits = {
+            self.throttle.key("reset-email", email): self.per_email,
+            self.throttle.key("reset-address", address): self.per_address,
+        }
+        forgotten = now - timedelta(seconds=self.window)
+        with self.throttle.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(login_failures).where(login_failures.c.key.in_(limits))
+            ).all()
+            for key, count, last_at in rows:
+                if aware(last_at) > forgotten and count >= limits[key]:
+                    return False
+            for key in sorted(limits):
+                LoginThrottle._count(conn, key, now, forgotten)
+        return True

@@ -10,6 +10,7 @@ import sys
 import click
 
 from ctforeclosure import config, db
+from ctforeclosure.services import second_factor
 from ctforeclosure.services import tokens as token_svc
 from ctforeclosure.services import users as svc
 
@@ -96,6 +97,22 @@ def reset_password(email: str, password_stdin: bool) -> None:
     password = _read_password(password_stdin)
     _run(lambda c: svc.reset_password(c, email, password, actor=ACTOR))
     click.echo(f"password reset for {email}")
+
+
+@users.command("reset-2fa")
+@click.argument("email")
+def reset_2fa(email: str) -> None:
+    """Remove a user's second factor and recovery codes (a lost phone, or a changed
+    CTF_SECRET_KEY); they enrol again at their next sign-in."""
+
+    def reset(conn):
+        user = svc.find_active_user(conn, email)
+        if user is None:
+            raise svc.UserError(f"no such active user: {email}")
+        second_factor.reset(conn, user.id, actor=ACTOR)
+
+    _run(reset)
+    click.echo(f"second factor removed for {email}")
 
 
 @users.group()

@@ -42,6 +42,7 @@ __all__ = [
     "monitor_failed",
     "scrub",
     "send",
+    "send_message",
     "skiptrace_budget_exhausted",
 ]
 
@@ -107,6 +108,11 @@ class AlertChannels:
     def email_enabled(self) -> bool:
         return bool(self.smtp_host and self.email_to)
 
+    @property
+    def smtp_enabled(self) -> bool:
+        """Whether an SMTP server is configured (alert recipients or not)."""
+        return bool(self.smtp_host)
+
 
 def _post_webhook(alert: Alert, url: str) -> None:
     payload = {
@@ -127,6 +133,12 @@ def _send_email(alert: Alert, channels: AlertChannels) -> None:
     message["From"] = channels.email_from
     message["To"] = ", ".join(channels.email_to)
     message.set_content(alert.text() + "\n")
+    send_message(message, channels)
+
+
+def send_message(message: EmailMessage, channels: AlertChannels) -> None:
+    """Send one email through the configured SMTP server (alerts, and the web UI's
+    password-reset and invitation links); raises ``OSError`` or ``SMTPException``."""
     host, port = channels.smtp_host, channels.smtp_port
     if channels.smtp_security == "ssl":
         smtp = smtplib.SMTP_SSL(

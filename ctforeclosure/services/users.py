@@ -14,6 +14,7 @@ so does signing out (:func:`end_sessions`), which ends every session of that use
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,13 +36,17 @@ __all__ = [
     "UserError",
     "audit_failed_login",
     "authenticate",
+    "change_password",
     "create_user",
     "disable_user",
     "enable_user",
     "end_sessions",
+    "find_active_user",
     "get_user",
+    "invite_user",
     "list_users",
     "reset_password",
+    "set_own_password",
     "set_role",
 ]
 
@@ -160,8 +165,15 @@ def create_user(
 ) -> User:
     """Create an active user with a hashed password; audited."""
     email = _normalise_email(email)
-    _check_role(role)
     _check_password(password, email)
+    return _insert_user(conn, email, password, role, actor=actor, action="user.create")
+
+
+def _insert_user(
+    conn: sa.Connection, email: str, password: str, role: str, *, actor, action
+) -> User:
+    """Store a new active user (the email normalised); audited as ``action``."""
+    _check_role(role)
     exists = conn.execute(sa.select(users.c.id).where(users.c.email == email)).first()
     if exists:
         raise UserError(f"user already exists: {email}")
@@ -176,7 +188,7 @@ def create_user(
         )
         .returning(users.c.id)
     ).scalar_one()
-    audit.record(conn, actor, "user.create", email, {"role": role})
+    audit.record(conn, actor, action, email, {"role": role})
     return get_user(conn, user_id)
 
 
@@ -187,6 +199,18 @@ _USER_BY_ID = sa.select(users).where(users.c.id == sa.bindparam("user_id"))
 def get_user(conn: sa.Connection, user_id: int) -> User | None:
     """Return the user with this id, or None."""
     row = conn.execute(_USER_BY_ID, {"user_id": user_id}).first()
+    return _row_to_user(row) if row else None
+
+
+def find_active_user(conn: sa.Connection, email: str) -> User | None:
+    """Return the active user with this email, or None (also for a non-email)."""
+    try:
+        email = _normalise_email(email)
+    except UserError:
+        return None
+    row = conn.execute(
+        sa.select(users).where(users.c.email == email, users.c.active.is_(True))
+    ).first()
     return _row_to_user(row) if row else None
 
 
@@ -288,13 +312,52 @@ def reset_password(conn: sa.Connection, email: str, password: str, *, actor: str
     password)."""
     row = _require_user(conn, email)
     _check_password(password, row.email)
+    _store_password(conn, row.id, password)
+    audit.record(conn, actor, "user.reset_password", row.email)
+    return get_user(conn, row.id)
+
+
+def _store_password(conn: sa.Connection, user_id: int, password: str) -> None:
+    """Store a new password hash and end every session of the user."""
     conn.execute(
         users.update()
-        .where(users.c.id == row.id)
+        .where(users.c.id == user_id)
         .values(
             password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
             **_NEXT_SESSION_VERSION,
         )
     )
-    audit.record(conn, actor, "user.reset_password", row.email)
+
+
+def change_password(conn: sa.Connection, user_id: int, current: str, new: str) -> User:
+    """Change one's own password: the current one must be right and the new one
+    strong; every session of the user ends (the caller starts the current one
+    again). Audited, with the user as the actor."""
+    row = conn.execute(sa.select(users).where(users.c.id == user_id)).one()
+    if not check_password_hash(row.password_hash, current or ""):
+        raise UserError("the current password is wrong")
+    _check_password(new, row.email)
+    _store_password(conn, row.id, new)
+    audit.record(conn, row.email, "user.change_password", row.email)
     return get_user(conn, row.id)
+
+
+def set_own_password(
+    conn: sa.Connection, user_id: int, password: str, *, action: str
+) -> User:
+    """Set the password a user chose through a single-use link (a reset by email,
+    an invitation); every session of the user ends. Audited as ``action``."""
+    row = conn.execute(sa.select(users).where(users.c.id == user_id)).one()
+    _check_password(password, row.email)
+    _store_password(conn, row.id, password)
+    audit.record(conn, row.email, action, row.email)
+    return get_user(conn, row.id)
+
+
+def invite_user(conn: sa.Connection, email: str, role: str, *, actor: str) -> User:
+    """Create an active user who has no usable password yet (they choose it through
+    an invitation link); audited."""
+    # a random password nobody knows, until the invitation is accepted
+    unknown = secrets.token_urlsafe(32)
+    email = _normalise_email(email)
+    return _insert_user(conn, email, unknown, role, actor=actor, action="user.invite")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
@@ -120,3 +121,29 @@ def test_token_issue_takes_scopes_within_the_role(migrated_db_url, monkeypatch):
     listed = _run(["users", "token", "list"]).output
     assert "1\tann@example.org\tapi\tread,contacts\tactive" in listed
     assert "bob@example.org" not in listed
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # its SQL: tests/webui
+def test_users_reset_2fa_removes_the_second_factor(migrated_db_url, monkeypatch):
+    from ctforeclosure.services import second_factor
+
+    monkeypatch.setenv("DATABASE_URL", migrated_db_url)
+    _run(
+        ["users", "add", "a@example.org", "--role", "admin", "--password-stdin"],
+        PASSWORD + "\n",
+    )
+    engine = db.make_engine(migrated_db_url)
+    try:
+        with engine.begin() as conn:
+            user_id = conn.execute(sa.select(db.users.c.id)).scalar_one()
+            second_factor.start_enrolment(conn, user_id, "key", "JBSWY3DPEHPK3PXP")
+            conn.execute(
+                db.users.update().values(totp_enabled_at=sa.func.current_timestamp())
+            )
+        assert _run(["users", "reset-2fa", "nobody@example.org"]).exit_code == 1
+        reset = _run(["users", "reset-2fa", "A@example.org"])
+        assert reset.exit_code == 0, reset.output
+        with engine.connect() as conn:
+            assert not second_factor.status(conn, user_id).enrolled
+    finally:
+        engine.dispose()

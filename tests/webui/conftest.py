@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from email import message_from_bytes
+from email.policy import default
 
+import pyotp
 import pytest
+import sqlalchemy as sa
 
 from ctforeclosure import db
+from ctforeclosure.services import second_factor
 from ctforeclosure.services import tokens as token_service
 from ctforeclosure.services import users as user_service
+from ctforeclosure.services.alerts import AlertChannels
 from ctforeclosure.skiptrace import store
 from ctforeclosure.store import cases as case_store
 from tests.conftest import ENV_VARS
@@ -41,6 +49,9 @@ DOCKET_HARTFORD = "HHDCV226160660S"
 DOCKET_NEW_HAVEN = "NNHCV236012345S"
 DOCKET_OLD = "HHDCV196001234S"
 SECRET_KEY = "test-secret-key-not-for-production"
+#: The seeded admin's authenticator secret (base32), and the second step's page.
+ADMIN_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+CODE_STEP = "/auth/2fa/code"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -309,7 +320,20 @@ def _seed(conn) -> dict:
     store.refresh_has_phones(conn)
     for role, email in EMAILS.items():
         user_service.create_user(conn, email, PASSWORD, role, actor="test")
+    _enrol(conn, EMAILS["admin"], ADMIN_TOTP_SECRET)
     return {}
+
+
+def _enrol(conn, email: str, secret: str) -> None:
+    """Give a user a second factor with a known secret (admins must have one),
+    confirmed with a code of a minute ago so that the current codes stay unused."""
+    user_id = user_service.find_active_user(conn, email).id
+    second_factor.start_enrolment(conn, user_id, SECRET_KEY, secret)
+    earlier = datetime.now(UTC) - timedelta(seconds=90)
+    code = pyotp.TOTP(secret).at(earlier)
+    second_factor.confirm_enrolment(
+        conn, user_id, code, SECRET_KEY, actor="test", now=earlier
+    )
 
 
 @pytest.fixture
@@ -360,12 +384,87 @@ def csrf_token(client, path: str = "/auth/login") -> str:
 
 
 def login(client, role: str):
-    """Sign in as the seeded user with this role; return the response."""
+    """Sign in as the seeded user with this role (the admin answers the second
+    step with a code of its authenticator); return the last response."""
     token = csrf_token(client)
-    return client.post(
+    response = client.post(
         "/auth/login",
         data={"email": EMAILS[role], "password": PASSWORD, "csrf_token": token},
     )
+    return answer_code_step(client, response)
+
+
+def answer_code_step(client, response, **request_options):
+    """Answer the sign-in's second step with the seeded admin's next unused code
+    when ``response`` sends there; return the last response."""
+    if not response.location or not response.location.endswith(CODE_STEP):
+        return response
+    return client.post(
+        CODE_STEP,
+        data={
+            "code": admin_code(client.application),
+            "csrf_token": csrf_token(client, CODE_STEP),
+        },
+        **request_options,
+    )
+
+
+def admin_code(app) -> str:
+    """Return the seeded admin's next unused code."""
+    return next_code(app, EMAILS["admin"], ADMIN_TOTP_SECRET)
+
+
+def next_code(app, email: str, secret: str) -> str:
+    """Return the next code of this user's authenticator that the account has not
+    used: a code works once, so a second sign-in within the same 30 seconds takes
+    the next step's code (the server accepts one step ahead)."""
+    with app.extensions["ctforeclosure_engine"].connect() as conn:
+        last = conn.execute(
+            sa.select(db.users.c.totp_last_step).where(db.users.c.email == email)
+        ).scalar()
+    now = int(time.time()) // 30
+    step = max(now, (last or 0) + 1)
+    assert step <= now + 1, "more than two sign-ins of one user within 30 seconds"
+    return pyotp.TOTP(secret).at(step * 30)
+
+
+@pytest.fixture
+def mail(app):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives, set
+    as the app's mail server, with a public address for the links."""
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(message_from_bytes(envelope.content, policy=default))
+            return "250 OK"
+
+        def wait_for(self, count: int, timeout: float = 10.0) -> list:
+            """Return the messages once ``count`` have arrived."""
+            deadline = time.monotonic() + timeout
+            while len(self.messages) < count and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert len(self.messages) >= count, self.messages
+            return self.messages
+
+    inbox = Inbox()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config["ALERT_CHANNELS"] = AlertChannels(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_security="none",
+        email_from="ctforeclosure@example.org",
+    )
+    app.config["BASE_URL"] = "http://ctf.example.org"
+    yield inbox
+    controller.stop()
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from ctforeclosure import db
 from tests.webui.conftest import EMAILS, PASSWORD, SECRET_KEY, csrf_token, login
 
 PUBLIC = {"auth.login", "healthz", "static"}
+# The pages of emailed links (tests/webui/test_accounts.py checks what they show).
+PUBLIC |= {"links.forgot", "links.reset", "links.invite"}
 
 
 def _sample_url(rule) -> str:

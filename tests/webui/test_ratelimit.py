@@ -13,7 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from ctforeclosure import db
-from tests.webui.conftest import EMAILS, PASSWORD, SECRET_KEY, csrf_token
+from tests.webui.conftest import (
+    EMAILS,
+    PASSWORD,
+    SECRET_KEY,
+    answer_code_step,
+    csrf_token,
+)
 
 WRONG = "wrong-password-123"
 ATTACKER = "203.0.113.7"
@@ -45,13 +51,15 @@ def clock(app) -> Clock:
 
 
 def attempt(client, email: str, password: str, address: str = "127.0.0.1", **headers):
-    """Post the sign-in form from a client address; return the response."""
-    return client.post(
+    """Post the sign-in form from a client address (and the admin's second step,
+    when it is asked for); return the last response."""
+    options = {"environ_base": {"REMOTE_ADDR": address}, "headers": headers}
+    response = client.post(
         "/auth/login",
         data={"email": email, "password": password, "csrf_token": csrf_token(client)},
-        environ_base={"REMOTE_ADDR": address},
-        headers=headers,
+        **options,
     )
+    return answer_code_step(client, response, **options)
 
 
 def _stored_rows(app) -> list:

@@ -26,6 +26,15 @@ ACTIONS = (
     ("change role", "POST", "/admin/users/3/role", "admin"),
     ("disable user", "POST", "/admin/users/3/disable", "admin"),
     ("reset password", "POST", "/admin/users/3/password", "admin"),
+    ("invite a user", "POST", "/admin/invitations", "admin"),
+    ("reset a second factor", "POST", "/admin/users/3/second-factor/reset", "admin"),
+    (
+        "require 2FA for managers",
+        "POST",
+        "/admin/settings/require-2fa-managers",
+        "admin",
+    ),
+    ("read my account", "GET", "/account/", "viewer"),
     ("issue token", "POST", "/admin/users/3/tokens", "admin"),
 )
 RANK = {"admin": 0, "manager": 1, "viewer": 2}
