@@ -247,7 +247,13 @@ def _sale_row(row, url) -> SaleRow:
         raise LayoutChanged(f"sales list: docket {docket_text!r}", url) from exc
     day, clock = _when(_lines(when))
     heading = _text(heading_node) if heading_node is not None else ""
-    cancel = CANCELLED_RE.search(_text(row))
+    # Where the site appends "CANCELLED - ..." is known only from code [CODE]: the
+    # heading, else any cell but the notice link's.
+    cells = [
+        _text(td)
+        for td in row.xpath("./td[not(.//a[contains(@href, $n)])]", n=NOTICE_LINK)
+    ]
+    cancel = CANCELLED_RE.search(heading) or CANCELLED_RE.search(" ".join(cells))
     sale_type, property_type, address = split_heading(heading)
     return SaleRow(
         posting_id=int(posting),

@@ -222,7 +222,7 @@ class SalesSpider(scrapy.Spider):
         """Yield the sale with what its notice says.
 
         @fixture sales/notice__61252.html
-        @cb_kwargs {"sale": {"posting_id": 61252, "docket_no": "X", "town": "Fairfield"}}
+        @cb_kwargs {"sale": {"posting_id": 61252, "docket_no": "X", "town": "Avon"}}
         @returns items 1 1
         @returns requests 0 0
         @scrapes posting_id docket_no sale_at deposit committee_name body
