@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
@@ -168,6 +168,8 @@ def _row(sale: SaleItem, now, crawl_id, with_notice: bool) -> dict:
     data = asdict(sale)
     names = LIST_COLUMNS + (NOTICE_COLUMNS if with_notice else ())
     row = {"posting_id": sale.posting_id, **{n: data[n] for n in names}}
+    if sale.sale_at is not None:  # SQLite keeps no offset: store every moment in UTC
+        row["sale_at"] = sale.sale_at.astimezone(UTC)
     row.update(
         listing_hash=sale_listing_hash(data),
         flags=list(sale.flags),

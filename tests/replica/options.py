@@ -18,6 +18,7 @@ FAULTS = frozenset(
         "nobot-reject-some",  # bursts of refused NoBot answers (two in 2 * N)
         "nobot-unknown-script",  # NoBot challenge only a browser can answer
         "robots-disallow",  # robots.txt says Disallow: /
+        "sales-notice-500",  # every sale notice page answers 500
     }
 )
 STATELIB_LAYOUTS = ("entries", "table", "partial")

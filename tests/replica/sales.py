@@ -39,6 +39,7 @@ from .sales_state import (
 bp = Blueprint("sales", __name__)
 #: Town values in markup (b) carry trailing spaces ("Milford   ") [CODE].
 GRID_TOWN_PADDING = "   "
+SERVER_ERROR = "<html><body><h1>Server Error in '/' Application.</h1></body></html>"
 #: How long before the sale the notice runs (UNVERIFIED: never captured).
 NOTICE_DAYS = timedelta(days=21)
 
@@ -141,6 +142,8 @@ def notice_detail():
     found = [p for p in pending_sales(dataset) if str(p.posting_id) == wanted]
     if not found:
         abort(404)
+    if "sales-notice-500" in current_app.extensions["replica"].options.faults:
+        return Response(SERVER_ERROR, status=500, mimetype="text/html")
     posting = found[0]
     case = posting.case
     prefix = "ctl00_cphBody_" if posting.posting_id % 2 == 0 else "cphBody_"

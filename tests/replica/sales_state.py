@@ -71,9 +71,20 @@ def overrides(dataset: Dataset) -> dict[str, SaleOverride]:
     return found
 
 
-def base_posting_id(case: Case) -> int:
-    """Return the posting id of a case's first notice (stable per docket)."""
-    return 60000 + sum(ord(ch) * (i + 1) for i, ch in enumerate(case.docket_no)) % 30000
+def base_posting_id(dataset: Dataset, case: Case) -> int:
+    """Return the posting id of a case's first notice: stable per docket, unique."""
+    given = getattr(dataset, "posting_ids", None)
+    if given is None:
+        given = dataset.posting_ids = {}
+    found = given.get(case.docket_no)
+    if found is None:
+        used = set(given.values())
+        found = 60000 + sum(ord(ch) * (i + 1) for i, ch in enumerate(case.docket_no))
+        found = 60000 + found % 30000
+        while found in used:
+            found += 1
+        given[case.docket_no] = found
+    return found
 
 
 def _posting(dataset: Dataset, case: Case, detail: dict) -> Posting | None:
@@ -91,7 +102,7 @@ def _posting(dataset: Dataset, case: Case, detail: dict) -> Posting | None:
         ptype = RESIDENTIAL
     return Posting(
         case=case,
-        posting_id=change.posting_id or base_posting_id(case),
+        posting_id=change.posting_id or base_posting_id(dataset, case),
         sale_date=day,
         cancelled=change.cancelled,
         deposit=Decimal(rng.randrange(5_000, 90_000, 500)),
