@@ -90,7 +90,7 @@ def test_parse_town_sales_reads_a_cancelled_row_with_ids_without_ctl00():
         1,
     )
     rows = p.parse_town_sales(html).rows
-    assert [(r.status, r.cancel_reason) for r in rows][0] == (
+    assert (rows[0].status, rows[0].cancel_reason) == (
         "cancelled",
         "CANCELLED - JUDGMENT OPENED AND VACATED",
     )

@@ -13,7 +13,6 @@ import random
 from datetime import timedelta
 
 from . import fakes
-from .sales_state import SALE_KINDS, apply_sale_change
 from .data import (
     DISPOSITIONS,
     EXTEND_SALE_RESULT,
@@ -24,6 +23,7 @@ from .data import (
     Dataset,
     fmt,
 )
+from .sales_state import SALE_KINDS, apply_sale_change
 
 KINDS = (
     "new_case",

@@ -25,7 +25,7 @@ from tests.pipelines import crawling
 from tests.pipelines.test_replica_crawl import changes_since, last_change_id
 from tests.store.factory import snapshot
 
-#: Small towns of seed 6 (200 cases) that have 11 pending sales, some of them past today's date.
+#: Small towns of seed 6 (200 cases): 11 pending sales, some before today's date.
 TOWNS = ("Bethel", "Bethany")
 NOTICE_PAGE = "PendPostDetailPublic.aspx"
 COMPARED = (
@@ -112,13 +112,17 @@ async def test_sales_crawl_equals_the_truth_and_a_recrawl_writes_nothing(
         assert len(expected) >= 4, "seed 6 should have pending sales"
         assert stored_sales(engine) == expected
         assert len(pages) == len(expected)
+        assert not crawler.stats.get_value("ctf/search/records_mismatch")
+        assert crawler.stats.get_value("ctf/town/sales:Bethel/site_records") == sum(
+            t["town"] == "Bethel" for t in expected
+        )
         with engine.connect() as conn:
             created = conn.execute(
                 sa.select(db.cases.c.docket_no).where(db.cases.c.from_sale)
             ).scalars()
             assert sorted(created) == sorted({t["docket_no"] for t in expected})
         first, marker = snapshot(engine), last_change_id(engine)
-        crawler, pages = await crawl_sales(site)
+        _, pages = await crawl_sales(site)
         assert pages == []  # the daily re-crawl reads no notice
         assert changes_since(engine, marker) == []
         assert snapshot(engine) == first
