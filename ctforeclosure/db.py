@@ -179,7 +179,12 @@ cases = sa.Table(
 )
 #: The cases' date columns, CaseItem's date fields of the same names: validation
 #: checks them, the spool turns them back from ISO text.
-CASE_DATE_COLUMNS = tuple(c.name for c in cases.c if isinstance(c.type, sa.Date))
+#: (``notice_sale_date`` is the sales store's, not a CaseItem field.)
+CASE_DATE_COLUMNS = tuple(
+    c.name
+    for c in cases.c
+    if isinstance(c.type, sa.Date) and c.name != "notice_sale_date"
+)
 
 parties = sa.Table(
     "parties",

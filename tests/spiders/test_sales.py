@@ -220,3 +220,58 @@ def test_sales_bad_town_exits_non_zero_before_any_request(tmp_path):
     assert result.returncode != 0
     assert "Fairfield" in result.stderr  # the closest real town is named
     assert "Crawled" not in result.stderr
+
+
+async def crawl_cases_by_default(site):
+    """Run the cases spider with its default arguments (active, residential)."""
+    from ctforeclosure.spiders.cases import CasesSpider
+
+    settings = crawling.test_settings(
+        **site.env,
+        SITE_BUDGET_ENABLED=False,
+        NOBOT_MIN_DELAY=0,
+        JUDICIARY_SEARCH_MODE="http",
+        CONCURRENT_REQUESTS_PER_DOMAIN=8,
+    )
+    settings.pop("BATCHDATA_API_KEY", None)
+    crawler = CrawlerRunner(settings).create_crawler(CasesSpider)
+    await crawler.crawl(towns=",".join(site.options.towns))
+    assert crawler.stats.get_value("finish_reason") == "finished"
+    return crawler
+
+
+@pytest_twisted.ensureDeferred
+async def test_sale_created_commercial_case_survives_a_cases_crawl_and_is_read(
+    replica_factory, sqlite_url, monkeypatch
+):
+    from ctforeclosure import migrate
+
+    # Seed 8, 40 cases in Bethel: two pending sales, both of commercial properties
+    # (never on the default active/residential grid), beside 26 residential cases.
+    site = replica_factory(cases=40, towns=("Bethel",), seed=8)
+    migrate.upgrade(sqlite_url)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        await crawl_sales(site)
+        commercial = sorted(
+            t["docket_no"]
+            for t in site.sales_truth()
+            if t["property_type"] != "Residential"
+        )
+        assert commercial, "seed 6 has a commercial sale"
+        marker = last_change_id(engine)
+        await crawl_cases_by_default(site)
+        gone = [c for c in changes_since(engine, marker) if c[2] == "no_longer_listed"]
+        assert [c for c in gone if c[1] in commercial] == []
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(
+                    db.cases.c.docket_no,
+                    db.cases.c.listed,
+                    db.cases.c.detail_fetched_at.isnot(None),
+                ).where(db.cases.c.docket_no.in_(commercial))
+            ).all()
+        assert sorted(tuple(r) for r in rows) == [(d, True, True) for d in commercial]
+    finally:
+        engine.dispose()
