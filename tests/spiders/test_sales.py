@@ -8,10 +8,14 @@ request.
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import pytest_twisted
@@ -275,3 +279,60 @@ async def test_sale_created_commercial_case_survives_a_cases_crawl_and_is_read(
         assert sorted(tuple(r) for r in rows) == [(d, True, True) for d in commercial]
     finally:
         engine.dispose()
+
+
+def _crawl_process(spider: str, site, db_url: str, tmp_path, *args: str):
+    env = {
+        **os.environ,
+        **site.env,
+        "DATABASE_URL": db_url,
+        "CONTACT": "Test <test@example.org>",
+        "CTF_DATA_DIR": str(tmp_path),
+    }
+    env.pop("BATCHDATA_API_KEY", None)
+    settings = {
+        "SITE_BUDGET_INTERVAL": str(BUDGET_INTERVAL),
+        "SITE_BUDGET_POLL_SECONDS": "0.3",
+        "DOWNLOAD_DELAY": "0",
+        "AUTOTHROTTLE_ENABLED": "False",
+        "NOBOT_MIN_DELAY": "0",
+        "JUDICIARY_SEARCH_MODE": "http",
+        "LOG_FILE": str(tmp_path / f"{spider}.log"),
+    }
+    cmd = [sys.executable, "-m", "scrapy", "crawl", spider, *args]
+    for key, value in settings.items():
+        cmd += ["-s", f"{key}={value}"]
+    return subprocess.Popen(cmd, env=env, cwd=Path(__file__).parents[2])
+
+
+BUDGET_INTERVAL = 0.1
+
+
+def _budget_requests(log: Path) -> int:
+    match = re.search(r"'site_budget/requests': (\d+)", log.read_text())
+    assert match, log.read_text()[-2000:]
+    return int(match.group(1))
+
+
+def test_concurrent_cases_and_sales_crawls_share_one_budget(
+    replica_factory, postgres_url, tmp_path
+):
+    from ctforeclosure import migrate
+
+    # PostgreSQL only: the deployment's shared database (SQLite is one machine's).
+    migrate.upgrade(postgres_url)
+    migrated_db_url = postgres_url
+    site = replica_factory(cases=40, towns=("Bethel",), seed=8)
+    started = time.monotonic()
+    procs = [
+        _crawl_process("cases", site, migrated_db_url, tmp_path, "-a", "town=Bethel"),
+        _crawl_process("sales", site, migrated_db_url, tmp_path),
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    elapsed = time.monotonic() - started
+    cases = _budget_requests(tmp_path / "cases.log")
+    sales = _budget_requests(tmp_path / "sales.log")
+    assert sales >= 3  # index, the town's list, its notices
+    # Apart, each would take its own requests' slots; sharing one budget, the two
+    # crawls together cannot be faster than all their requests one slot apart.
+    assert elapsed >= (cases + sales - 1) * BUDGET_INTERVAL
