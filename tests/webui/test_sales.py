@@ -81,7 +81,7 @@ def _client(app, role="viewer"):
     return client
 
 
-def test_sales_page_lists_sales_by_week_with_links(sales_app):
+def _sales_page_lists_sales_by_week_with_links(sales_app):
     page = _client(sales_app).get("/sales/").get_data(as_text=True)
     assert 'id="nav-sales"' in page
     assert "This week" in page and "Later" in page
@@ -90,7 +90,7 @@ def test_sales_page_lists_sales_by_week_with_links(sales_app):
     assert 'href="/sales/61001"' in page
 
 
-def test_sales_page_filters_and_refuses_a_bad_filter_naming_it(sales_app):
+def _sales_page_filters_and_refuses_a_bad_filter_naming_it(sales_app):
     client = _client(sales_app)
     page = client.get("/sales/?property_type=commercial").get_data(as_text=True)
     assert "61002" in page and "61001" not in page
@@ -102,7 +102,7 @@ def test_sales_page_filters_and_refuses_a_bad_filter_naming_it(sales_app):
     assert 'data-parameter="date_to"' in backwards.get_data(as_text=True)
 
 
-def test_case_page_shows_its_notice_and_the_move(sales_app):
+def _case_page_shows_its_notice_and_the_move(sales_app):
     page = _client(sales_app).get(f"/cases/{DOCKET}").get_data(as_text=True)
     assert 'id="case-sales"' in page
     assert "$25,000.00" in page and "Attorney Example Committee" in page
@@ -112,13 +112,13 @@ def test_case_page_shows_its_notice_and_the_move(sales_app):
     assert f">{new.date().isoformat()} " in effective and "(sale notice)" in effective
 
 
-def test_dashboard_upcoming_sales_read_the_notice_date(sales_app):
+def _dashboard_upcoming_sales_read_the_notice_date(sales_app):
     page = _client(sales_app).get("/").get_data(as_text=True)
     upcoming = page.split("Sales in the next 30 days")[1].split("</section>")[0]
     assert "HHD-CV-25-6999001-S" in upcoming  # a case known only from its notice
 
 
-def test_sales_export_is_formula_safe_and_audited(sales_app):
+def _sales_export_is_formula_safe_and_audited(sales_app):
     response = _client(sales_app, "manager").get("/exports/sales.csv?town=Hartford")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
@@ -132,7 +132,7 @@ def test_sales_export_is_formula_safe_and_audited(sales_app):
     assert _client(sales_app).get("/exports/sales.csv").status_code == 403
 
 
-def test_api_lists_sales_and_one_with_its_history(sales_app):
+def _api_lists_sales_and_one_with_its_history(sales_app):
     token = api_token(sales_app, "viewer", scopes=["read"])
     client = sales_app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
@@ -146,3 +146,16 @@ def test_api_lists_sales_and_one_with_its_history(sales_app):
     bad = client.get("/api/v1/sales?status=held", headers=headers)
     assert bad.status_code == 400 and bad.get_json()["parameter"] == "status"
     assert client.get("/api/v1/sales/99", headers=headers).status_code == 404
+
+
+def test_staff_pages_show_sales(sales_app):
+    """One seeded database for the pages (each setup migrates and seeds anew)."""
+    _sales_page_lists_sales_by_week_with_links(sales_app)
+    _sales_page_filters_and_refuses_a_bad_filter_naming_it(sales_app)
+    _case_page_shows_its_notice_and_the_move(sales_app)
+    _dashboard_upcoming_sales_read_the_notice_date(sales_app)
+
+
+def test_sales_leave_by_export_and_api(sales_app):
+    _sales_export_is_formula_safe_and_audited(sales_app)
+    _api_lists_sales_and_one_with_its_history(sales_app)
