@@ -8,7 +8,6 @@ from flask import jsonify, request
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
 from webui import params, queries, sales_queries
-from webui.api.sales import sale_json
 from webui.api.common import (
     bp,
     compact_or_404,
@@ -18,6 +17,7 @@ from webui.api.common import (
     scope,
     traces_json,
 )
+from webui.api.sales import sale_json
 from webui.db import get_conn
 
 
