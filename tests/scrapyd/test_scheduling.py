@@ -173,7 +173,7 @@ def test_schedule_cli_passes_an_ordinary_setting_and_argument_on():
     assert "no scrapyd node answered" in result.output
 
 
-def test_schedule_sales_all_posts_one_job_without_a_town(scrapyd_env):
+def test_schedule_sales_all_posts_one_job_without_a_town(scrapyd_env):  # noqa: F811
     """Most towns have no sale: --spider sales --all is one job over the index."""
     from click.testing import CliRunner
 
@@ -190,7 +190,7 @@ def test_schedule_sales_all_posts_one_job_without_a_town(scrapyd_env):
     assert not {"town", "towns", "county"} & set(new[0].get("args") or {})
 
 
-def test_schedule_sales_for_a_county_names_its_towns(scrapyd_env):
+def test_schedule_sales_for_a_county_names_its_towns(scrapyd_env):  # noqa: F811
     from click.testing import CliRunner
 
     from ctforeclosure.cli.app import main
