@@ -206,6 +206,20 @@ class SaleItem:
     flags: list[str] = field(default_factory=list)
 
 
+#: What only a sale's notice says (the town list's row does not).
+SALE_NOTICE_FIELDS = (
+    "inspection",
+    "notice_from",
+    "notice_thru",
+    "deposit",
+    "committee_name",
+    "committee_address",
+    "committee_phone",
+    "committee_email",
+    "body",
+    "photo_url",
+)
+
 #: The town list row's fields: a notice is read again only when these changed.
 SALE_LISTING_FIELDS = (
     "posting_id",

@@ -40,7 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ctforeclosure import config, signals, towns
 from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.extensions.startup_guard import require_contact
-from ctforeclosure.items import SaleItem, sale_listing_hash
+from ctforeclosure.items import SALE_NOTICE_FIELDS, SaleItem, sale_listing_hash
 from ctforeclosure.parsers import sales as p
 from ctforeclosure.spiders._cases_search import ROBOTS_FORBIDDEN, ROBOTS_MESSAGE
 from ctforeclosure.spiders._cases_targets import target_towns
@@ -267,19 +267,6 @@ SALE_ROW_FIELDS = (
     "status",
     "cancel_reason",
 )
-#: What the notice says that the row does not.
-NOTICE_FIELDS = (
-    "inspection",
-    "notice_from",
-    "notice_thru",
-    "deposit",
-    "committee_name",
-    "committee_address",
-    "committee_phone",
-    "committee_email",
-    "body",
-    "photo_url",
-)
 
 
 def merge_notice(sale: SaleItem, notice: dict) -> SaleItem:
@@ -288,7 +275,7 @@ def merge_notice(sale: SaleItem, notice: dict) -> SaleItem:
     The list row's date stays (its hash decides when the notice is read again); the
     notice's fills a row without one. A cancellation on either page cancels.
     """
-    for name in NOTICE_FIELDS:
+    for name in SALE_NOTICE_FIELDS:
         setattr(sale, name, notice[name])
     if sale.sale_at is None and notice["sale_at"] is not None:
         sale.sale_at, sale.sale_date = notice["sale_at"], notice["sale_date"]

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from ctforeclosure import dockets as docket_forms
 from ctforeclosure.db import aware, case_changes, cases, sales
-from ctforeclosure.items import SaleItem, sale_listing_hash
+from ctforeclosure.items import SALE_NOTICE_FIELDS, SaleItem, sale_listing_hash
 from ctforeclosure.store.bulk import chunks, update_many, upsert
 from ctforeclosure.store.changes import Changes
 
@@ -66,18 +66,7 @@ LIST_COLUMNS = (
     "cancel_reason",
 )
 #: What only the notice shows (written when the notice was read).
-NOTICE_COLUMNS = (
-    "inspection",
-    "notice_from",
-    "notice_thru",
-    "deposit",
-    "committee_name",
-    "committee_address",
-    "committee_phone",
-    "committee_email",
-    "body",
-    "photo_url",
-)
+NOTICE_COLUMNS = SALE_NOTICE_FIELDS
 _COMPARED = (*LIST_COLUMNS, *NOTICE_COLUMNS, "flags")
 
 
