@@ -167,3 +167,16 @@ def test_parse_notice_reads_a_cancelled_glued_notice_without_deposit():
 def test_parse_notice_raises_layout_changed_without_its_ids():
     with pytest.raises(p.LayoutChanged):
         p.parse_notice("<html><body>Error</body></html>")
+
+
+def test_parse_town_sales_reports_a_pager_and_keeps_page_one():
+    """A pager's markup on this site is unknown: a GridView pager row is reported."""
+    html = _read("town_details__fairfield_2026-08-10.html").replace(
+        "</table>",
+        '<tr><td colspan="5"><a href="javascript:__doPostBack('
+        "'ctl00$cphBody$GridView1','Page$2')\">2</a></td></tr></table>",
+        1,
+    )
+    page = p.parse_town_sales(html)
+    assert page.pager is True
+    assert len(page.rows) == 3
