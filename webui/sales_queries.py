@@ -8,7 +8,6 @@ API answer also show those that left it, with their history.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -92,13 +91,7 @@ class SaleFilter:
 
     def as_args(self) -> dict[str, str]:
         """Return the non-default values as query arguments (audit, links)."""
-        default = SaleFilter()
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value != getattr(default, f.name):
-                out[f.name] = value.isoformat() if isinstance(value, date) else value
-        return out
+        return params.changed_args(self)
 
     def conditions(self) -> list:
         """Return the WHERE conditions of the filter (listed postings only)."""
