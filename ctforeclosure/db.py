@@ -158,6 +158,18 @@ cases = sa.Table(
         default=False,
         server_default=sa.false(),
     ),
+    # The notice's sale date of the case's newest listed sale (migration 0014; kept
+    # by ctforeclosure.store.sales): the effective sale date is this, else sale_date.
+    sa.Column("notice_sale_date", sa.Date, index=True),
+    # Created from a sale's notice, never seen on the search grid (migration 0014):
+    # the cases crawl reads its page and never marks it "no longer listed".
+    sa.Column(
+        "from_sale",
+        sa.Boolean,
+        nullable=False,
+        default=False,
+        server_default=sa.false(),
+    ),
     # lifecycle
     sa.Column("listed", sa.Boolean, nullable=False, default=True),
     sa.Column("no_longer_listed_at", TS),
@@ -167,7 +179,12 @@ cases = sa.Table(
 )
 #: The cases' date columns, CaseItem's date fields of the same names: validation
 #: checks them, the spool turns them back from ISO text.
-CASE_DATE_COLUMNS = tuple(c.name for c in cases.c if isinstance(c.type, sa.Date))
+#: (``notice_sale_date`` is the sales store's, not a CaseItem field.)
+CASE_DATE_COLUMNS = tuple(
+    c.name
+    for c in cases.c
+    if isinstance(c.type, sa.Date) and c.name != "notice_sale_date"
+)
 
 parties = sa.Table(
     "parties",
@@ -257,6 +274,56 @@ case_changes = sa.Table(
     sa.Column("new_value", JSON),
     sa.Column("seen_at", TS, nullable=False, index=True),
     sa.Column("crawl_id", sa.Integer, sa.ForeignKey("crawl_runs.id")),
+)
+
+#: One row per sale posting on the pending-sales site (migration 0014;
+#: ctforeclosure.store.sales). The posting id is the site's key; a re-noticed sale
+#: may get a new one, so its history is tracked per docket in case_changes.
+sales = sa.Table(
+    "sales",
+    metadata,
+    sa.Column("posting_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column(
+        "docket_no",
+        sa.String(16),
+        sa.ForeignKey("cases.docket_no", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("town", sa.String(64), nullable=False, index=True),  # canonical
+    sa.Column("county", sa.String(32), index=True),
+    sa.Column("sale_at", TS),  # America/New_York on the site; stored aware
+    sa.Column("sale_date", sa.Date, index=True),  # the local date of sale_at
+    sa.Column("sale_time", sa.String(16)),  # "12:00PM", as printed
+    sa.Column("sale_type", sa.String(120)),  # "PUBLIC AUCTION FORECLOSURE SALE"
+    sa.Column("property_type", sa.String(120)),  # "Residential Condominium"
+    sa.Column("heading", sa.Text),
+    sa.Column("address_raw", sa.Text),
+    sa.Column("address_street", sa.Text),
+    sa.Column("address_unit", sa.Text),
+    sa.Column("address_town", sa.String(64)),
+    sa.Column("address_zip", sa.String(10)),
+    sa.Column("inspection", sa.Text),
+    sa.Column("notice_from", sa.Date),
+    sa.Column("notice_thru", sa.Date),
+    sa.Column("deposit", sa.Numeric(14, 2)),
+    # A court-appointed official's published business contact.
+    sa.Column("committee_name", sa.Text),
+    sa.Column("committee_address", sa.Text),
+    sa.Column("committee_phone", sa.String(40)),
+    sa.Column("committee_email", sa.String(254)),
+    sa.Column("status", sa.String(16), nullable=False),  # scheduled | cancelled
+    sa.Column("cancel_reason", sa.Text),
+    sa.Column("body", sa.Text),
+    sa.Column("photo_url", sa.Text),
+    sa.Column("listing_hash", sa.String(40)),
+    sa.Column("notice_fetched_at", TS),
+    sa.Column("flags", JSON, nullable=False, default=list),
+    sa.Column("listed", sa.Boolean, nullable=False, default=True),
+    sa.Column("unlisted_at", TS),
+    *_seen_columns(),
+    sa.Column("last_changed", TS, nullable=False),
+    sa.Column("last_crawl_id", sa.Integer, sa.ForeignKey("crawl_runs.id")),
 )
 
 skiptrace_results = sa.Table(

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -157,5 +158,83 @@ def listing_hash(case: Any) -> str:
     """Return the hash of a case's search-grid row (item, dataclass or mapping)."""
     data = case if isinstance(case, Mapping) else ItemAdapter(case).asdict()
     values = [data.get(name) for name in LISTING_FIELDS]
+    text = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+@dataclass(kw_only=True)
+class SaleItem:
+    """One posting on the pending foreclosure sales site (docs/SITES.md §5).
+
+    ``notice_fetched`` False means only the town list's row was read: the notice's
+    fields (inspection, deposit, committee, body, ...) are then unknown, not empty,
+    and the store keeps what an earlier notice said.
+    """
+
+    posting_id: int  # 61252
+    docket_no: str  # compact: "FBTCV256151688S"
+    town: str  # the list's town: "Fairfield"
+    county: str | None = None
+    sale_at: datetime | None = None  # aware, America/New_York
+    sale_date: date | None = None
+    sale_time: str | None = None  # "12:00PM"
+    sale_type: str | None = None  # "PUBLIC AUCTION FORECLOSURE SALE"
+    property_type: str | None = None  # "Residential Condominium"
+    heading: str | None = None
+    address_raw: str | None = None  # "12 Example Road Fairfield CT"
+    address_street: str | None = None
+    address_unit: str | None = None
+    address_town: str | None = None
+    address_zip: str | None = None
+    status: str = "scheduled"  # scheduled | cancelled
+    cancel_reason: str | None = None  # "CANCELLED - JUDGMENT OPENED AND VACATED"
+
+    # From the notice.
+    notice_fetched: bool = False
+    notice_fetched_at: datetime | None = None
+    inspection: str | None = None
+    notice_from: date | None = None
+    notice_thru: date | None = None
+    deposit: Decimal | None = None
+    committee_name: str | None = None
+    committee_address: str | None = None
+    committee_phone: str | None = None
+    committee_email: str | None = None
+    body: str | None = None
+    photo_url: str | None = None
+
+    flags: list[str] = field(default_factory=list)
+
+
+#: What only a sale's notice says (the town list's row does not).
+SALE_NOTICE_FIELDS = (
+    "inspection",
+    "notice_from",
+    "notice_thru",
+    "deposit",
+    "committee_name",
+    "committee_address",
+    "committee_phone",
+    "committee_email",
+    "body",
+    "photo_url",
+)
+
+#: The town list row's fields: a notice is read again only when these changed.
+SALE_LISTING_FIELDS = (
+    "posting_id",
+    "docket_no",
+    "sale_date",
+    "sale_time",
+    "heading",
+    "status",
+    "cancel_reason",
+)
+
+
+def sale_listing_hash(sale: Any) -> str:
+    """Return the hash of a sale's town-list row (item or mapping)."""
+    data = sale if isinstance(sale, Mapping) else ItemAdapter(sale).asdict()
+    values = [data.get(name) for name in SALE_LISTING_FIELDS]
     text = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()

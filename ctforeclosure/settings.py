@@ -82,6 +82,9 @@ CASE_MAX_ATTEMPTS = 5  # LoadDocket tries per case page (error page, truncated b
 # the stored page is this old, so docket entries added without a grid change (new
 # motions, rescheduled hearings) are still picked up by a daily refresh.
 DETAILS_MAX_AGE_DAYS = 7.0
+# The sales spider re-reads a sale notice whose list row is unchanged once the stored
+# notice is this old (a notice can change its deposit or committee without the row).
+SALES_NOTICE_MAX_AGE_DAYS = 7.0
 # Chromium for the browser fallback (scrapy-playwright; its download handlers are
 # switched on by the cases spider only when the mode may need them).
 PLAYWRIGHT_BROWSER_TYPE = "chromium"

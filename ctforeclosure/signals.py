@@ -23,6 +23,12 @@ LISTED_STAT_PREFIX = "ctf/listed/"
 #: "no longer listed".
 town_search_complete = object()
 
+#: The sales spider read one town's complete sales list (no pager, as many rows as
+#: the index counts). kwargs: ``town`` (canonical name), ``posting_ids`` (the
+#: postings it lists). The upsert pipeline unlists the town's stored postings
+#: missing from it, at the final flush.
+sales_town_complete = object()
+
 #: The upsert pipeline stored a batch. kwargs: ``new_parties``, a list of dicts
 #: ``{"party_id", "docket_no", "party_no", "role", "category", "name"}`` for
 #: parties inserted by this flush (never re-sent). The skip-trace extension listens.

@@ -176,12 +176,13 @@ def _register(app: Flask) -> None:
         dashboard,
         exports,
         links,
+        sales,
         second_factor,
         skiptrace,
         towns,
     )
 
-    for module in (dashboard, cases, towns, crawls, skiptrace, exports, admin):
+    for module in (dashboard, cases, sales, towns, crawls, skiptrace, exports, admin):
         app.register_blueprint(module.bp)
     for module in (account, links, second_factor):
         app.register_blueprint(module.bp)

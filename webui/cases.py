@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
-from webui import params, queries, reveal
+from webui import params, queries, reveal, sales_queries
 from webui.db import get_conn
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -102,5 +102,14 @@ def detail(docket_no: str):
         conn, reveal.page_asker(include_dnc), traces, "page", {"docket_no": compact}
     )
     return render_template(
-        "cases/detail.html", case=case, traces=shown.by_party, shown=shown, **story
+        "cases/detail.html",
+        case=case,
+        traces=shown.by_party,
+        shown=shown,
+        sales=sales_queries.case_sales(conn, compact),
+        sale_history=[
+            (c, sales_queries.describe(c))
+            for c in sales_queries.sale_history(conn, compact)
+        ],
+        **story,
     )

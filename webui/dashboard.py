@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template
 
 from ctforeclosure.db import cases, crawl_runs, skiptrace_ledger
+from ctforeclosure.store.sales import effective_sale_date
 from webui.db import get_conn
 
 bp = Blueprint("dashboard", __name__)
@@ -40,6 +41,8 @@ UPCOMING_COLUMNS = (
     cases.c.case_name,
     cases.c.law_day,
     cases.c.sale_date,
+    # The notice's sale date when the sales spider has one, else the docket's.
+    effective_sale_date().label("effective_sale_date"),
 )
 
 
@@ -55,7 +58,7 @@ def index():
     }
     soon = today + timedelta(days=30)
     law_days = _upcoming(conn, cases.c.law_day, today, soon)
-    sales = _upcoming(conn, cases.c.sale_date, today, soon)
+    sales = _upcoming(conn, effective_sale_date(), today, soon)
     crawls = conn.execute(
         sa.select(crawl_runs).order_by(crawl_runs.c.id.desc()).limit(8)
     ).all()
@@ -102,7 +105,7 @@ def _filed_since(conn: sa.Connection, since: date) -> int:
     ).scalar_one()
 
 
-def _upcoming(conn: sa.Connection, day: sa.Column, today: date, soon: date) -> list:
+def _upcoming(conn: sa.Connection, day, today: date, soon: date) -> list:
     """Return the first 10 cases whose ``day`` (law day, sale) falls in the range."""
     return conn.execute(
         sa.select(*UPCOMING_COLUMNS)

@@ -27,6 +27,8 @@ from webui.cases import refused
 from webui.db import get_conn, get_engine, write
 from webui.filters import docket_dashed, format_phone, judiciary_url
 from webui.reveal import include_dnc_asked, page_asker
+from webui.sales_export import SALES_HEADER, sale_rows
+from webui.sales_queries import SaleFilter, count_sales
 from webui.streaming import Ending, stream_export
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -168,3 +170,44 @@ def cases_xlsx():
     """Download the filtered case list as an Excel workbook (POST: with DNC/TCPA
     phones)."""
     return _export("xlsx")
+
+
+def _sales_export(fmt: str):
+    """Stream the filtered sales as ``fmt``; audit it when it ends. A filter that
+    cannot be read is a 400 naming it: nothing exported or audited."""
+    try:
+        flt = SaleFilter.from_args(request.args)
+    except params.BadParameter as exc:
+        abort(Response(str(exc), status=400, mimetype="text/plain"))
+    actor, filters = current_user.email, flt.as_args()
+
+    def audited(ending: Ending) -> None:
+        with write() as conn:
+            details = {"filters": filters, **ending.details()}
+            audit.record(conn, actor, ending.action, f"sales.{fmt}", details)
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return stream_export(
+        fmt,
+        f"ct-sales-{stamp}.{fmt}",
+        SALES_HEADER,
+        sale_rows(get_engine(), flt),
+        audit=audited,
+        count=lambda: count_sales(get_conn(), flt),
+        sheet="Sales",
+        noun="sales",
+    )
+
+
+@bp.get("/sales.csv")
+@require_role("manager")
+def sales_csv():
+    """Download the filtered sales list as CSV."""
+    return _sales_export("csv")
+
+
+@bp.get("/sales.xlsx")
+@require_role("manager")
+def sales_xlsx():
+    """Download the filtered sales list as an Excel workbook."""
+    return _sales_export("xlsx")

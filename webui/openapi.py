@@ -11,7 +11,7 @@ import re
 from ctforeclosure import __version__
 from ctforeclosure.services.tokens import SCOPES
 from webui import openapi_schemas as schemas
-from webui import params, queries
+from webui import params, queries, sales_queries
 from webui.api.common import required_scope
 from webui.openapi_schemas import ref as _ref
 
@@ -29,6 +29,15 @@ FILTER_PARAMS = (
     ("skip_traced", {"type": "boolean"}, "Only skip-traced cases"),
     ("sort", {"enum": list(queries.SORTS)}, "Sort column"),
     ("order", {"enum": ["asc", "desc"]}, "Sort order"),
+)
+SALE_FILTER_PARAMS = (
+    ("q", _TEXT, "Docket number, address or case name"),
+    ("town", {"type": "string"}, "Town (any spelling)"),
+    ("county", {"type": "string"}, "County"),
+    ("date_from", _DATE, "Sale date from (YYYY-MM-DD)"),
+    ("date_to", _DATE, "Sale date to (YYYY-MM-DD)"),
+    ("status", {"enum": list(sales_queries.SALE_STATUSES)}, "Scheduled or cancelled"),
+    ("property_type", {"type": "string", "maxLength": 120}, "Property type"),
 )
 #: Phones flagged DNC or TCPA are left out unless a manager asks (audited).
 INCLUDE_DNC = (
@@ -104,6 +113,22 @@ OPERATIONS = (
         False,
     ),
     (
+        "/sales",
+        "get",
+        "List pending sales, soonest first (filtered, paginated)",
+        (),
+        SALE_FILTER_PARAMS + PAGE_PARAMS,
+        False,
+    ),
+    (
+        "/sales/{posting_id}",
+        "get",
+        "One sale posting with its notice and its docket's sale history",
+        ("posting_id",),
+        (),
+        False,
+    ),
+    (
         "/defendants",
         "get",
         "List defendants",
@@ -160,7 +185,10 @@ OPERATIONS = (
 )
 #: Path parameters that are not plain text: ids of INTEGER columns (a larger one
 #: matches no route: 404).
-PATH_SCHEMAS = {"party_id": {"type": "integer", "minimum": 1, "maximum": params.MAX_ID}}
+PATH_SCHEMAS = {
+    "party_id": {"type": "integer", "minimum": 1, "maximum": params.MAX_ID},
+    "posting_id": {"type": "integer", "minimum": 1, "maximum": params.MAX_ID},
+}
 
 
 def _param(name: str, where: str, schema: dict, text: str = "") -> dict:

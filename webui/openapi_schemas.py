@@ -49,6 +49,46 @@ _CASE = {
     "disposition": TEXT,
     "listed": BOOL,
 }
+#: A sale posting as lists show it (``webui.sales_queries.LIST_COLUMNS``).
+_SALE = {
+    "posting_id": INT,
+    "docket_no": STR,
+    "town": STR,
+    "county": TEXT,
+    "sale_at": MOMENT,
+    "sale_date": DAY,
+    "sale_time": TEXT,
+    "sale_type": TEXT,
+    "property_type": TEXT,
+    "address_raw": TEXT,
+    "status": {"enum": ["scheduled", "cancelled"]},
+    "cancel_reason": TEXT,
+    "deposit": TEXT,
+    "listed": BOOL,
+}
+_SALE_NOTICE = {
+    **_SALE,
+    "heading": TEXT,
+    "address_street": TEXT,
+    "address_unit": TEXT,
+    "address_town": TEXT,
+    "address_zip": TEXT,
+    "inspection": TEXT,
+    "notice_from": DAY,
+    "notice_thru": DAY,
+    "committee_name": TEXT,
+    "committee_address": TEXT,
+    "committee_phone": TEXT,
+    "committee_email": TEXT,
+    "body": TEXT,
+    "photo_url": TEXT,
+    "notice_fetched_at": MOMENT,
+    "flags": _list(STR),
+    "unlisted_at": MOMENT,
+    "first_seen": MOMENT,
+    "last_seen": MOMENT,
+    "last_changed": MOMENT,
+}
 _DEFENDANT = {
     "id": INT,
     "docket_no": STR,
@@ -92,6 +132,10 @@ COMPONENTS = {
         planning_region=STR,
     ),
     "CaseSummary": _object(("docket_no", "search_town"), **_CASE),
+    "SaleSummary": _object(
+        ("posting_id", "docket_no", "town", "status"), **_SALE, case_name=TEXT
+    ),
+    "Sale": _object(("posting_id", "docket_no", "town", "status"), **_SALE_NOTICE),
     "CasePage": _object(
         ("total", "total_is_lower_bound", "page", "per_page", "filters", "cases"),
         total=COUNT,
@@ -194,6 +238,20 @@ RESPONSES = {
         docket_entries=_list({"type": "object"}),
         court_dates=_list({"type": "object"}),
         changes=_list({"type": "object"}),
+        sales=_list(ref("Sale")),
+    ),
+    ("/sales", "get"): _object(
+        ("total", "page", "per_page", "filters", "sales"),
+        total=COUNT,
+        page=INT,
+        per_page=INT,
+        filters={"type": "object"},
+        sales=_list(ref("SaleSummary")),
+    ),
+    ("/sales/{posting_id}", "get"): _object(
+        ("posting_id", "docket_no", "history"),
+        **_SALE_NOTICE,
+        history=_list(_object(("kind", "text"), kind=STR, text=STR)),
     ),
     ("/defendants", "get"): _object(
         ("total", "page", "per_page", "defendants"),

@@ -133,6 +133,18 @@ Page = Annotated[int, Field(ge=1, le=MAX_PAGE)]
 PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE)]
 
 
+def changed_args(value) -> dict:
+    """Return a filter dataclass's non-default values as query arguments (dates as
+    ISO text): what audit records and shareable links carry."""
+    default = type(value)()
+    out = {}
+    for name in value.__dataclass_fields__:
+        given = getattr(value, name)
+        if given != getattr(default, name):
+            out[name] = given.isoformat() if isinstance(given, date) else given
+    return out
+
+
 class QueryArgs(BaseModel):
     """Base of the query-argument models: other arguments are someone else's."""
 

@@ -7,8 +7,7 @@ API and the exports, so a shared URL means the same rows everywhere.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, fields
-from datetime import date
+from dataclasses import asdict, dataclass
 from typing import Literal, NamedTuple
 
 import sqlalchemy as sa
@@ -114,13 +113,7 @@ class CaseFilter:
 
     def as_args(self) -> dict[str, str]:
         """Return the non-default values as query arguments (for audit and links)."""
-        default = CaseFilter()
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value != getattr(default, f.name):
-                out[f.name] = value.isoformat() if isinstance(value, date) else value
-        return out
+        return params.changed_args(self)
 
     def search_problem(self) -> str | None:
         """Why the search text cannot be searched for, or None."""

@@ -37,7 +37,12 @@ def _pairs(values, option: str) -> dict[str, str]:
 @click.command()
 @click.option("--town", "town_names", multiple=True, help="A town (repeatable).")
 @click.option("--county", help="Every town of a county.")
-@click.option("--all", "all_towns", is_flag=True, help="All 169 towns.")
+@click.option(
+    "--all",
+    "all_towns",
+    is_flag=True,
+    help="All 169 towns (--spider sales: one job, every town on its index).",
+)
 @click.option("--nodes", help="Comma-separated scrapyd URLs (default SCRAPYD_NODES).")
 @click.option(
     "--batch-size", default=1, show_default=True, help="Towns per scrapyd job."
@@ -95,7 +100,7 @@ def schedule(
     except (ScrapydError, scheduling.NoNodes) as exc:
         raise click.ClickException(str(exc)) from exc
     for job in jobs:
-        click.echo(f"{job.job_id}\t{job.node}\t{', '.join(job.towns)}")
+        click.echo(f"{job.job_id}\t{job.node}\t{', '.join(job.towns) or 'all towns'}")
 
 
 @click.command()

@@ -53,6 +53,10 @@ ERROR_CATEGORIES = {
     "parsing": "parsing",
     "case_page": "parsing",
     "search_given_up": "network",
+    # the sales spider: a notice or the index not fetched, a town it cannot name
+    "sale_notice": "network",
+    "sales_index": "network",
+    "sales_town_unknown": "parsing",
 }
 
 
@@ -102,6 +106,9 @@ def notes(stats: dict, spool_file: Path | None) -> list[dict]:
         notes.append(
             {"kind": "records_mismatch", "count": stats["ctf/search/records_mismatch"]}
         )
+    if stats.get("ctf/sales/pager"):
+        # The sales lists' pager markup is unknown: only page 1 of these was read.
+        notes.append({"kind": "sales_pager", "count": stats["ctf/sales/pager"]})
     return notes
 
 

@@ -139,7 +139,10 @@ def _slug(text: str) -> str:
 
 
 def _job_id(spider: str, batch: list[str]) -> str:
-    label = _slug(batch[0]) + (f"-and-{len(batch) - 1}" if len(batch) > 1 else "")
+    if not batch:
+        label = "all-towns"
+    else:
+        label = _slug(batch[0]) + (f"-and-{len(batch) - 1}" if len(batch) > 1 else "")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return f"{spider}-{stamp}-{label}-{uuid.uuid4().hex[:6]}"
 
@@ -176,6 +179,27 @@ def _secret_reason(name: str, value: str) -> str | None:
     if _URL_USERINFO_RE.search(value) or _BARE_USERINFO_RE.search(value):
         return "holds credentials (user:password@host)"
     return None
+
+
+#: Spiders that read one index of every town: ``--all`` posts one job with no town
+#: argument (most towns have no pending sale; the index says which do).
+ONE_JOB_SPIDERS = frozenset({"sales"})
+
+
+def _batches(names: list[str], size: int, spider: str, all_towns: bool):
+    """Return the town batches, one job each ([[]]: one job for every town)."""
+    if all_towns and spider in ONE_JOB_SPIDERS:
+        return [[]]
+    return [names[i : i + size] for i in range(0, len(names), size)]
+
+
+def _town_args(batch: list[str]) -> dict[str, str]:
+    """Return the spider arguments naming a batch's towns (none for every town)."""
+    if not batch:
+        return {}
+    if len(batch) == 1:
+        return {"town": batch[0]}
+    return {"towns": ",".join(batch)}
 
 
 def schedule(
@@ -216,17 +240,13 @@ def schedule(
     live = [c for c in clients if c.url in loads]
     if not live:
         raise NoNodes("no scrapyd node answered: " + ", ".join(c.url for c in clients))
-    batches = [names[i : i + batch_size] for i in range(0, len(names), batch_size)]
+    batches = _batches(names, batch_size, spider, all_towns)
     scheduled: list[ScheduledJob] = []
     for index, batch in enumerate(batches):
         if index and stagger > 0:
             sleep(stagger)
         client = min(live, key=lambda c: loads[c.url])  # ties: the order given
-        args = dict(extra_args)
-        if len(batch) == 1:
-            args["town"] = batch[0]
-        else:
-            args["towns"] = ",".join(batch)
+        args = dict(extra_args) | _town_args(batch)
         job_id = client.schedule(
             PROJECT,
             spider,

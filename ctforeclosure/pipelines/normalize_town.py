@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ctforeclosure.items import CaseItem, TownItem
+from ctforeclosure.items import CaseItem, SaleItem, TownItem
 from ctforeclosure.pipelines.validate import add_flag
 
 
@@ -50,6 +50,24 @@ def normalize_case(case: CaseItem) -> CaseItem:
     return case
 
 
+def normalize_sale(sale: SaleItem) -> SaleItem:
+    """Give the sale its list town's canonical name and county; flag an unknown one.
+
+    The address's own town is canonicalised too, and flagged when it differs.
+    """
+    found = _match(sale.town) if sale.town else None
+    if found is None:
+        sale.flags.append("town_unknown")
+    else:
+        sale.town, sale.county = found.name, found.county
+    printed = _match(sale.address_town) if sale.address_town else None
+    if printed is not None:
+        sale.address_town = printed.name
+        if found is not None and printed.name != found.name:
+            sale.flags.append("town_mismatch")
+    return sale
+
+
 def normalize_town(item: TownItem) -> TownItem:
     """Return the town item with the reference spelling of its name, when known."""
     found = _match(item.town) if item.town else None
@@ -77,4 +95,6 @@ class NormalizeTownPipeline:
                     self.stats.inc_value(f"ctf/flagged/{flag}")
         elif isinstance(item, TownItem):
             normalize_town(item)
+        elif isinstance(item, SaleItem):
+            normalize_sale(item)
         return item

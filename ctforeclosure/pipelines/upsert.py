@@ -25,19 +25,23 @@ import asyncio
 import logging
 import time
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from scrapy.exceptions import CloseSpider
 
 from ctforeclosure import config, signals
 from ctforeclosure.extensions.database import CrawlDatabase
-from ctforeclosure.items import CaseItem, TownItem
+from ctforeclosure.items import CaseItem, SaleItem, TownItem
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_FLUSH_SECONDS = 10.0
+
+#: The sales site's clock: "after its sale date" is decided on its calendar.
+SALE_TZ = ZoneInfo("America/New_York")
 
 #: Finish reason when the database cannot be used at start.
 DATABASE_UNAVAILABLE = "database_unavailable"
@@ -76,6 +80,9 @@ class UpsertPipeline:
         crawler.signals.connect(
             pipeline.town_search_complete, signal=signals.town_search_complete
         )
+        crawler.signals.connect(
+            pipeline.sales_town_complete, signal=signals.sales_town_complete
+        )
         return pipeline
 
     # -- lifecycle -----------------------------------------------------------------
@@ -110,7 +117,7 @@ class UpsertPipeline:
     # -- items and signals ---------------------------------------------------------
 
     def process_item(self, item):
-        if isinstance(item, (TownItem, CaseItem)):
+        if isinstance(item, (TownItem, CaseItem, SaleItem)):
             self.batch.append(item)
             if len(self.batch) >= self.batch_size:
                 self.flush()
@@ -128,6 +135,16 @@ class UpsertPipeline:
         # Per canonical town (a search term can cover several towns): the
         # end-of-crawl check "a town that had cases now returns none" reads it.
         self.stats.set_value(f"{signals.LISTED_STAT_PREFIX}{town}", len(listed))
+
+    def sales_town_complete(self, town: str, posting_ids, **_):
+        """Remember a complete town sales list, applied by the final flush."""
+        self.pending_towns.append(
+            {
+                "town": town,
+                "posting_ids": sorted(set(posting_ids)),
+                "today": datetime.now(SALE_TZ).date().isoformat(),
+            }
+        )
 
     # -- flushing ------------------------------------------------------------------
 
@@ -170,6 +187,8 @@ class UpsertPipeline:
                 from ctforeclosure.store.towns import upsert_towns
 
                 upsert_towns(conn, towns, now=now)
+            self._store_sales(conn, batch, towns_done, now)
+            towns_done = [t for t in towns_done if "posting_ids" not in t]
             if cases or towns_done:
                 from ctforeclosure.store import cases as store_cases
 
@@ -185,6 +204,32 @@ class UpsertPipeline:
                         conn, done["town"], done["dockets"], now=now, crawl_id=crawl_id
                     )
         return new_parties
+
+    def _store_sales(self, conn, batch: list, towns_done: list[dict], now) -> None:
+        """Store the batch's sales, then apply complete town sales lists."""
+        sale_items = [i for i in batch if isinstance(i, SaleItem)]
+        marks = [t for t in towns_done if "posting_ids" in t]
+        if not sale_items and not marks:
+            return
+        from ctforeclosure.store import sales as store_sales
+
+        crawl_id = self.database.crawl_id
+        if sale_items:
+            result = store_sales.upsert_sales(
+                conn, sale_items, now=now, crawl_id=crawl_id
+            )
+            self.stats.inc_value("ctf/sales_changed", result.new + result.changed)
+            self.stats.inc_value("ctf/sales_unchanged", result.unchanged)
+            self.stats.inc_value("ctf/cases_from_sales", result.cases_created)
+        for done in marks:
+            store_sales.mark_town_sales(
+                conn,
+                done["town"],
+                done["posting_ids"],
+                now=now,
+                today=date.fromisoformat(done["today"]),
+                crawl_id=crawl_id,
+            )
 
     def _start_spooling(self, exc: Exception) -> None:
         from ctforeclosure.store.spool import Spool

@@ -33,6 +33,7 @@ from ctforeclosure.items import (
     CourtDateItem,
     DocketEntryItem,
     PartyItem,
+    SaleItem,
     TownItem,
 )
 
@@ -114,6 +115,47 @@ def check_case(case: CaseItem) -> CaseItem:
     _flag_dirty(case)
     _fit_lengths(case)
     return case
+
+
+def check_sale(sale: SaleItem) -> SaleItem:
+    """Return the sale with its docket compacted and dirty text flagged, or raise.
+
+    A sale is keyed on its posting id and joined to its case by docket: without
+    either it cannot be stored. Everything else is the site's and is kept.
+    """
+    if not isinstance(sale.posting_id, int) or sale.posting_id <= 0:
+        raise Rejected("posting_id_invalid", repr(sale.posting_id))
+    try:
+        sale.docket_no = dockets.compact(sale.docket_no)
+    except (dockets.InvalidDocket, TypeError) as exc:
+        raise Rejected("docket_invalid", repr(sale.docket_no)) from exc
+    _require_text(sale.town, "town_missing", "town")
+    if sale.status not in SALE_STATUSES:
+        raise Rejected("sale_status_invalid", repr(sale.status))
+    sale.sale_date = _as_date(sale.sale_date, "sale_date")
+    sale.notice_from = _as_date(sale.notice_from, "notice_from")
+    sale.notice_thru = _as_date(sale.notice_thru, "notice_thru")
+    if sale.sale_at is not None and (
+        not isinstance(sale.sale_at, datetime) or sale.sale_at.tzinfo is None
+    ):
+        raise Rejected("invalid_date", f"sale_at={sale.sale_at!r} (not aware)")
+    for needed, flag in (
+        (sale.sale_at, "sale_date_missing"),
+        (not sale.notice_fetched or sale.deposit is not None, "deposit_missing"),
+        (sale.address_street, "address_unparsed"),
+    ):
+        if not needed and flag not in sale.flags:
+            sale.flags.append(flag)
+    for name, length in _limits("sales", SaleItem):
+        value = getattr(sale, name)
+        if value.__class__ is str and len(value) > length:
+            setattr(sale, name, value[:length])
+            sale.flags.append(f"truncated_{name}")
+    return sale
+
+
+#: A sale's status: the list or the notice says cancelled, or it is scheduled.
+SALE_STATUSES = ("scheduled", "cancelled")
 
 
 def _check_children(case: CaseItem) -> None:
@@ -232,6 +274,8 @@ class ValidatePipeline:
                     return check_case(item)
                 if isinstance(item, TownItem):
                     return check_town(item)
+                if isinstance(item, SaleItem):
+                    return check_sale(item)
             except (TypeError, AttributeError) as exc:
                 # A field of the wrong shape (None for a list, a dict for an item).
                 raise Rejected("broken_structure", type(exc).__name__) from exc
@@ -239,6 +283,8 @@ class ValidatePipeline:
         except Rejected as exc:
             self._reject(item, exc)
             key = getattr(item, "docket_no", None) or getattr(item, "town", None)
+            if isinstance(item, SaleItem):
+                key = f"sale {item.posting_id} ({key})"
             raise DropItem(
                 f"{key or 'item without a docket'} dropped: {exc.reason}"
                 + (f" ({exc.detail})" if exc.detail else "")

@@ -98,12 +98,17 @@ class SearchSpider(Protocol):
     target_names: set[str]
     town_terms: dict[str, set[str]]  # town name -> terms whose results it needs
     town_dockets: dict[str, set[str]]  # town name -> dockets its searches listed
+    #: town name -> dockets of cases created from a sale whose page was never read
+    sale_cases: dict[str, list[str]]
 
     @property
     def persistent(self) -> dict: ...
 
     def _case_output(self, town, row: dict, jar: str | None, cookies: dict | None):
         """Yield the case page request (or listing item) of one grid row."""
+
+    def _case_request(self, listing: dict, jar, cookies, tries: int):
+        """Return the case page request of one listing."""
 
 
 if TYPE_CHECKING:
@@ -440,21 +445,45 @@ class SearchMixin(_SpiderBase):
                 continue
             self.town_dockets[town.name].add(row["docket_no"])
             mine.append((town, row))
-        self._announce_towns(term, total)
+        complete = self._announce_towns(term, total)
         emitted = self.persistent["emitted"]
         for town, row in mine:
             if row["docket_no"] in emitted:
                 continue
             emitted.add(row["docket_no"])
             yield from self._case_output(town, row, jar, cookies)
+        for name in complete:
+            yield from self._sale_case_requests(towns.by_name(name), jar, cookies)
 
-    def _announce_towns(self, term: str, total: int) -> None:
+    def _sale_case_requests(self, town, jar, cookies):
+        """Read the pages of the town's cases created from a sale, never read yet.
+
+        Such a case (a commercial property, a closed case) is not on the town's
+        default grid, so its page would otherwise never be read.
+        """
+        emitted = self.persistent["emitted"]
+        for docket in self.sale_cases.get(town.name, ()):
+            if docket in emitted:
+                continue
+            emitted.add(docket)
+            self.crawler.stats.inc_value("ctf/cases/from_sale")
+            listing = {
+                "docket_no": docket,
+                "search_town": town.name,
+                "county": town.county,
+            }
+            yield self._case_request(listing, jar, cookies, tries=1)
+
+    def _announce_towns(self, term: str, total: int) -> list[str]:
+        """Signal each town whose searches are now all done; return their names."""
         done = self.persistent["done_terms"]
         announced = self.persistent.setdefault("announced", set())
+        complete = []
         for name, needed in self.town_terms.items():
             if term not in needed or name in announced or not needed <= done:
                 continue
             announced.add(name)
+            complete.append(name)
             own = self.searches.get(name)  # a town's own search gives its site_total
             site_total = own.site_total if own and own.site_total is not None else total
             self.crawler.signals.send_catch_log(
@@ -463,3 +492,4 @@ class SearchMixin(_SpiderBase):
                 dockets=set(self.town_dockets[name]),
                 site_total=site_total,
             )
+        return complete

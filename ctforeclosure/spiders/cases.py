@@ -16,7 +16,9 @@ Flow, per search term (a town name; direction towns also search their base name 
 3. ``parse_results``: keep rows whose normalised town is a target; POST ``Page$N``
    until the pager has no next page; reconcile "Records: n" with rows parsed.
 4. Search done: ``town_search_complete`` for each town whose terms are all done,
-   then ``LoadDocket.aspx?DocketNo=<dashed>`` per new docket in that session.
+   then ``LoadDocket.aspx?DocketNo=<dashed>`` per new docket in that session, and
+   per case of a done town created from a sale whose page was never read (not on
+   the default grid: commercial, say; the ``sales`` spider reads no case page).
 5. ``parse_case``: one ``CaseItem`` per case, ``detail_fetched=True``.
 
 Modules: ``_cases_targets`` (arguments, towns, search terms), ``_cases_nobot`` (one
@@ -65,7 +67,11 @@ from ctforeclosure.spiders._cases_targets import (
     search_terms,
     target_towns,
 )
-from ctforeclosure.store.index import load_case_index, stored_town_sizes
+from ctforeclosure.store.index import (
+    load_case_index,
+    stored_town_sizes,
+    unread_sale_cases,
+)
 
 __all__ = ["CasesSpider", "abort_browser_request", "search_terms"]
 
@@ -158,6 +164,7 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
         self.searches = {term: SearchTerm(term) for term in self.terms}
         self.town_dockets: dict[str, set[str]] = defaultdict(set)
         self.stored_cases: dict = {}  # filled in start() with details=changed
+        self.sale_cases: dict[str, list[str]] = {}  # filled in start()
 
     # --- set-up -----------------------------------------------------------------
 
@@ -217,6 +224,10 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
         if self.details == "changed":  # Empty: every case page is fetched.
             self.stored_cases = self._ask_store(
                 load_case_index, "stored cases (every case page is fetched)"
+            )
+        if self.details != "none":
+            self.sale_cases = self._ask_store(
+                unread_sale_cases, "cases created from sales (their pages wait)"
             )
         if self.nobot.max_postbacks > 0:  # NoBot windows: big towns first
             sizes = self._ask_store(stored_town_sizes, "town sizes (towns go by name)")

@@ -401,9 +401,17 @@ def mark_town_listing(
         except docket_forms.InvalidDocket:
             continue
     stored = conn.execute(
-        sa.select(cases.c.docket_no, cases.c.listed).where(cases.c.search_town == town)
+        sa.select(cases.c.docket_no, cases.c.listed, cases.c.listing_town).where(
+            cases.c.search_town == town
+        )
     ).all()
-    gone = [r.docket_no for r in stored if r.listed and r.docket_no not in wanted]
+    # A case never seen on the grid (created from a sale notice, e.g. a commercial
+    # property the default search leaves out) is not "no longer listed" there.
+    gone = [
+        r.docket_no
+        for r in stored
+        if r.listed and r.docket_no not in wanted and r.listing_town is not None
+    ]
     back = [r.docket_no for r in stored if not r.listed and r.docket_no in wanted]
     changes = Changes(now, crawl_id)
     for chunk in chunks(gone):

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from ctforeclosure.db import aware, cases
 
-__all__ = ["load_case_index", "stored_town_sizes"]
+__all__ = ["load_case_index", "stored_town_sizes", "unread_sale_cases"]
 
 
 def load_case_index(
@@ -56,3 +56,22 @@ def stored_town_sizes(engine: sa.Engine, towns: Iterable[str]) -> dict[str, int]
     )
     with engine.connect() as conn:
         return {town: n for town, n in conn.execute(query)}
+
+
+def unread_sale_cases(engine: sa.Engine, towns: Iterable[str]) -> dict[str, list[str]]:
+    """Return ``{search_town: [docket, ...]}`` of cases created from a sale whose
+    page was never read: the cases spider reads them after the town's search."""
+    query = (
+        sa.select(cases.c.search_town, cases.c.docket_no)
+        .where(
+            cases.c.from_sale.is_(True),
+            cases.c.detail_fetched_at.is_(None),
+            cases.c.search_town.in_(sorted(set(towns))),
+        )
+        .order_by(cases.c.docket_no)
+    )
+    found: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        for town, docket in conn.execute(query):
+            found.setdefault(town, []).append(docket)
+    return found

@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from ctforeclosure.db import CASE_DATE_COLUMNS
@@ -30,6 +31,7 @@ from ctforeclosure.items import (
     CourtDateItem,
     DocketEntryItem,
     PartyItem,
+    SaleItem,
     TownItem,
 )
 
@@ -42,6 +44,8 @@ UNTRACED_PREFIX = "skiptrace-untraced-"
 def _default(value):
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     raise TypeError(f"cannot spool {type(value).__name__}")
 
 
@@ -51,6 +55,8 @@ def item_to_record(item) -> dict:
         return {"type": "case", "data": asdict(item)}
     if isinstance(item, TownItem):
         return {"type": "town", "data": asdict(item)}
+    if isinstance(item, SaleItem):
+        return {"type": "sale", "data": asdict(item)}
     raise TypeError(f"cannot spool a {type(item).__name__}")
 
 
@@ -88,6 +94,19 @@ def case_from_dict(data: dict) -> CaseItem:
     return CaseItem(**data)
 
 
+def sale_from_dict(data: dict) -> SaleItem:
+    """Rebuild a SaleItem (dates, moments, deposit) from its JSON form."""
+    data = dict(data)
+    for name in ("sale_date", "notice_from", "notice_thru"):
+        data[name] = _d(data.get(name))
+    for name in ("sale_at", "notice_fetched_at"):
+        if isinstance(data.get(name), str):
+            data[name] = datetime.fromisoformat(data[name])
+    if data.get("deposit") is not None:
+        data["deposit"] = Decimal(str(data["deposit"]))
+    return SaleItem(**data)
+
+
 def record_to_item(record: dict):
     """Return the item a spool record holds (or the record itself for a marker)."""
     kind = record.get("type")
@@ -95,9 +114,16 @@ def record_to_item(record: dict):
         return case_from_dict(record["data"])
     if kind == "town":
         return TownItem(**record["data"])
-    if kind == "town_complete":
+    if kind == "sale":
+        return sale_from_dict(record["data"])
+    if kind in ("town_complete", "sales_town_complete"):
         return record
     raise ValueError(f"unknown spool record type {kind!r}")
+
+
+def _marker_type(done: dict) -> str:
+    """A complete town search (cases) or a complete town sales list (sales)."""
+    return "sales_town_complete" if "posting_ids" in done else "town_complete"
 
 
 class Spool:
@@ -132,7 +158,7 @@ class Spool:
             json.dumps({**item_to_record(i), **stamp}, default=_default) for i in items
         ]
         lines += [
-            json.dumps({"type": "town_complete", "data": t, **stamp})
+            json.dumps({"type": _marker_type(t), "data": t, **stamp}, default=_default)
             for t in towns_done
         ]
         if not lines:
@@ -228,6 +254,7 @@ def count_records(spool_dir: Path) -> int:
 def _store_records(conn, records: list[dict]) -> list[dict]:
     """Store the records in spool order; return the parties this inserted."""
     from ctforeclosure.store.cases import mark_town_listing, upsert_cases
+    from ctforeclosure.store.sales import upsert_sales
     from ctforeclosure.store.towns import upsert_towns
 
     # Consecutive records of one kind, in spool order, so that a town's marker is
@@ -242,6 +269,9 @@ def _store_records(conn, records: list[dict]) -> list[dict]:
         crawl_id = group[0].get("crawl_id")
         towns = [r["data"] for r in group if r["type"] == "town"]
         cases = [record_to_item(r) for r in group if r["type"] == "case"]
+        sale_items = [record_to_item(r) for r in group if r["type"] == "sale"]
+        if sale_items:
+            upsert_sales(conn, sale_items, now=at, crawl_id=_run_id(conn, crawl_id))
         if towns:
             upsert_towns(conn, towns, now=at)
         if cases:
@@ -251,7 +281,10 @@ def _store_records(conn, records: list[dict]) -> list[dict]:
         group.clear()
 
     for record in records:
-        if record["type"] == "town_complete":
+        if record["type"] == "sales_town_complete":
+            flush_group()
+            _mark_sales(conn, record)
+        elif record["type"] == "town_complete":
             flush_group()
             mark_town_listing(
                 conn,
@@ -266,6 +299,20 @@ def _store_records(conn, records: list[dict]) -> list[dict]:
             group.append(record)
     flush_group()
     return new_parties
+
+
+def _mark_sales(conn, record: dict) -> None:
+    from ctforeclosure.store.sales import mark_town_sales
+
+    data = record["data"]
+    mark_town_sales(
+        conn,
+        data["town"],
+        data["posting_ids"],
+        now=_stamp(record),
+        today=date.fromisoformat(data["today"]),
+        crawl_id=_run_id(conn, record.get("crawl_id")),
+    )
 
 
 def _stamp(record: dict) -> datetime:
@@ -360,4 +407,4 @@ def replay(engine, spool_dir: Path, batch_size: int = 500, progress=None):
     return result
 
 
-_TYPES = frozenset({"case", "town", "town_complete"})
+_TYPES = frozenset({"case", "town", "town_complete", "sale", "sales_town_complete"})

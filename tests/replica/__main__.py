@@ -14,7 +14,7 @@ import sys
 import warnings
 
 from .app import create_app
-from .options import FAULTS, STATELIB_LAYOUTS, ReplicaOptions
+from .options import FAULTS, SALES_INDEX_LAYOUTS, STATELIB_LAYOUTS, ReplicaOptions
 from .server import HOST, env_for
 
 SEND_BYTES = 1 << 19  # larger than any page the replica serves
@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--day", type=int, default=0, help="evolve the data by N days")
     parser.add_argument("--towns-layout", choices=STATELIB_LAYOUTS, default="entries")
+    parser.add_argument(
+        "--sales-index-layout", choices=SALES_INDEX_LAYOUTS, default="panel"
+    )
     parser.add_argument("--abbreviate-towns", action="store_true")
     parser.add_argument("--capture-mode", action="store_true")
     parser.add_argument(
@@ -74,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         faults=frozenset(args.fault),
         day=args.day,
         statelib_layout=args.towns_layout,
+        sales_index_layout=args.sales_index_layout,
         abbreviate_towns=args.abbreviate_towns,
         capture_mode=args.capture_mode,
         server_timing=args.server_timing,

@@ -153,6 +153,13 @@ def create_app(options: ReplicaOptions | None = None) -> Flask:
             )
         )
 
+    @app.get("/_replica/sales_truth.json")
+    def sales_truth_json():
+        from .sales_state import sales_truth
+
+        st = current_app.extensions["replica"]
+        return jsonify(sales_truth(st.dataset, request.args.get("town") or None))
+
     @app.post("/_replica/mutate")
     def mutate_json():
         from .evolution import mutate

@@ -23,6 +23,7 @@ from .data import (
     Dataset,
     fmt,
 )
+from .sales_state import SALE_KINDS, apply_sale_change
 
 KINDS = (
     "new_case",
@@ -225,15 +226,17 @@ def mutate(dataset: Dataset, request: dict) -> dict:
             changes = advance(dataset, days)
         else:
             kind = request.get("kind")
-            if kind not in KINDS:
-                raise ValueError(f"kind must be one of {KINDS}")
+            if kind not in KINDS + SALE_KINDS:
+                raise ValueError(f"kind must be one of {KINDS + SALE_KINDS}")
             rng = random.Random(
                 f"replica-mutate-{dataset.seed}-{dataset.day}-{dataset.mutations}"
             )
             dataset.mutations += 1
             changes = []
             for _ in range(int(request.get("count", 1))):
-                change = apply(dataset, kind, rng, request.get("docket"))
+                change = (apply_sale_change if kind in SALE_KINDS else apply)(
+                    dataset, kind, rng, request.get("docket")
+                )
                 if change:
                     changes.append({"day": dataset.day, **change})
             dataset.reindex()

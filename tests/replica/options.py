@@ -18,9 +18,12 @@ FAULTS = frozenset(
         "nobot-reject-some",  # bursts of refused NoBot answers (two in 2 * N)
         "nobot-unknown-script",  # NoBot challenge only a browser can answer
         "robots-disallow",  # robots.txt says Disallow: /
+        "sales-notice-500",  # every sale notice page answers 500
     }
 )
 STATELIB_LAYOUTS = ("entries", "table", "partial")
+#: The pending-sales index's two markups (docs/SITES.md §5.1 (a) and (b)).
+SALES_INDEX_LAYOUTS = ("panel", "grid")
 #: Fixed fake key; must equal tests.replica.batchdata.TEST_API_KEY (a test checks).
 BATCHDATA_API_KEY = "replica-test-key"
 
@@ -45,6 +48,7 @@ class ReplicaOptions:
     fault_every: int = 3  # how often a probabilistic fault hits (1 in N requests)
     batchdata_rate_limit: int = 3000  # requests per minute
     server_timing: bool = False  # add a Server-Timing header (benchmarks only)
+    sales_index_layout: str = "panel"  # pending-sales town index: panel | grid
 
     def __post_init__(self):
         # "batchdata-NAME" faults are passed on to the BatchData stand-in as NAME.
@@ -53,5 +57,7 @@ class ReplicaOptions:
             raise ValueError(
                 f"unknown fault(s): {sorted(unknown)}; known: {sorted(FAULTS)}"
             )
+        if self.sales_index_layout not in SALES_INDEX_LAYOUTS:
+            raise ValueError(f"unknown sales index layout {self.sales_index_layout!r}")
         if self.statelib_layout not in STATELIB_LAYOUTS:
             raise ValueError(f"unknown layout {self.statelib_layout!r}")

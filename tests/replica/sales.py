@@ -1,85 +1,87 @@
 """Pending foreclosure sales pages (sso.eservices.jud.ct.gov/foreclosures/Public/).
 
-Shaped like docs/SITES.md §5 from the same generated cases: every active case with a
-judgment of foreclosure by sale and a sale date not yet past is a posting.
+Shaped like docs/SITES.md §5 from the same generated cases (which postings exist
+and how they evolve: ``sales_state.py``):
 
-- ``PendPostbyTownList.aspx``: towns with pending sales, each linked with a count
-  (markup (a) of §5.1, described by scrapers' code, never captured: UNVERIFIED).
+- ``PendPostbyTownList.aspx``: towns with pending sales, each with its count, in
+  either markup scrapers describe (§5.1, never captured: UNVERIFIED): (a) the flat
+  list in ``div#ctl00_cphBody_Panel1`` (default) or (b) the ``cphBody_GridView1``
+  table with ``lblTownCount`` spans and town values with trailing spaces
+  (option ``sales_index_layout="grid"``).
 - ``PendPostbyTownDetails.aspx?town=<Town>``: the per-town table, markup from the
-  (scrubbed) Fairfield capture.
+  (scrubbed) Fairfield capture; a cancelled sale keeps its row with
+  "CANCELLED - ..." appended.
 - ``PendPostDetailPublic.aspx?PostingId=N``: the notice, with the ids scrapers use
-  (§5.3, code and mocks only: UNVERIFIED).
+  (§5.3, code and mocks only: UNVERIFIED), with the ``ctl00_`` prefix for even
+  posting ids and without it for odd ones (both were seen).
 """
 
 from __future__ import annotations
 
-import random
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, request
 
 from ctforeclosure import dockets
 
-from .data import Case, fmt
+from .data import fmt
 from .html import e, fill
-
-SALE_TIME = "12:00PM"
-#: Heading texts seen in the capture (spacing and commas vary) [CAPTURE].
-HEADINGS = (
-    "PUBLIC AUCTION FORECLOSURE SALE: {ptype} <br> ADDRESS: {street} {town} CT",
-    "PUBLIC AUCTION FORECLOSURE SALE:{ptype} <br> ADDRESS:  {street}, {town}, CT {zip}",
+from .sales_state import (
+    HEADINGS,
+    LIST_CANCEL_TEXT,
+    NOTICE_CANCEL_TEXT,
+    SALE_TIME,
+    Posting,
+    committee,
+    pending_sales,
 )
 
 bp = Blueprint("sales", __name__)
+#: Town values in markup (b) carry trailing spaces ("Milford   ") [CODE].
+GRID_TOWN_PADDING = "   "
+SERVER_ERROR = "<html><body><h1>Server Error in '/' Application.</h1></body></html>"
+#: How long before the sale the notice runs (UNVERIFIED: never captured).
+NOTICE_DAYS = timedelta(days=21)
 
 
-def posting_id(case: Case) -> int:
-    """Return the posting id of a case's sale notice (stable per docket)."""
-    return 60000 + sum(ord(ch) * (i + 1) for i, ch in enumerate(case.docket_no)) % 30000
-
-
-def pending_sales(dataset) -> list[tuple[Case, dict]]:
-    """Return (case, detail) for every pending sale, by town, sale date, docket."""
-    with dataset.lock:
-        cached = getattr(dataset, "_sales_cache", None)
-        if cached is not None and cached[0] is dataset.ordered:
-            return cached[1]
-        cases = list(dataset.ordered)
-    sales = []
-    for case in cases:
-        if not case.is_active:
-            continue
-        detail = dataset.detail(case)
-        if detail["judgment_type"] == "sale" and detail["sale_date"] >= dataset.today:
-            sales.append((case, detail))
-    sales.sort(key=lambda cd: (cd[0].town.name, cd[1]["sale_date"], cd[0].docket_no))
-    with dataset.lock:
-        dataset._sales_cache = (dataset.ordered, sales)
-    return sales
-
-
-def _heading(case: Case, detail: dict) -> str:
-    rng = random.Random(f"sale-{case.docket_no}")
-    unit = detail["property_unit"]
-    condo = bool(unit) and unit.startswith(("Unit", "Apt"))
-    ptype = "Residential Condominium" if condo else "Residential"
-    street = ", ".join(p for p in (detail["property_street"], unit) if p)
-    return rng.choice(HEADINGS).format(
-        ptype=ptype, street=e(street), town=case.town.name, zip=case.zip
+def _heading(posting: Posting) -> str:
+    street = ", ".join(p for p in (posting.street, posting.unit) if p)
+    case = posting.case
+    text = HEADINGS[posting.heading_form].format(
+        ptype=posting.ptype, street=e(street), town=case.town.name, zip=case.zip
     )
+    if posting.cancelled == "list":
+        text += f" <br> {LIST_CANCEL_TEXT}"
+    return text
+
+
+def _counts() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for posting in pending_sales(current_app.extensions["replica"].dataset):
+        name = posting.case.town.name
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 @bp.get("/PendPostbyTownList.aspx")
 def town_list():
-    sales = pending_sales(current_app.extensions["replica"].dataset)
-    counts: dict[str, int] = {}
-    for case, _ in sales:
-        counts[case.town.name] = counts.get(case.town.name, 0) + 1
-    items = "".join(
-        f'<a href="PendPostbyTownDetails.aspx?town={e(town)}">{e(town)}</a>'
-        f"<span> (</span><span>{n}</span><span>)</span><br>\n"
-        for town, n in sorted(counts.items())
-    )
-    body = fill("sales_town_list.html", {"ITEMS": items})
+    counts = _counts()
+    if current_app.extensions["replica"].options.sales_index_layout == "grid":
+        items = "".join(
+            f'<tr><td><a id="cphBody_GridView1_hlnkTown_{i}" '
+            f'href="PendPostbyTownDetails.aspx?Town={e(town)}{GRID_TOWN_PADDING}">'
+            f"{e(town)}</a></td><td>"
+            f'<span id="cphBody_GridView1_lblTownCount_{i}">{n}</span></td></tr>\n'
+            for i, (town, n) in enumerate(counts.items())
+        )
+        body = fill("sales_town_list_grid.html", {"ROWS": items})
+    else:
+        items = "".join(
+            f'<a href="PendPostbyTownDetails.aspx?town={e(town)}">{e(town)}</a>'
+            f"<span> (</span><span>{n}</span><span>)</span><br>\n"
+            for town, n in counts.items()
+        )
+        body = fill("sales_town_list.html", {"ITEMS": items})
     return Response(body, mimetype="text/html")
 
 
@@ -88,7 +90,7 @@ def town_details():
     town = (request.args.get("town") or request.args.get("Town") or "").strip()
     dataset = current_app.extensions["replica"].dataset
     rows = [
-        cd for cd in pending_sales(dataset) if cd[0].town.name.lower() == town.lower()
+        p for p in pending_sales(dataset) if p.case.town.name.lower() == town.lower()
     ]
     html_rows = "".join(
         fill(
@@ -96,14 +98,14 @@ def town_details():
             {
                 "NUM": str(i + 1),
                 "CTL": f"ctl{i + 2:02d}",
-                "SALE_DATE": fmt(detail["sale_date"]),
+                "SALE_DATE": fmt(posting.sale_date),
                 "SALE_TIME": SALE_TIME,
-                "DOCKET": case.docket_no,
-                "HEADING": _heading(case, detail),
-                "POSTING_ID": str(posting_id(case)),
+                "DOCKET": posting.case.docket_no,
+                "HEADING": _heading(posting),
+                "POSTING_ID": str(posting.posting_id),
             },
         )
-        for i, (case, detail) in enumerate(rows)
+        for i, posting in enumerate(rows)
     )
     body = fill(
         "sales_town_details.html",
@@ -112,33 +114,52 @@ def town_details():
     return Response(body, mimetype="text/html")
 
 
+def _notice_fields(posting: Posting, detail: dict) -> dict[str, str]:
+    name, address, phone, email = committee(posting)
+    return {
+        "uEfileCaseInfo1_lblCaseCap": e(detail["caption"]),
+        "uEfileCaseInfo1_lblFileDate": fmt(detail["file_date"]),
+        "uEfileCaseInfo1_lblRetDate": fmt(detail["return_date"]),
+        "lblSaleDate": posting.sale_date.strftime("%b %d, %Y"),
+        "lblSaleTime": SALE_TIME,
+        "lblInsp": "Open house one hour before the sale",
+        "lblNoticeFrom": fmt(posting.sale_date - NOTICE_DAYS),
+        "lblNoticeThru": fmt(posting.sale_date),
+        "lblHeading": _heading(posting),
+        "lblBody": "The property will be sold at public auction on the premises."
+        "<br>A deposit by certified check or bank check in the amount of "
+        f"${posting.deposit:,.2f} must be presented to bid."
+        "<br>The sale is subject to the approval of the court.",
+        "lblCommittee": f"{name}<br>{e(address)}<br>{phone}<br>{email}",
+        "lblStatus": NOTICE_CANCEL_TEXT if posting.cancelled == "notice" else "",
+    }
+
+
 @bp.get("/PendPostDetailPublic.aspx")
 def notice_detail():
     wanted = request.args.get("PostingId", "")
     dataset = current_app.extensions["replica"].dataset
-    found = [cd for cd in pending_sales(dataset) if str(posting_id(cd[0])) == wanted]
+    found = [p for p in pending_sales(dataset) if str(p.posting_id) == wanted]
     if not found:
         abort(404)
-    case, detail = found[0]
-    p = "ctl00_cphBody_"
-    fields = {
-        "uEfileCaseInfo1_lblCaseCap": e(detail["caption"]),
-        "uEfileCaseInfo1_lblFileDate": fmt(detail["file_date"]),
-        "uEfileCaseInfo1_lblRetDate": fmt(detail["return_date"]),
-        "lblSaleDate": fmt(detail["sale_date"]),
-        "lblSaleTime": SALE_TIME,
-        "lblHeading": _heading(case, detail),
-        "lblBody": "The property will be sold at public auction. A certified check in "
-        "the amount required by the court must be presented to bid.",
-        "lblStatus": "",
-    }
-    spans = "".join(f'<span id="{p}{k}">{v}</span><br>\n' for k, v in fields.items())
+    if "sales-notice-500" in current_app.extensions["replica"].options.faults:
+        return Response(SERVER_ERROR, status=500, mimetype="text/html")
+    posting = found[0]
+    case = posting.case
+    prefix = "ctl00_cphBody_" if posting.posting_id % 2 == 0 else "cphBody_"
+    fields = _notice_fields(posting, dataset.detail(case))
+    spans = "".join(
+        f'<span id="{prefix}{k}">{v}</span><br>\n' for k, v in fields.items()
+    )
     body = fill(
         "sales_notice.html",
         {
+            "PREFIX": prefix,
             "DOCKET": dockets.header_form(case.docket_no),
+            "DOCKET_COMPACT": case.docket_no,
             "TOWN": e(case.town.name),
             "SPANS": spans,
+            "POSTING_ID": str(posting.posting_id),
         },
     )
     return Response(body, mimetype="text/html")

@@ -130,6 +130,13 @@ class ReplicaServer:
         with urllib.request.urlopen(f"{self.root}/_replica/truth.json?{query}") as resp:
             return json.load(resp)
 
+    def sales_truth(self, town: str | None = None) -> list[dict]:
+        """Return /_replica/sales_truth.json: every listed sale posting."""
+        query = urllib.parse.urlencode({"town": town} if town else {})
+        url = f"{self.root}/_replica/sales_truth.json?{query}"
+        with urllib.request.urlopen(url) as resp:
+            return json.load(resp)
+
     def mutate(self, **changes) -> dict:
         """POST /_replica/mutate with ``changes`` and return its report."""
         request = urllib.request.Request(

@@ -317,6 +317,26 @@ def _schedule_args(text: str) -> list[str]:
 @pytest.mark.parametrize(
     "path", ["systemd/ctforeclosure-schedule.service", "cron/ctforeclosure"]
 )
+def test_recurring_schedule_also_posts_one_sales_crawl(path, monkeypatch):
+    from ctforeclosure.cli.app import main
+
+    commands = [
+        shlex.split(found)
+        for found in re.findall(
+            r"/opt/ctforeclosure/venv/bin/ctforeclosure (schedule[^>\n;]*)",
+            (DEPLOY / path).read_text(),
+        )
+    ]
+    assert ["schedule", "--spider", "sales", "--all"] in commands
+    monkeypatch.setenv("SCRAPYD_NODES", f"http://127.0.0.1:{free_port()}")
+    result = CliRunner().invoke(main, ["schedule", "--spider", "sales", "--all"])
+    assert result.exit_code == 1
+    assert "no scrapyd node answered" in result.output
+
+
+@pytest.mark.parametrize(
+    "path", ["systemd/ctforeclosure-schedule.service", "cron/ctforeclosure"]
+)
 def test_recurring_schedule_command_is_a_valid_cli_call(path, monkeypatch):
     from ctforeclosure.cli.app import main
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ctforeclosure.jobs.scheduling import parse_log
+from tests.webui.conftest import frozen_node, scrapyd_env  # noqa: F401 -- fixtures
 
 FINISHED = """\
 2026-11-24 12:29:01 [scrapy.core.engine] INFO: Closing spider (finished)
@@ -170,3 +171,34 @@ def test_schedule_cli_passes_an_ordinary_setting_and_argument_on():
     )
     assert result.exit_code == 1, result.output
     assert "no scrapyd node answered" in result.output
+
+
+def test_schedule_sales_all_posts_one_job_without_a_town(scrapyd_env):  # noqa: F811
+    """Most towns have no sale: --spider sales --all is one job over the index."""
+    from click.testing import CliRunner
+
+    from ctforeclosure.cli.app import main
+
+    before = scrapyd_env.get("listjobs.json", project="ctforeclosure")["pending"]
+    result = CliRunner().invoke(main, ["schedule", "--spider", "sales", "--all"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("\tall towns")
+    pending = scrapyd_env.get("listjobs.json", project="ctforeclosure")["pending"]
+    new = [job for job in pending if job not in before]
+    assert [job["spider"] for job in new] == ["sales"]
+    assert not {"town", "towns", "county"} & set(new[0].get("args") or {})
+
+
+def test_schedule_sales_for_a_county_names_its_towns(scrapyd_env):  # noqa: F811
+    from click.testing import CliRunner
+
+    from ctforeclosure.cli.app import main
+
+    result = CliRunner().invoke(
+        main,
+        ["schedule", "--spider", "sales", "--county", "Tolland", "--batch-size", "20"],
+    )
+    assert result.exit_code == 0, result.output
+    (line,) = result.output.strip().splitlines()
+    assert "Tolland" in line and "Vernon" in line

@@ -114,6 +114,8 @@ TIME_COLUMNS = {
     "detail_fetched_at",
     "removed_at",
     "no_longer_listed_at",
+    "notice_fetched_at",
+    "unlisted_at",
     "seen_at",
     "last_crawl_id",
     "crawl_id",
@@ -130,6 +132,7 @@ def snapshot(engine: sa.Engine, with_times: bool = False) -> dict[str, list[tupl
             db.docket_entries,
             db.court_dates,
             db.case_changes,
+            db.sales,
         ):
             cols = [
                 c for c in table.c if with_times or c.name not in TIME_COLUMNS | {"id"}

@@ -70,19 +70,26 @@ def test_town_details_rows_match_truth(sales_replica):
 
 
 def test_notice_detail_shows_sale_date(sales_replica):
+    """The notice prints its date as the mocks do ("Aug 29, 2026"), with its ids
+    led by ``ctl00_`` for even posting ids and not for odd ones (both were seen)."""
     base = sales_replica.env["CTJUD_SALES_BASE_URL"]
     expected = _expected(sales_replica)
-    town = next(iter(expected))
-    html = requests.get(
-        f"{base}/PendPostbyTownDetails.aspx", params={"town": town}, timeout=10
-    ).text
-    link = Selector(html).css("a[href^='PendPostDetailPublic']::attr(href)").get()
-    notice = Selector(requests.get(f"{base}/{link}", timeout=10).text)
-    sale_date = notice.css("#ctl00_cphBody_lblSaleDate::text").get()
-    docket = notice.css("#ctl00_cphBody_uEfileCaseInfo1_hlnkDocketNo::text").get()
-    compact = docket.replace("-", "")
-    truth = next(t for t in expected[town] if t["docket_no"] == compact)
-    assert sale_date == date.fromisoformat(truth["sale_date"]).strftime("%m/%d/%Y")
+    prefixes = set()
+    for town, sales in expected.items():
+        html = requests.get(
+            f"{base}/PendPostbyTownDetails.aspx", params={"town": town}, timeout=10
+        ).text
+        for link in Selector(html).css("a[href^='PendPostDetailPublic']::attr(href)"):
+            posting = int(link.get().rsplit("=", 1)[1])
+            prefix = "ctl00_cphBody_" if posting % 2 == 0 else "cphBody_"
+            notice = Selector(requests.get(f"{base}/{link.get()}", timeout=10).text)
+            sale_date = notice.css(f"#{prefix}lblSaleDate::text").get()
+            docket = notice.css(f"#{prefix}uEfileCaseInfo1_hlnkDocketNo::text").get()
+            truth = next(t for t in sales if t["docket_no"] == docket.replace("-", ""))
+            day = date.fromisoformat(truth["sale_date"])
+            assert sale_date == day.strftime("%b %d, %Y")
+            prefixes.add(prefix)
+    assert prefixes == {"ctl00_cphBody_", "cphBody_"}
 
 
 def test_unknown_posting_is_not_found(sales_replica):

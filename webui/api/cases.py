@@ -7,7 +7,7 @@ from flask import jsonify, request
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
-from webui import params, queries
+from webui import params, queries, sales_queries
 from webui.api.common import (
     bp,
     compact_or_404,
@@ -17,6 +17,7 @@ from webui.api.common import (
     scope,
     traces_json,
 )
+from webui.api.sales import sale_json
 from webui.db import get_conn
 
 
@@ -88,4 +89,5 @@ def case_detail(docket_no: str):
     body["docket_entries"] = [row_dict(e) for e in story["entries"]]
     body["court_dates"] = [row_dict(d) for d in story["court_dates"]]
     body["changes"] = [row_dict(c) for c in story["changes"]]
+    body["sales"] = [sale_json(s) for s in sales_queries.case_sales(conn, compact)]
     return jsonify(body)
