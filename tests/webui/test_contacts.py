@@ -35,6 +35,7 @@ PATH_VALUES = {
     "county": "Hartford",
     "name": "Hartford",
     "token_id": "1",
+    "posting_id": "1",
     "token": "no-such-link",  # an emailed reset or invitation link
 }
 CASE_PAGE = f"/cases/{DOCKET_HARTFORD}"
