@@ -203,7 +203,6 @@ def test_spider_has_what_its_mixins_declare_they_need():
     assert set(spider.searches) == {"Middletown"}
 
 
-
 @pytest.mark.parametrize("spider_class", [CasesSpider, TownsSpider])
 def test_no_spider_callback_is_a_generator_that_returns_a_value(spider_class):
     # The crawl turns Scrapy's own check off (WARN_ON_GENERATOR_RETURN_VALUE, for
@@ -215,6 +214,7 @@ def test_no_spider_callback_is_a_generator_that_returns_a_value(spider_class):
     ]
     assert len(callbacks) >= 2
     assert [c.__name__ for c in callbacks if is_generator_with_return_value(c)] == []
+
 
 READS = [
     ("parse_form", "judiciary/search_form__replica.html", "Middletown", 1),
