@@ -171,6 +171,18 @@ SKIPTRACE_ENABLED = _cfg.skiptrace_enabled
 UPSERT_BATCH_SIZE = 500
 UPSERT_FLUSH_SECONDS = 10.0
 
+# Scrapy passes each callback's output through CONCURRENT_ITEMS asyncio tasks, all of
+# them started for every response, though a case page yields one item and every
+# pipeline here is synchronous (the upsert only batches): parallel items gain
+# nothing, and the 100 tasks a response cost ~10 % of a crawl's CPU
+# (BENCHMARKS.md, "Cases spider"). Default 100.
+CONCURRENT_ITEMS = 1
+# Scrapy re-reads a callback's source (inspect + ast) to warn when a generator
+# returns a value, again each time the callback's bound method has been collected:
+# about one case page in eight. tests/spiders/test_cases.py checks every spider
+# callback once instead. Default True.
+WARN_ON_GENERATOR_RETURN_VALUE = False
+
 # Scrapy's default log formatter prints whole items (names, addresses) when it logs
 # a scraped or dropped item; ours names the docket and the reason only.
 # Default: "scrapy.logformatter.LogFormatter".

@@ -8,6 +8,7 @@ the replica's ground truth: every listed case exactly once, every truth field eq
 from __future__ import annotations
 
 import ast
+import inspect
 import json
 import os
 import re
@@ -25,6 +26,7 @@ import pytest_twisted
 from scrapy.exceptions import IgnoreRequest, UsageError
 from scrapy.http import HtmlResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.misc import is_generator_with_return_value
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
@@ -35,6 +37,7 @@ from ctforeclosure.spiders._cases_pages import CasePagesSpider
 from ctforeclosure.spiders._cases_search import SearchSpider
 from ctforeclosure.spiders._cases_targets import largest_first
 from ctforeclosure.spiders.cases import CasesSpider, search_terms
+from ctforeclosure.spiders.towns import TownsSpider
 from tests.conftest import fixture_response
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -198,6 +201,19 @@ def test_spider_has_what_its_mixins_declare_they_need():
     assert isinstance(spider, SearchSpider)
     assert isinstance(spider, CasePagesSpider)
     assert set(spider.searches) == {"Middletown"}
+
+
+@pytest.mark.parametrize("spider_class", [CasesSpider, TownsSpider])
+def test_no_spider_callback_is_a_generator_that_returns_a_value(spider_class):
+    # The crawl turns Scrapy's own check off (WARN_ON_GENERATOR_RETURN_VALUE, for
+    # its CPU): a value returned from a generator callback would be lost silently.
+    callbacks = [
+        getattr(spider_class, name)
+        for name in dir(spider_class)
+        if inspect.isgeneratorfunction(getattr(spider_class, name, None))
+    ]
+    assert len(callbacks) >= 2
+    assert [c.__name__ for c in callbacks if is_generator_with_return_value(c)] == []
 
 
 READS = [
