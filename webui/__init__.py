@@ -138,20 +138,29 @@ def _register(app: Flask) -> None:
     auth.init_app(app)
     filters.init_app(app)
 
-    from webui import admin, api, cases, crawls, dashboard, exports, skiptrace, towns
+    from webui import (
+        admin,
+        api,
+        cases,
+        crawls,
+        dashboard,
+        exports,
+        skiptrace,
+        status,
+        towns,
+    )
 
-    for module in (dashboard, cases, towns, crawls, skiptrace, exports, admin):
+    for module in (dashboard, cases, towns, crawls, skiptrace, exports, admin, status):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
-    app.get("/healthz")(healthz)
+    from webui import health, metrics, request_log
+
+    health.init_app(app)
+    metrics.init_app(app)
+    request_log.init_app(app)
     app.after_request(_security_headers)
     app.after_request(_no_store)
-
-
-def healthz():
-    """Report that the process is up (no data)."""
-    return {"status": "ok"}
 
 
 #: What may be cached: static files, and the blank sign-in form.

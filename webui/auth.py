@@ -45,7 +45,8 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()
 
 #: Endpoints reachable without a session (the API checks its own tokens).
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "healthz", "static"})
+#: ``/metrics`` checks an API token with the admin scope itself (webui.metrics).
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "healthz", "readyz", "metrics", "static"})
 #: Session keys: the user's session version at sign-in, and the browser's digest.
 SESSION_VERSION = "_ctf_version"
 SESSION_AGENT = "_ctf_agent"

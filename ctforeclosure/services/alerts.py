@@ -41,8 +41,10 @@ __all__ = [
     "login_failures_on_account",
     "monitor_failed",
     "scrub",
+    "routine_failed",
     "send",
     "skiptrace_budget_exhausted",
+    "test_alert",
 ]
 
 logger = logging.getLogger(__name__)
@@ -244,5 +246,25 @@ def login_failures_on_account(
             "what": "someone may be guessing its password; the account is not"
             " locked (see the audit log, action login.failed)",
         },
+    )
+    return send(alert, channels)
+
+
+def routine_failed(
+    *, routine: str, reason: str, code: int, channels: AlertChannels | None = None
+) -> list[str]:
+    """Alert that a scheduled routine (``ctforeclosure routine ...``) failed."""
+    alert = Alert(
+        "routine_failed",
+        f"routine {routine} failed: {reason}",
+        {"routine": routine, "exit_code": code, "reason": reason},
+    )
+    return send(alert, channels)
+
+
+def test_alert(*, by: str, channels: AlertChannels | None = None) -> list[str]:
+    """Send a test alert on every channel (the status page's button)."""
+    alert = Alert(
+        "test", "test alert: the alert channels work", {"requested_by": by}
     )
     return send(alert, channels)

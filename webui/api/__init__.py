@@ -16,7 +16,15 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 # Each resource's module registers its routes on the blueprint when imported.
-from webui.api import cases, defendants, guard, scraper, skiptraces, towns  # noqa: F401
+from webui.api import (  # noqa: F401
+    cases,
+    defendants,
+    guard,
+    scraper,
+    skiptraces,
+    status,
+    towns,
+)
 from webui.api.common import bp, scope
 
 __all__ = ["bp"]
