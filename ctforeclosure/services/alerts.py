@@ -43,6 +43,7 @@ __all__ = [
     "scrub",
     "routine_failed",
     "send",
+    "send_report",
     "skiptrace_budget_exhausted",
     "test_alert",
 ]
@@ -123,12 +124,12 @@ def _post_webhook(alert: Alert, url: str) -> None:
     response.raise_for_status()
 
 
-def _send_email(alert: Alert, channels: AlertChannels) -> None:
+def _send_email(alert: Alert, channels: AlertChannels, body: str | None = None) -> None:
     message = EmailMessage()
     message["Subject"] = f"[ctforeclosure] {scrub(alert.subject)}"
     message["From"] = channels.email_from
     message["To"] = ", ".join(channels.email_to)
-    message.set_content(alert.text() + "\n")
+    message.set_content(scrub(body) if body is not None else alert.text() + "\n")
     host, port = channels.smtp_host, channels.smtp_port
     if channels.smtp_security == "ssl":
         smtp = smtplib.SMTP_SSL(
@@ -268,3 +269,8 @@ def test_alert(*, by: str, channels: AlertChannels | None = None) -> list[str]:
         "test", "test alert: the alert channels work", {"requested_by": by}
     )
     return send(alert, channels)
+
+
+def send_report(subject: str, text: str, channels: AlertChannels) -> None:
+    """Email a report (counts only) to ``ALERT_EMAIL_TO``; raise when it fails."""
+    _send_email(Alert("report", subject, {}), channels, body=text)
