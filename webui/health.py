@@ -15,7 +15,6 @@ from ctforeclosure import migrate
 from webui.db import get_engine
 
 
-
 def init_app(app: Flask) -> None:
     """Serve both at the root, outside every blueprint and login."""
     app.get("/healthz")(healthz)

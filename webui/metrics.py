@@ -47,9 +47,7 @@ POOL_IN_USE = Gauge(
     "Database connections in use",
     multiprocess_mode="livesum",
 )
-POOL_SIZE = Gauge(
-    "ctf_db_pool_size", "Database pool size", multiprocess_mode="livesum"
-)
+POOL_SIZE = Gauge("ctf_db_pool_size", "Database pool size", multiprocess_mode="livesum")
 
 
 def init_app(app: Flask) -> None:
@@ -90,7 +88,10 @@ def _refusal() -> tuple[dict, int] | None:
     if bearer is None:
         return {"error": "invalid or revoked token"}, 401
     if "admin" not in bearer.scopes:
-        return {"error": "this token lacks the admin scope", "missing_scope": "admin"}, 403
+        return {
+            "error": "this token lacks the admin scope",
+            "missing_scope": "admin",
+        }, 403
     return None
 
 
@@ -122,8 +123,11 @@ def _data_gauges(found: dict):
     for state, count in found["cases"].items():
         cases.add_metric([state], count)
     yield cases
-    yield _gauge("ctf_changes_last_day", "Case changes found in the last 24 h",
-                 found["changes_last_day"])
+    yield _gauge(
+        "ctf_changes_last_day",
+        "Case changes found in the last 24 h",
+        found["changes_last_day"],
+    )
     age = GaugeMetricFamily(
         "ctf_town_last_crawl_age_seconds",
         "Seconds since each town's last successful cases crawl",
@@ -133,17 +137,26 @@ def _data_gauges(found: dict):
         if town["age_hours"] is not None:
             age.add_metric([town["town"]], town["age_hours"] * 3600)
     yield age
-    yield _gauge("ctf_towns_stale", "Towns not refreshed in time",
-                 sum(t["stale"] for t in found["towns"]))
-    yield _gauge("ctf_spool_backlog_records", "Records waiting in the spool",
-                 found["spool_backlog"])
+    yield _gauge(
+        "ctf_towns_stale",
+        "Towns not refreshed in time",
+        sum(t["stale"] for t in found["towns"]),
+    )
+    yield _gauge(
+        "ctf_spool_backlog_records",
+        "Records waiting in the spool",
+        found["spool_backlog"],
+    )
     left = found["skiptrace"].get("left")
     if left is not None:
-        yield _gauge("ctf_skiptrace_budget_left_dollars",
-                     "Skip-trace monthly budget left", left)
-    yield _gauge("ctf_court_requests_last_hour",
-                 "Court requests of crawls that ended in the last hour",
-                 found["court_requests_last_hour"])
+        yield _gauge(
+            "ctf_skiptrace_budget_left_dollars", "Skip-trace monthly budget left", left
+        )
+    yield _gauge(
+        "ctf_court_requests_last_hour",
+        "Court requests of crawls that ended in the last hour",
+        found["court_requests_last_hour"],
+    )
 
 
 def metrics():

@@ -46,8 +46,13 @@ def test_alert():
     channels = current_app.config["ALERT_CHANNELS"]
     delivered = alerts.test_alert(by=f"user:{current_user.id}", channels=channels)
     with write() as conn:
-        audit.record(conn, current_user.email, "alert.test", None,
-                     {"delivered": ",".join(delivered)})
+        audit.record(
+            conn,
+            current_user.email,
+            "alert.test",
+            None,
+            {"delivered": ",".join(delivered)},
+        )
     if delivered:
         flash(f"Test alert sent by {', '.join(delivered)}.")
     elif channels.webhook_url or channels.email_enabled:

@@ -68,7 +68,7 @@ def routine(name: str):
                 code, message, alert = exc.code, exc.message, exc.alert
             except backups.BackupRefused as exc:
                 code, message, alert = EXIT_REFUSED, str(exc), True
-            except Exception as exc:  # noqa: BLE001 -- any failure alerts, in one line
+            except Exception as exc:
                 code, message, alert = EXIT_FAILED, _reason(exc), True
             click.echo(f"routine {name} failed: {message}", err=True)
             if alert:
@@ -112,7 +112,9 @@ def restore(file: Path, force: bool) -> None:
     cfg, ops = _settings()
     backups.restore(file, cfg.database_url, force=force)
     counts = _purge(cfg, ops)
-    click.echo(f"restored {file.name} into {cfg.database_url_redacted}; purged {counts}")
+    click.echo(
+        f"restored {file.name} into {cfg.database_url_redacted}; purged {counts}"
+    )
 
 
 def _purge(cfg: config.Config, ops: OpsSettings) -> dict[str, int]:
@@ -195,7 +197,9 @@ def towns() -> None:
             continue
         click.echo(f"{job}\t{url}\ttowns")
         return
-    raise RoutineError(EXIT_NO_SCRAPYD, "no scrapyd node answered: " + "; ".join(errors))
+    raise RoutineError(
+        EXIT_NO_SCRAPYD, "no scrapyd node answered: " + "; ".join(errors)
+    )
 
 
 @routine_group.command()
@@ -209,7 +213,8 @@ def skiptrace(limit: int) -> None:
     if not cfg.skiptrace_enabled:
         # A key kept for deliberate manual traces must not start spending alone.
         raise RoutineError(
-            EXIT_SKIPTRACE_OFF, "skip tracing is off (SKIPTRACE_ENABLED is not 1)",
+            EXIT_SKIPTRACE_OFF,
+            "skip tracing is off (SKIPTRACE_ENABLED is not 1)",
             alert=False,
         )
     engine = db.make_engine(cfg.database_url)

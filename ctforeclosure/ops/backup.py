@@ -59,7 +59,9 @@ def _run(args: list[str], env: dict[str, str]) -> None:
     tool = args[0]
     if shutil.which(tool) is None:
         raise BackupRefused(f"{tool} not found: install the PostgreSQL client tools")
-    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(  # noqa: S603 -- pg_dump/pg_restore, our arguments
+        args, env=env, capture_output=True, text=True, check=False
+    )
     if done.returncode:
         lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
         raise BackupRefused(f"{tool} failed: {lines[-1]}")
@@ -177,8 +179,16 @@ def restore(path: Path, url: str, force: bool = False) -> None:
         dsn, env = _libpq(url)
         clean = ["--clean", "--if-exists"] if force else []
         _run(
-            ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-             "--single-transaction", *clean, f"--dbname={dsn}", str(path)],
+            [
+                "pg_restore",
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--single-transaction",
+                *clean,
+                f"--dbname={dsn}",
+                str(path),
+            ],
             env,
         )
         return

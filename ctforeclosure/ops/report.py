@@ -61,11 +61,14 @@ def weekly_report(cfg: config.Config, engine: sa.Engine, now: datetime | None = 
         towns = _per_town(conn, since)
         failed = conn.execute(
             sa.select(sa.func.count()).where(
-                runs.started_at >= since, runs.status != "finished",
+                runs.started_at >= since,
+                runs.status != "finished",
                 runs.status != "running",
             )
         ).scalar_one()
-        crawled = status.last_crawls(conn, now, OpsSettings.from_config(cfg).stale_hours)
+        crawled = status.last_crawls(
+            conn, now, OpsSettings.from_config(cfg).stale_hours
+        )
     stale = [t["town"] for t in crawled if t["stale"]]
     lines = [
         f"ctforeclosure, week to {now:%Y-%m-%d}",
@@ -75,7 +78,10 @@ def weekly_report(cfg: config.Config, engine: sa.Engine, now: datetime | None = 
         f"{status.spool.count_records(cfg.spool_dir)} records in the spool.",
         "",
         "New cases and changes per town:",
-        *[f"  {town}: {new} new, {changed} changes" for town, (new, changed) in towns.items()],
+        *[
+            f"  {town}: {new} new, {changed} changes"
+            for town, (new, changed) in towns.items()
+        ],
     ]
     if stale:
         lines += ["", "Towns not refreshed: " + ", ".join(stale[:169])]

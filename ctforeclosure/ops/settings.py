@@ -3,15 +3,15 @@
 ``ctforeclosure.config`` reads the variables (as text); this module gives their
 defaults and refuses bad values, so that a bad value stops that routine only:
 
-====================================  ==============================  ===================
-``CTF_BACKUP_DIR``                    ``CTF_DATA_DIR/backups``        where backups go
-``CTF_BACKUP_KEEP_DAILY``             ``7``                           newest per day kept
-``CTF_BACKUP_KEEP_WEEKLY``            ``4``                           newest per week kept
-``CTF_WEB_JOBS_RETENTION_DAYS``       ``30``                          finished web jobs
-``CTF_LOGIN_FAILURES_RETENTION_DAYS`` ``7``                           sign-in counters
-``CTF_CRAWL_STATS_RETENTION_DAYS``    ``90``                          crawl records' stats
-``CTF_STALE_HOURS``                   ``48``                          a town not crawled
-====================================  ==============================  ===================
+=====================================  =========================  =================
+``CTF_BACKUP_DIR``                     ``CTF_DATA_DIR/backups``   where backups go
+``CTF_BACKUP_KEEP_DAILY``              ``7``                      newest per day
+``CTF_BACKUP_KEEP_WEEKLY``             ``4``                      newest per week
+``CTF_WEB_JOBS_RETENTION_DAYS``        ``30``                     finished web jobs
+``CTF_LOGIN_FAILURES_RETENTION_DAYS``  ``7``                      sign-in counters
+``CTF_CRAWL_STATS_RETENTION_DAYS``     ``90``                     crawl stats
+``CTF_STALE_HOURS``                    ``48``                     a town not crawled
+=====================================  =========================  =================
 """
 
 from __future__ import annotations

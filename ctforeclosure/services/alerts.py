@@ -40,8 +40,8 @@ __all__ = [
     "crawl_failed",
     "login_failures_on_account",
     "monitor_failed",
-    "scrub",
     "routine_failed",
+    "scrub",
     "send",
     "send_report",
     "skiptrace_budget_exhausted",
@@ -265,9 +265,7 @@ def routine_failed(
 
 def test_alert(*, by: str, channels: AlertChannels | None = None) -> list[str]:
     """Send a test alert on every channel (the status page's button)."""
-    alert = Alert(
-        "test", "test alert: the alert channels work", {"requested_by": by}
-    )
+    alert = Alert("test", "test alert: the alert channels work", {"requested_by": by})
     return send(alert, channels)
 
 

@@ -43,7 +43,10 @@ def test_metrics_count_requests_by_route_pattern_and_read_the_data(app, client):
     text = client.get("/metrics", headers=headers).get_data(as_text=True)
     assert 'route="/api/v1/cases/<docket_no>"' in text
     assert "HHDCV226160660S" not in text
-    assert 'ctf_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/readyz"}' in text
+    assert (
+        'ctf_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/readyz"}'
+        in text
+    )
     assert "ctf_database_up 1.0" in text
     assert 'ctf_cases{status="active"}' in text
     assert "ctf_spool_backlog_records 0.0" in text
@@ -89,9 +92,17 @@ def test_status_page_and_api_say_what_an_operator_needs(app, client, monkeypatch
 
     now = datetime.now(UTC)
     with get_engine_of(app).begin() as conn:
-        conn.execute(db.towns.insert().values(
-            town="Bethel", county="Fairfield", normalized_name="bethel-ops",
-            source="bundled", first_seen=now, last_seen=now, updated_at=now))
+        conn.execute(
+            db.towns.insert().values(
+                town="Bethel",
+                county="Fairfield",
+                normalized_name="bethel-ops",
+                source="bundled",
+                first_seen=now,
+                last_seen=now,
+                updated_at=now,
+            )
+        )
     monkeypatch.setenv("SCRAPYD_NODES", "http://127.0.0.1:9")  # nothing listens
     headers = {"Authorization": f"Bearer {api_token(app, 'admin')}"}
     found = client.get("/api/v1/status", headers=headers).get_json()
@@ -101,8 +112,13 @@ def test_status_page_and_api_say_what_an_operator_needs(app, client, monkeypatch
     [bethel] = [t for t in found["towns"] if t["town"] == "Bethel"]
     assert bethel["stale"] is True and bethel["last_success"] is None
     assert {"spent", "budget", "left"} <= set(found["skiptrace"])
-    assert client.get("/api/v1/status", headers={
-        "Authorization": f"Bearer {api_token(app, 'manager')}"}).status_code == 403
+    assert (
+        client.get(
+            "/api/v1/status",
+            headers={"Authorization": f"Bearer {api_token(app, 'manager')}"},
+        ).status_code
+        == 403
+    )
     login(client, "admin")
     page = client.get("/status/")
     assert page.status_code == 200
