@@ -45,23 +45,27 @@ def _backend(url: str) -> str:
     return sa.make_url(url).get_backend_name()
 
 
-def _libpq(url: str) -> tuple[str, dict[str, str]]:
-    """Return a libpq URL without the password, and the environment holding it."""
+def _libpq(url: str) -> tuple[str, str | None]:
+    """Return a libpq URL without the password (never on a command line), and the
+    password."""
     parsed = sa.make_url(url)
-    env = dict(os.environ)
-    if parsed.password:
-        env["PGPASSWORD"] = str(parsed.password)
     plain = parsed.set(drivername="postgresql", password=None)
-    return plain.render_as_string(hide_password=False), env
+    password = str(parsed.password) if parsed.password else None
+    return plain.render_as_string(hide_password=False), password
 
 
-def _run(args: list[str], env: dict[str, str]) -> None:
+def _run(args: list[str], password: str | None) -> None:
     tool = args[0]
     if shutil.which(tool) is None:
         raise BackupRefused(f"{tool} not found: install the PostgreSQL client tools")
-    done = subprocess.run(  # noqa: S603 -- pg_dump/pg_restore, our arguments
-        args, env=env, capture_output=True, text=True, check=False
-    )
+    if password:
+        os.environ["PGPASSWORD"] = password  # for the child only; removed below
+    try:
+        done = subprocess.run(  # noqa: S603 -- pg_dump/pg_restore, our arguments
+            args, capture_output=True, text=True, check=False
+        )
+    finally:
+        os.environ.pop("PGPASSWORD", None)
     if done.returncode:
         lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
         raise BackupRefused(f"{tool} failed: {lines[-1]}")
@@ -78,8 +82,8 @@ def sha256(path: Path) -> str:
 def _write(url: str, target: Path) -> None:
     """Write a consistent copy of the database to ``target``."""
     if _backend(url) == "postgresql":
-        dsn, env = _libpq(url)
-        _run(["pg_dump", "--format=custom", f"--file={target}", dsn], env)
+        dsn, password = _libpq(url)
+        _run(["pg_dump", "--format=custom", f"--file={target}", dsn], password)
         return
     source = sqlite3.connect(f"file:{sa.make_url(url).database}?mode=ro", uri=True)
     copy = sqlite3.connect(target)
@@ -176,7 +180,7 @@ def restore(path: Path, url: str, force: bool = False) -> None:
             "restore into an empty database, or give --force to replace it"
         )
     if backend == "postgresql":
-        dsn, env = _libpq(url)
+        dsn, password = _libpq(url)
         clean = ["--clean", "--if-exists"] if force else []
         _run(
             [
@@ -189,7 +193,7 @@ def restore(path: Path, url: str, force: bool = False) -> None:
                 f"--dbname={dsn}",
                 str(path),
             ],
-            env,
+            password,
         )
         return
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
