@@ -84,8 +84,6 @@ def serve(host: str, port: int, workers: int, threads: int, metrics_dir: str) ->
             "pre_request": balance.pre_request,
             "worker_exit": balance.worker_exit,
             "child_exit": _forget_worker,
-            # gunicorn's own error log through the handler logs.configure made
-            "logconfig_dict": {"version": 1, "disable_existing_loggers": False},
         }
     ).run()
     shutil.rmtree(metrics_dir, ignore_errors=True)

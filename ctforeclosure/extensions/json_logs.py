@@ -1,15 +1,17 @@
 """JSON log lines for a crawl (``CTF_LOG_FORMAT=json``), each with the crawl's id.
 
-Scrapy installs its log handler before the crawl's extensions are built; this one
-turns that handler's lines into JSON objects (``ctforeclosure.services.logs``) and,
-once the crawl run's row is written, adds its id (and scrapyd's job id) to every
-line. Off unless asked for: the text lines stay the default.
+Scrapy makes its log handler itself, more than once per crawl, from the ``LOG_*``
+settings only (no formatter class setting as of Scrapy 2.19). The crawl command
+(``scrapy crawl``, also what scrapyd runs) therefore calls
+:func:`json_scrapy_handlers` before Scrapy makes the first: every handler it makes
+then writes JSON objects (``ctforeclosure.services.logs``), to stderr or to
+scrapyd's job log. The extension adds, once the crawl run's row is written, its id
+(and scrapyd's job id) to every line. Off unless asked for: text stays the default.
 """
 
 from __future__ import annotations
 
-import logging
-
+import scrapy.utils.log
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
@@ -17,7 +19,22 @@ from ctforeclosure import config
 from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.services import logs
 
-__all__ = ["JsonLogs"]
+__all__ = ["JsonLogs", "json_scrapy_handlers"]
+
+
+def json_scrapy_handlers() -> None:
+    """Make every log handler Scrapy makes from now on write JSON lines."""
+    make = scrapy.utils.log._get_handler
+    if getattr(make, "ctf_json", False):
+        return
+
+    def json_handler(settings):
+        handler = make(settings)
+        logs.use_json([handler])
+        return handler
+
+    json_handler.ctf_json = True
+    scrapy.utils.log._get_handler = json_handler
 
 
 class JsonLogs:
@@ -31,7 +48,6 @@ class JsonLogs:
         cfg = config.load()
         if cfg.log_format != "json":
             raise NotConfigured
-        logs.use_json(logging.getLogger().handlers)
         logs.set_process_fields(job=cfg.scrapy_job)
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)

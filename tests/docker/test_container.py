@@ -109,6 +109,7 @@ def stack(wheels, replica_factory):
         "TEST_PG_PORT": str(ports["pg"]),
         "TEST_SCRAPYD_PORT": str(ports["scrapyd"]),
         "WEB_PORT": str(ports["web"]),
+        "WEB_HOST": "127.0.0.1",
         "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
         "SCRAPYD_USERNAME": "operator",
         "SCRAPYD_PASSWORD": secrets.token_urlsafe(24),
@@ -125,7 +126,7 @@ def stack(wheels, replica_factory):
     ]
     try:
         _run([*compose, "up", "-d", "--build"], env)
-        yield compose, env, ports
+        yield compose, env, ports, len(site.truth())
     finally:
         _run([*compose, "down", "-v"], env, timeout=120, check=False)
 
@@ -147,7 +148,7 @@ def _ready(url: str) -> bool:
 
 
 def test_compose_stack_builds_starts_crawls_and_stops(stack):
-    compose, env, ports = stack
+    compose, env, ports, truth = stack
     readyz = f"http://127.0.0.1:{ports['web']}/readyz"
     _wait("the web UI's /readyz", lambda: _ready(readyz), 120)
     assert requests.get(readyz, timeout=5).json()["status"] == "ready"
@@ -169,6 +170,10 @@ def test_compose_stack_builds_starts_crawls_and_stops(stack):
             node,
             "--arg",
             "details=all",
+            "--arg",
+            "status=all",
+            "--arg",
+            "property=all",
             "--set",
             "DOWNLOAD_DELAY=0",
             "--set",
@@ -204,4 +209,6 @@ def test_compose_stack_builds_starts_crawls_and_stops(stack):
     finally:
         engine.dispose()
     assert status == "finished"
-    assert cases == 20
+    assert cases == truth
+    web_log = _run([*compose, "logs", "--no-color", "web"], env)
+    assert '"route": "/readyz"' in web_log  # CTF_LOG_FORMAT=json in the override
