@@ -255,12 +255,15 @@ def test_compose_web_command_serves_the_health_check(tmp_path):
     migrate.upgrade(database_url)
     web = _compose()["services"]["web"]
     port = free_port()
+    given = {"WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)}
+
+    def interpolate(part: str) -> str:
+        """Expand ``${NAME:-default}`` as Compose does, with ``given``."""
+        return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: given.get(m[1], m[2]), part)
+
     cmd = [
         str(BIN / web["command"][0]),
-        *[
-            "127.0.0.1" if part == "0.0.0.0" else str(port) if part == "8000" else part  # noqa: S104 (replaced by loopback)
-            for part in web["command"][1:]
-        ],
+        *[interpolate(part) for part in web["command"][1:]],
     ]
     env = dict(
         os.environ,
@@ -269,10 +272,7 @@ def test_compose_web_command_serves_the_health_check(tmp_path):
     )
     proc = _start(cmd, tmp_path, env, f"http://127.0.0.1:{port}/healthz")
     try:
-        check = [
-            part.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
-            for part in web["healthcheck"]["test"][1:]
-        ]
+        check = [interpolate(part) for part in web["healthcheck"]["test"][1:]]
         check[0] = sys.executable
         assert subprocess.run(check, env=env, check=False).returncode == 0
     finally:

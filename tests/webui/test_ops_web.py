@@ -129,3 +129,32 @@ def test_status_page_is_for_admins_only(client):
     login(client, "manager")
     assert client.get("/status/").status_code == 403
     assert b"/status/" not in client.get("/").data
+
+
+def test_gunicorn_workers_metrics_add_up_and_log_lines_are_json(
+    seeded_db_url, tmp_path, app
+):
+    import re
+
+    import requests
+
+    from tests.webui.test_workers import _web_server
+
+    token = api_token(app, "admin")
+    with _web_server(seeded_db_url, tmp_path, CTF_LOG_FORMAT="json") as (base, _, log):
+        for _ in range(20):  # a new connection each: either worker may answer
+            assert requests.get(f"{base}/readyz", timeout=5).status_code == 200
+        text = requests.get(
+            f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).text
+        log.seek(0)
+        lines = [json.loads(line) for line in log if line.startswith("{")]
+    counted = re.search(
+        r'ctf_http_requests_total\{method="GET",route="/readyz",status="200"\} (\S+)',
+        text,
+    )
+    assert counted and float(counted[1]) == 20
+    assert "ctf_db_pool_size" in text and "ctf_database_up 1.0" in text
+    readyz = [line for line in lines if line.get("route") == "/readyz"]
+    assert len(readyz) == 20
+    assert len({line["request_id"] for line in readyz}) == 20
