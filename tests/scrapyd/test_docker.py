@@ -1,6 +1,7 @@
 """The container image, compose file and service units, checked without Docker.
 
-No Docker engine runs on the project machines, so: hadolint lints the Dockerfile, the
+The real build and start are in tests/docker/test_container.py; here, fast: hadolint
+lints the Dockerfile, the
 compose file is validated against the Compose specification's JSON schema, and the
 image's build and start steps run here as the same commands (the files the Dockerfile
 copies, the egg build, scrapyd with the image's configuration and baked-in egg, the
@@ -312,7 +313,7 @@ def test_systemd_timer_runs_daily_at_two_with_jitter():
 
 def _schedule_args(text: str) -> list[str]:
     match = re.search(
-        r"/opt/ctforeclosure/venv/bin/ctforeclosure (schedule[^>\n]*)", text
+        r"/opt/ctforeclosure/venv/bin/ctforeclosure (routine crawl[^>\n]*)", text
     )
     return shlex.split(match.group(1))
 
@@ -324,10 +325,24 @@ def test_recurring_schedule_command_is_a_valid_cli_call(path, monkeypatch):
     from ctforeclosure.cli.app import main
 
     args = _schedule_args((DEPLOY / path).read_text())
-    assert args[:2] == ["schedule", "--all"]
+    assert args[:2] == ["routine", "crawl"]
     # No node answers on this port: the command parses, resolves all 169 towns and
     # then says which nodes it could not reach.
     monkeypatch.setenv("SCRAPYD_NODES", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", "")
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # the routines' "no scrapyd node" status
     assert "no scrapyd node answered" in result.output
+
+
+def test_every_routine_has_a_timer_and_a_cron_line():
+    from ctforeclosure.cli.routines import routine_group
+
+    cron = (DEPLOY / "cron" / "ctforeclosure").read_text()
+    for name in routine_group.commands:
+        line = f"/opt/ctforeclosure/venv/bin/ctforeclosure routine {name}"
+        assert line in cron, name
+        if name == "crawl":
+            continue  # ctforeclosure-schedule.timer, the daily crawl's own
+        timer = (DEPLOY / "systemd" / f"ctforeclosure-routine-{name}.timer").read_text()
+        assert f"Unit=ctforeclosure-routine@{name}.service" in timer
