@@ -14,6 +14,7 @@ Skipped, loudly, only where Docker cannot run; under ``CI`` it fails instead.
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import os
 import secrets
@@ -36,6 +37,8 @@ BASE_IMAGE = "local/debian:bookworm"
 #: Wheels for the image's pip, kept between runs (a warm run downloads nothing).
 CACHE = Path(os.environ.get("CTF_DOCKER_CACHE", "/var/tmp/ctforeclosure-docker"))
 TIMEOUT = 600
+#: The wheel server's usual port (any other when taken: a cold build then).
+WHEELS_PORT = 47613
 
 
 def _docker_usable() -> str | None:
@@ -77,18 +80,38 @@ def _run(args: list[str], env: dict, timeout: float = TIMEOUT, check=True) -> st
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def wheels(docker):
-    """Serve the project's wheels on 127.0.0.1 for the image's pip."""
+def _wheel_folder() -> Path:
+    """Download the wheels the image needs, once per version of pyproject.toml."""
     folder = CACHE / "wheels"
     folder.mkdir(parents=True, exist_ok=True)
-    pip = [sys.executable, "-m", "pip", "download", "-q", "-d", str(folder)]
-    subprocess.run([*pip, str(REPO), "setuptools>=77,<81", "wheel"], check=True)
+    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    marker = folder / f".pyproject-{digest[:16]}"
+    if not marker.exists():
+        pip = [sys.executable, "-m", "pip", "download", "-q", "-d", str(folder)]
+        subprocess.run([*pip, str(REPO), "setuptools>=77,<81", "wheel"], check=True)
+        marker.touch()
+    return folder
+
+
+def _wheel_server(folder: Path) -> http.server.ThreadingHTTPServer:
+    """Serve the folder on 127.0.0.1, on the same port as last time if it is free:
+    the port is a build argument, and the same value keeps Docker's build cache."""
     handler = functools.partial(
         http.server.SimpleHTTPRequestHandler, directory=str(folder)
     )
     handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for port in (WHEELS_PORT, 0):
+        try:
+            return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        except OSError:
+            continue
+    raise RuntimeError("no port for the wheel server")
+
+
+@pytest.fixture(scope="module")
+def wheels(docker):
+    """Serve the project's wheels on 127.0.0.1 for the image's pip."""
+    server = _wheel_server(_wheel_folder())
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
