@@ -56,6 +56,18 @@ SKIPTRACE_LIMIT_VARS = (
     "SKIPTRACE_BACKOFF",
 )
 
+#: The operations settings, kept as text by variable name; ``OpsSettings``
+#: (``ctforeclosure.ops.settings``) gives their defaults and checks them.
+OPS_VARS = (
+    "CTF_BACKUP_DIR",
+    "CTF_BACKUP_KEEP_DAILY",
+    "CTF_BACKUP_KEEP_WEEKLY",
+    "CTF_WEB_JOBS_RETENTION_DAYS",
+    "CTF_LOGIN_FAILURES_RETENTION_DAYS",
+    "CTF_CRAWL_STATS_RETENTION_DAYS",
+    "CTF_STALE_HOURS",
+)
+
 _ON = frozenset({"1", "true", "yes", "on"})
 
 
@@ -135,6 +147,12 @@ class Config:
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_security: str = "starttls"
+    # Operations (ctforeclosure.ops): backups, retention, staleness, logs; kept as
+    # text, checked by ctforeclosure.ops.settings.
+    ops: dict[str, str] = field(default_factory=dict)
+    log_format: str = "text"
+    # Where gunicorn's workers keep their metrics (prometheus_client's variable).
+    metrics_dir: str | None = None
 
     @property
     def default_database_path(self) -> Path:
@@ -207,6 +225,10 @@ def load() -> Config:
         base_url=(_env("CTF_BASE_URL") or "").rstrip("/") or None,
         **_crawl_fields(),
         **_alert_fields(),
+        ops={name: v for name in OPS_VARS if (v := _env(name)) is not None},
+        # "json": one JSON object per log line (crawls and the web UI); "text".
+        log_format=(_env("CTF_LOG_FORMAT") or "text").lower(),
+        metrics_dir=_env("PROMETHEUS_MULTIPROC_DIR"),
     )
 
 

@@ -151,6 +151,9 @@ EXTENSIONS = {
     # Webhook/email alert when a crawl ends with anything but "finished" or its
     # checks fail; off unless ALERT_WEBHOOK_URL or SMTP_HOST + ALERT_EMAIL_TO are set.
     "ctforeclosure.extensions.alerts.CrawlAlerts": 600,
+    # CTF_LOG_FORMAT=json: one JSON object per log line, each with the crawl's id
+    # (after the crawl run, which writes that id). Off by default.
+    "ctforeclosure.extensions.json_logs.JsonLogs": 700,
 }
 
 # Pipelines in order: validate -> normalise town -> upsert.

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ROOMS = (
     "cli",
     "webui",
+    "ops",
     "jobs",
     "spiders",
     "pipelines",

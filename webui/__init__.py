@@ -179,23 +179,23 @@ def _register(app: Flask) -> None:
         sales,
         second_factor,
         skiptrace,
+        status,
         towns,
     )
 
     for module in (dashboard, cases, sales, towns, crawls, skiptrace, exports, admin):
         app.register_blueprint(module.bp)
-    for module in (account, links, second_factor):
+    for module in (account, links, second_factor, status):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
-    app.get("/healthz")(healthz)
+    from webui import health, metrics, request_log
+
+    health.init_app(app)
+    metrics.init_app(app)
+    request_log.init_app(app)
     app.after_request(_security_headers)
     app.after_request(_no_store)
-
-
-def healthz():
-    """Report that the process is up (no data)."""
-    return {"status": "ok"}
 
 
 #: What may be cached: static files, and the blank sign-in form.

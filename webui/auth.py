@@ -45,11 +45,14 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 login_manager = LoginManager()
 
 #: Endpoints reachable without a session (the API checks its own tokens): the
-#: sign-in form and its second step, and the pages of emailed links.
+#: sign-in form and its second step, and the pages of emailed links; ``/metrics``
+#: checks an API token with the admin scope itself (webui.metrics).
 PUBLIC_ENDPOINTS = frozenset(
     {
         "auth.login",
         "healthz",
+        "readyz",
+        "metrics",
         "static",
         "second_factor.code",
         "second_factor.enrol",

@@ -181,6 +181,7 @@ OPERATIONS = (
     ("/scraper/scrape", "post", "Start a crawl", (), (), True),
     ("/scraper/status/{job_id}", "get", "A crawl's status", ("job_id",), (), False),
     ("/scraper/history", "get", "Crawl runs", (), PAGE_PARAMS, False),
+    ("/status", "get", "The system's status (admin scope)", (), (), False),
     ("/openapi.json", "get", "This description", (), (), False),
 )
 #: Path parameters that are not plain text: ids of INTEGER columns (a larger one

@@ -304,6 +304,14 @@ RESPONSES = {
     ),
     ("/scraper/status/{job_id}", "get"): ref("CrawlRun"),
     ("/scraper/history", "get"): _list(ref("CrawlRun")),
+    ("/status", "get"): _object(
+        ("database", "scrapyd_nodes", "kill_switch", "towns", "spool_backlog"),
+        database={"type": "object"},
+        scrapyd_nodes=_list({"type": "object"}),
+        kill_switch={"type": "object"},
+        towns=_list({"type": "object"}),
+        spool_backlog=COUNT,
+    ),
     ("/openapi.json", "get"): _object(("openapi", "paths"), openapi=STR),
 }
 

@@ -32,10 +32,18 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 from gunicorn.app.base import BaseApplication
 
-__all__ = ["ConnectionBalance", "default_workers", "over_fair_share", "serve"]
+__all__ = [
+    "ConnectionBalance",
+    "default_workers",
+    "over_fair_share",
+    "prepare",
+    "serve",
+]
 
 
 def default_workers() -> int:
@@ -47,7 +55,18 @@ def default_workers() -> int:
     return max(2, cores)
 
 
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+def prepare() -> str:
+    """Set up logging and the metrics folder; call before the app is first built
+    (prometheus_client picks its mode when imported). Return the folder."""
+    from ctforeclosure import config
+    from ctforeclosure.services import logs
+
+    cfg = config.load()
+    logs.configure(cfg.log_format)
+    return _metrics_dir(cfg.metrics_dir)
+
+
+def serve(host: str, port: int, workers: int, threads: int, metrics_dir: str) -> None:
     """Serve the web UI with gunicorn until stopped; each worker builds its app."""
     balance = ConnectionBalance(slots=2 * workers)  # room for restarted workers
     GunicornServer(
@@ -64,8 +83,29 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             "post_fork": balance.post_fork,
             "pre_request": balance.pre_request,
             "worker_exit": balance.worker_exit,
+            "child_exit": _forget_worker,
         }
     ).run()
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(given: str | None) -> str:
+    """Make the folder where every worker keeps its metrics (prometheus_client's
+    multiprocess mode), emptied: set before any worker imports the library."""
+    path = given or tempfile.mkdtemp(prefix="ctforeclosure-metrics-")
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(path, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def _forget_worker(server, worker) -> None:
+    """Drop a dead worker's live gauges (gunicorn's ``child_exit`` hook)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 class GunicornServer(BaseApplication):

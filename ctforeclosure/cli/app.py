@@ -5,6 +5,7 @@ import click
 from ctforeclosure.cli.db import db
 from ctforeclosure.cli.group import DatabaseAwareGroup
 from ctforeclosure.cli.node import node
+from ctforeclosure.cli.routines import backup, restore, routine_group
 from ctforeclosure.cli.scrapyd import cancel, jobs, pause, resume, schedule
 from ctforeclosure.cli.skiptrace import purge, reconcile, skiptrace
 from ctforeclosure.cli.spool import spool
@@ -35,3 +36,6 @@ main.add_command(purge)
 main.add_command(reconcile)
 main.add_command(spool)
 main.add_command(node)
+main.add_command(routine_group)
+main.add_command(backup)
+main.add_command(restore)

@@ -32,6 +32,7 @@ def web(host: str, port: int, workers: int | None, threads: int, debug: bool) ->
     from webui import create_app, server
     from webui.db import get_engine_of
 
+    metrics_dir = None if debug else server.prepare()
     # Built here first so that a bad configuration (no secret key, a database not
     # migrated) stops the command with its own message, not a worker boot loop.
     app = create_app({"DEBUG_SERVER": debug})
@@ -44,4 +45,4 @@ def web(host: str, port: int, workers: int | None, threads: int, debug: bool) ->
         f"serving the web UI on http://{host}:{port}/ "
         f"({workers} workers x {threads} threads)"
     )
-    server.serve(host, port, workers, threads)
+    server.serve(host, port, workers, threads, metrics_dir)

@@ -40,10 +40,13 @@ __all__ = [
     "crawl_failed",
     "login_failures_on_account",
     "monitor_failed",
+    "routine_failed",
     "scrub",
     "send",
     "send_message",
+    "send_report",
     "skiptrace_budget_exhausted",
+    "test_alert",
 ]
 
 logger = logging.getLogger(__name__)
@@ -127,18 +130,19 @@ def _post_webhook(alert: Alert, url: str) -> None:
     response.raise_for_status()
 
 
-def _send_email(alert: Alert, channels: AlertChannels) -> None:
+def _send_email(alert: Alert, channels: AlertChannels, body: str | None = None) -> None:
     message = EmailMessage()
     message["Subject"] = f"[ctforeclosure] {scrub(alert.subject)}"
     message["From"] = channels.email_from
     message["To"] = ", ".join(channels.email_to)
-    message.set_content(alert.text() + "\n")
+    message.set_content(scrub(body) if body is not None else alert.text() + "\n")
     send_message(message, channels)
 
 
 def send_message(message: EmailMessage, channels: AlertChannels) -> None:
-    """Send one email through the configured SMTP server (alerts, and the web UI's
-    password-reset and invitation links); raises ``OSError`` or ``SMTPException``."""
+    """Send one email through the configured SMTP server (alerts, reports, and the
+    web UI's password-reset and invitation links); raises ``OSError`` or
+    ``SMTPException``."""
     host, port = channels.smtp_host, channels.smtp_port
     if channels.smtp_security == "ssl":
         smtp = smtplib.SMTP_SSL(
@@ -258,3 +262,26 @@ def login_failures_on_account(
         },
     )
     return send(alert, channels)
+
+
+def routine_failed(
+    *, routine: str, reason: str, code: int, channels: AlertChannels | None = None
+) -> list[str]:
+    """Alert that a scheduled routine (``ctforeclosure routine ...``) failed."""
+    alert = Alert(
+        "routine_failed",
+        f"routine {routine} failed: {reason}",
+        {"routine": routine, "exit_code": code, "reason": reason},
+    )
+    return send(alert, channels)
+
+
+def test_alert(*, by: str, channels: AlertChannels | None = None) -> list[str]:
+    """Send a test alert on every channel (the status page's button)."""
+    alert = Alert("test", "test alert: the alert channels work", {"requested_by": by})
+    return send(alert, channels)
+
+
+def send_report(subject: str, text: str, channels: AlertChannels) -> None:
+    """Email a report (counts only) to ``ALERT_EMAIL_TO``; raise when it fails."""
+    _send_email(Alert("report", subject, {}), channels, body=text)

@@ -36,11 +36,11 @@ FAST = [
 ]
 
 
-def _crawl(replica, database_url: str) -> subprocess.CompletedProcess:
+def _crawl(replica, database_url: str, **more_env) -> subprocess.CompletedProcess:
     command = [str(SCRAPY), "crawl", "cases", "-a", "town=Middletown"]
     for setting in FAST:
         command += ["-s", setting]
-    env = {**os.environ, **replica.env, "DATABASE_URL": database_url}
+    env = {**os.environ, **replica.env, "DATABASE_URL": database_url, **more_env}
     return subprocess.run(
         command,
         cwd=PROJECT_ROOT,

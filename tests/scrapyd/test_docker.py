@@ -1,6 +1,7 @@
 """The container image, compose file and service units, checked without Docker.
 
-No Docker engine runs on the project machines, so: hadolint lints the Dockerfile, the
+The real build and start are in tests/docker/test_container.py; here, fast: hadolint
+lints the Dockerfile, the
 compose file is validated against the Compose specification's JSON schema, and the
 image's build and start steps run here as the same commands (the files the Dockerfile
 copies, the egg build, scrapyd with the image's configuration and baked-in egg, the
@@ -65,7 +66,7 @@ def test_dockerfile_is_multi_stage_slim_and_not_root():
     instructions = _dockerfile_instructions()
     froms = [args for name, args in instructions if name == "FROM"]
     assert len(froms) == 2
-    assert "python:3.11-slim" in DOCKERFILE.read_text()
+    assert "ARG BASE_IMAGE=debian:bookworm-slim" in DOCKERFILE.read_text()
     [user] = [args for name, args in instructions if name == "USER"]
     assert not user.startswith(("root", "0"))
     assert any("chromium" in args for name, args in instructions if name == "RUN")
@@ -92,8 +93,11 @@ def test_docker_compose_services_health_volumes_and_loopback_ports():
         assert services[name]["healthcheck"]["test"], name
     assert "pgdata:/var/lib/postgresql/data" in services["db"]["volumes"]
     assert "scrapyd-data:/var/lib/scrapyd" in services["scrapyd"]["volumes"]
+    published = yaml.safe_load((REPO / "docker-compose.override.yml").read_text())
     for name in ("scrapyd", "web"):
-        assert all(p.startswith("127.0.0.1:") for p in services[name]["ports"])
+        assert "ports" not in services[name], name  # published by the override
+        ports = published["services"][name]["ports"]
+        assert ports and all(p.startswith("127.0.0.1:") for p in ports)
 
 
 def test_docker_compose_holds_no_secret_values():
@@ -252,12 +256,15 @@ def test_compose_web_command_serves_the_health_check(tmp_path):
     migrate.upgrade(database_url)
     web = _compose()["services"]["web"]
     port = free_port()
+    given = {"WEB_HOST": "127.0.0.1", "WEB_PORT": str(port)}
+
+    def interpolate(part: str) -> str:
+        """Expand ``${NAME:-default}`` as Compose does, with ``given``."""
+        return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: given.get(m[1], m[2]), part)
+
     cmd = [
         str(BIN / web["command"][0]),
-        *[
-            "127.0.0.1" if part == "0.0.0.0" else str(port) if part == "8000" else part  # noqa: S104 (replaced by loopback)
-            for part in web["command"][1:]
-        ],
+        *[interpolate(part) for part in web["command"][1:]],
     ]
     env = dict(
         os.environ,
@@ -266,10 +273,7 @@ def test_compose_web_command_serves_the_health_check(tmp_path):
     )
     proc = _start(cmd, tmp_path, env, f"http://127.0.0.1:{port}/healthz")
     try:
-        check = [
-            part.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
-            for part in web["healthcheck"]["test"][1:]
-        ]
+        check = [interpolate(part) for part in web["healthcheck"]["test"][1:]]
         check[0] = sys.executable
         assert subprocess.run(check, env=env, check=False).returncode == 0
     finally:
@@ -309,7 +313,7 @@ def test_systemd_timer_runs_daily_at_two_with_jitter():
 
 def _schedule_args(text: str) -> list[str]:
     match = re.search(
-        r"/opt/ctforeclosure/venv/bin/ctforeclosure (schedule[^>\n]*)", text
+        r"/opt/ctforeclosure/venv/bin/ctforeclosure (routine crawl[^>\n]*)", text
     )
     return shlex.split(match.group(1))
 
@@ -341,10 +345,24 @@ def test_recurring_schedule_command_is_a_valid_cli_call(path, monkeypatch):
     from ctforeclosure.cli.app import main
 
     args = _schedule_args((DEPLOY / path).read_text())
-    assert args[:2] == ["schedule", "--all"]
+    assert args[:2] == ["routine", "crawl"]
     # No node answers on this port: the command parses, resolves all 169 towns and
     # then says which nodes it could not reach.
     monkeypatch.setenv("SCRAPYD_NODES", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", "")
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # the routines' "no scrapyd node" status
     assert "no scrapyd node answered" in result.output
+
+
+def test_every_routine_has_a_timer_and_a_cron_line():
+    from ctforeclosure.cli.routines import routine_group
+
+    cron = (DEPLOY / "cron" / "ctforeclosure").read_text()
+    for name in routine_group.commands:
+        line = f"/opt/ctforeclosure/venv/bin/ctforeclosure routine {name}"
+        assert line in cron, name
+        if name == "crawl":
+            continue  # ctforeclosure-schedule.timer, the daily crawl's own
+        timer = (DEPLOY / "systemd" / f"ctforeclosure-routine-{name}.timer").read_text()
+        assert f"Unit=ctforeclosure-routine@{name}.service" in timer

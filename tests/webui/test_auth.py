@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from ctforeclosure import db
 from tests.webui.conftest import EMAILS, PASSWORD, SECRET_KEY, csrf_token, login
 
-PUBLIC = {"auth.login", "healthz", "static"}
+PUBLIC = {"auth.login", "healthz", "readyz", "metrics", "static"}
 # The pages of emailed links (tests/webui/test_accounts.py checks what they show).
 PUBLIC |= {"links.forgot", "links.reset", "links.invite"}
 

@@ -23,6 +23,7 @@ from webui.api import (  # noqa: F401
     sales,
     scraper,
     skiptraces,
+    status,
     towns,
 )
 from webui.api.common import bp, scope

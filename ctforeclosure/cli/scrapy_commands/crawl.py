@@ -62,6 +62,16 @@ def failure(crawler) -> str | None:
     return f"crawl {name} failed: {reason} ({why})"
 
 
+def _json_logs_from_the_start() -> None:
+    """With ``CTF_LOG_FORMAT=json``, make every log handler Scrapy installs write
+    JSON lines (before Scrapy installs its first; scrapyd's job logs too)."""
+    from ctforeclosure import config
+    from ctforeclosure.extensions.json_logs import json_scrapy_handlers
+
+    if config.load().log_format == "json":
+        json_scrapy_handlers()
+
+
 class Command(ScrapyCrawlCommand):
     """Scrapy's ``crawl``, exiting 1 when the crawl's finish reason is a failure."""
 
@@ -73,6 +83,10 @@ class Command(ScrapyCrawlCommand):
         crawler = super()._create_crawler(spidercls)
         self._crawlers.append(crawler)
         return crawler
+
+    def process_options(self, args, opts) -> None:
+        super().process_options(args, opts)
+        _json_logs_from_the_start()
 
     def run(self, args, opts) -> None:
         super().run(args, opts)
