@@ -138,9 +138,30 @@ def _register(app: Flask) -> None:
     auth.init_app(app)
     filters.init_app(app)
 
-    from webui import admin, api, cases, crawls, dashboard, exports, skiptrace, towns
+    from webui import (
+        admin,
+        api,
+        cases,
+        crawls,
+        dashboard,
+        exports,
+        leads,
+        skiptrace,
+        suppressions,
+        towns,
+    )
 
-    for module in (dashboard, cases, towns, crawls, skiptrace, exports, admin):
+    for module in (
+        dashboard,
+        cases,
+        towns,
+        crawls,
+        skiptrace,
+        exports,
+        admin,
+        leads,
+        suppressions,
+    ):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply

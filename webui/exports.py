@@ -128,7 +128,7 @@ def _prepare(fmt: str):
     """Return the export's rows and file name; audit it. A filter that cannot be
     read shows the list's form again (400): nothing is exported or audited."""
     try:
-        flt = queries.CaseFilter.from_args(request.args)
+        flt = queries.CaseFilter.from_args(request.args, me=current_user.email)
     except params.BadParameter as exc:
         abort(refused(exc))
     if problem := flt.search_problem():

@@ -21,13 +21,17 @@ from ctforeclosure.db import (
     cases,
     court_dates,
     docket_entries,
+    lead_statuses,
+    lead_tags,
+    leads,
     parties,
     skiptrace_emails,
     skiptrace_phones,
     skiptrace_results,
+    users,
 )
 from webui import params
-from webui.params import County, Day, Flag, Page, PerPage, Text, Town
+from webui.params import County, Day, Flag, Page, PerPage, Text, Town, text
 
 SORTS = {
     "file_date": cases.c.file_date,
@@ -93,22 +97,34 @@ class CaseFilter:
     filed_to: Day = Field(None, description="a date, YYYY-MM-DD")
     has_phones: Flag = Field(False, description=params.FLAG_TEXT)
     skip_traced: Flag = Field(False, description=params.FLAG_TEXT)
+    lead_status: text(40) = Field("", description="a lead status name")
+    assignee: text(254) = Field(
+        "", description="a staff email, me (yourself) or none (unassigned)"
+    )
+    tag: text(40) = Field("", description="a lead tag")
+    follow_up_by: Day = Field(None, description="a date, YYYY-MM-DD")
     sort: Literal[tuple(SORTS)] = Field("file_date", description=_choice(SORTS))
     order: Literal["asc", "desc"] = Field("desc", description="asc | desc")
     page: Page = Field(1, description=params.PAGE_TEXT)
     per_page: PerPage = Field(50, description=params.PER_PAGE_TEXT)
 
     @classmethod
-    def from_args(cls, args) -> CaseFilter:
+    def from_args(cls, args, me: str | None = None) -> CaseFilter:
         """Read query arguments; raise :class:`~webui.params.BadParameter` naming the
-        first that makes no sense."""
-        return params.parse(cls, args)
+        first that makes no sense. ``assignee=me`` means ``me`` (the asker's
+        email)."""
+        flt = params.parse(cls, args)
+        if flt.assignee.lower() == "me":
+            if not me:
+                raise params.BadParameter("assignee", "a staff email or none")
+            flt.assignee = me
+        return flt
 
     @classmethod
     def echo(cls, args) -> CaseFilter:
         """Return defaults holding the typed text (to show a refused form again)."""
         flt = cls()
-        for name in ("q", "town", "county", "filed_from", "filed_to"):
+        for name in ("q", "town", "county", "filed_from", "filed_to", "tag"):
             setattr(flt, name, (args.get(name) or "").replace("\x00", ""))
         return flt
 
@@ -141,6 +157,10 @@ class CaseFilter:
             filed_to=self.filed_to is not None,
             skip_traced=self.skip_traced,
             has_phones=self.has_phones,
+            lead_status=bool(self.lead_status),
+            assignee="none" if self.assignee == "none" else bool(self.assignee),
+            tag=bool(self.tag),
+            follow_up_by=self.follow_up_by is not None,
             sort=self.sort,
             order=self.order,
         )
@@ -156,6 +176,10 @@ class CaseFilter:
             "judgment_type": self.judgment_type,
             "filed_from": self.filed_from,
             "filed_to": self.filed_to,
+            "lead_status": self.lead_status.lower(),
+            "assignee": self.assignee.lower(),
+            "tag": self.tag.lower(),
+            "follow_up_by": self.follow_up_by,
             "limit": self.per_page,
             "offset": (self.page - 1) * self.per_page,
         }
@@ -173,6 +197,10 @@ class Shape(NamedTuple):
     filed_to: bool
     skip_traced: bool
     has_phones: bool
+    lead_status: bool
+    assignee: bool | str  # False, True (an email) or "none"
+    tag: bool
+    follow_up_by: bool
     sort: str
     order: str
 
@@ -204,6 +232,48 @@ def _conditions(shape: Shape) -> list:
     if shape.has_phones:
         # kept by the skip-trace store and purge (migration 0005)
         where.append(cases.c.has_phones.is_(True))
+    return where + _lead_conditions(shape)
+
+
+def _leads_where(*conditions):
+    """Cases whose lead matches (a small table: an IN over its dockets)."""
+    return cases.c.docket_no.in_(sa.select(leads.c.docket_no).where(*conditions))
+
+
+def _lead_conditions(shape: Shape) -> list:
+    """The lead filters (migration 0015): status, assignee, tag, follow-up. An
+    untouched case has the first status (New) and no assignee."""
+    where = []
+    if shape.lead_status:
+        status = sa.func.lower(lead_statuses.c.name) == sa.bindparam("lead_status")
+        named = sa.select(lead_statuses.c.id).where(status).scalar_subquery()
+        first = (
+            sa.select(sa.func.lower(lead_statuses.c.name))
+            .order_by(lead_statuses.c.position)
+            .limit(1)
+            .scalar_subquery()
+        )
+        untouched = sa.and_(
+            first == sa.bindparam("lead_status"),
+            cases.c.docket_no.not_in(sa.select(leads.c.docket_no)),
+        )
+        where.append(sa.or_(_leads_where(leads.c.status_id == named), untouched))
+    if shape.assignee == "none":
+        where.append(~_leads_where(leads.c.assignee_id.is_not(None)))
+    elif shape.assignee:
+        staff = sa.select(users.c.id).where(users.c.email == sa.bindparam("assignee"))
+        where.append(_leads_where(leads.c.assignee_id == staff.scalar_subquery()))
+    if shape.tag:
+        tagged = sa.select(lead_tags.c.docket_no).where(
+            lead_tags.c.tag == sa.bindparam("tag")
+        )
+        where.append(cases.c.docket_no.in_(tagged))
+    if shape.follow_up_by:
+        where.append(
+            _leads_where(
+                leads.c.follow_up <= sa.bindparam("follow_up_by", type_=sa.Date)
+            )
+        )
     return where
 
 
@@ -453,6 +523,10 @@ class TraceResult:
     mailing_address: object
     phones: list
     emails: list
+    #: the dedupe key of the person traced (the do-not-contact list's person key)
+    person_key: str | None = None
+    #: BatchData's person summaries (its litigator flag)
+    persons: list | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -501,6 +575,8 @@ def skiptrace_by_party(
                 mailing_address=r.mailing_address,
                 phones=phones.get(r.id, []),
                 emails=emails.get(r.id, []),
+                person_key=r.person_key,
+                persons=r.persons,
             )
         )
     return out

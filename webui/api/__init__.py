@@ -1,4 +1,5 @@
-"""The JSON API ``/api/v1``: read cases, towns, defendants, skip traces and crawls.
+"""The JSON API ``/api/v1``: read cases, towns, defendants, skip traces and crawls;
+keep leads, notes and the do-not-contact list.
 
 Authenticated with per-user API tokens (``Authorization: Bearer ctf_...``), never
 with the session cookie, so CSRF cannot apply. Each token has scopes, never more
@@ -16,7 +17,16 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 # Each resource's module registers its routes on the blueprint when imported.
-from webui.api import cases, defendants, guard, scraper, skiptraces, towns  # noqa: F401
+from webui.api import (  # noqa: F401
+    cases,
+    defendants,
+    guard,
+    leads,
+    scraper,
+    skiptraces,
+    suppressions,
+    towns,
+)
 from webui.api.common import bp, scope
 
 __all__ = ["bp"]
