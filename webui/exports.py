@@ -21,7 +21,7 @@ from flask_login import current_user
 from openpyxl import Workbook
 
 from ctforeclosure.services import audit, contacts
-from webui import params, queries
+from webui import mailing, params, queries
 from webui.auth import require_role
 from webui.cases import refused
 from webui.db import get_conn, write
@@ -124,30 +124,29 @@ def export_rows(conn: sa.Connection, flt, revealed: contacts.Revealed):
             yield tuple(neutralise(v) for v in row)
 
 
-def _prepare(fmt: str):
-    """Return the export's rows and file name; audit it. A filter that cannot be
-    read shows the list's form again (400): nothing is exported or audited."""
+def _filter():
+    """Return the request's filter; a filter that cannot be read shows the list's
+    form again (400): nothing is exported or audited."""
     try:
         flt = queries.CaseFilter.from_args(request.args, me=current_user.email)
     except params.BadParameter as exc:
         abort(refused(exc))
     if problem := flt.search_problem():
         abort(Response(problem, status=400, mimetype="text/plain"))
-    asker = page_asker(include_dnc_asked())
-    revealed = contacts.Revealed(asker=asker, masked=not asker.sees_contacts)
-    rows = list(export_rows(get_conn(), flt, revealed))
+    return flt
+
+
+def _audited(fmt: str, flt, rows: list, revealed, kind: str = "cases") -> None:
+    """Write the export's audit record, and the reveal's when it showed contacts."""
+    details = {
+        "filters": flt.as_args(),
+        "rows": len(rows) - 1,
+        "include_dnc": revealed.asker.include_dnc,
+    }
+    if kind != "cases":
+        details["list"] = kind
     with write() as conn:
-        audit.record(
-            conn,
-            current_user.email,
-            "export",
-            fmt,
-            {
-                "filters": flt.as_args(),
-                "rows": len(rows) - 1,
-                "include_dnc": asker.include_dnc,
-            },
-        )
+        audit.record(conn, current_user.email, "export", fmt, details)
         contacts.audit_reveal(
             conn,
             revealed,
@@ -155,6 +154,15 @@ def _prepare(fmt: str):
             target=request.path,
             scope={"filters": flt.as_args()},
         )
+
+
+def _prepare(fmt: str):
+    """Return the export's rows and file name; audit it."""
+    flt = _filter()
+    asker = page_asker(include_dnc_asked())
+    revealed = contacts.Revealed(asker=asker, masked=not asker.sees_contacts)
+    rows = list(export_rows(get_conn(), flt, revealed))
+    _audited(fmt, flt, rows, revealed)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return rows, f"ct-foreclosures-{stamp}.{fmt}"
 
@@ -167,11 +175,7 @@ def _attachment(body, filename: str, mimetype: str) -> Response:
     )
 
 
-@bp.route("/cases.csv", methods=["GET", "POST"])
-@require_role("manager")
-def cases_csv():
-    """Download the filtered case list as CSV (POST: with DNC/TCPA phones)."""
-    rows, filename = _prepare("csv")
+def _csv_file(rows, filename: str) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in rows:
@@ -179,14 +183,9 @@ def cases_csv():
     return _attachment(buffer.getvalue(), filename, "text/csv")
 
 
-@bp.route("/cases.xlsx", methods=["GET", "POST"])
-@require_role("manager")
-def cases_xlsx():
-    """Download the filtered case list as an Excel workbook (POST: with DNC/TCPA
-    phones)."""
-    rows, filename = _prepare("xlsx")
+def _xlsx_file(rows, filename: str, sheet_name: str = "Cases") -> Response:
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Cases")
+    sheet = workbook.create_sheet(sheet_name)
     for row in rows:
         sheet.append(list(row))
     buffer = io.BytesIO()
@@ -196,3 +195,52 @@ def cases_xlsx():
         filename,
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+@bp.route("/cases.csv", methods=["GET", "POST"])
+@require_role("manager")
+def cases_csv():
+    """Download the filtered case list as CSV (POST: with DNC/TCPA phones)."""
+    return _csv_file(*_prepare("csv"))
+
+
+@bp.route("/cases.xlsx", methods=["GET", "POST"])
+@require_role("manager")
+def cases_xlsx():
+    """Download the filtered case list as an Excel workbook (POST: with DNC/TCPA
+    phones)."""
+    return _xlsx_file(*_prepare("xlsx"))
+
+
+def _mailing_list(fmt: str):
+    """Return the mailing list's rows (header first) and file name; audit it.
+    The glue to the writers: :mod:`webui.mailing` makes the header and rows."""
+    flt = _filter()
+    asker = page_asker(include_dnc_asked())  # no phones: only refuses it in a URL
+    revealed = contacts.Revealed(asker=asker, masked=not asker.sees_contacts)
+    limit = current_app.config["EXPORT_MAX_ROWS"]
+    rows = [
+        mailing.HEADER,
+        *(
+            tuple(neutralise(v) for v in row)
+            for row in mailing.rows(get_conn(), flt, limit, revealed)
+        ),
+    ]
+    _audited(fmt, flt, rows, revealed, kind="mailing")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return rows, f"ct-mailing-list-{stamp}.{fmt}"
+
+
+@bp.get("/mailing.csv")
+@require_role("manager")
+def mailing_csv():
+    """Download the mailing list of the filtered cases' likely owners as CSV."""
+    return _csv_file(*_mailing_list("csv"))
+
+
+@bp.get("/mailing.xlsx")
+@require_role("manager")
+def mailing_xlsx():
+    """Download the mailing list as an Excel workbook."""
+    rows, filename = _mailing_list("xlsx")
+    return _xlsx_file(rows, filename, "Mailing list")

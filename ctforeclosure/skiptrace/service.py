@@ -150,6 +150,14 @@ def _decisions(conn: sa.Connection, rows: Sequence[sa.Row]) -> list[tuple]:
     return decisions
 
 
+def likely_owners(conn: sa.Connection, docket_nos: Sequence[str]) -> list[tuple]:
+    """Return (party row, decision, person key) for each likely owner of these
+    cases: the people the eligibility rule would trace (or review for an unusable
+    address), never banks, placeholders or the plaintiff's side."""
+    rows = store.candidates(conn, docket_nos=list(docket_nos))
+    return [t for t in _decisions(conn, rows) if t[1].action != "skip"]
+
+
 def person_keys(conn: sa.Connection, party_ids: Sequence[int]) -> dict[int, str]:
     """Return the person key of each of these parties that names a person (the
     key a trace would use, and the do-not-contact list's key of a person)."""
