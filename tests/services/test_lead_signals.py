@@ -44,7 +44,8 @@ def case(**dates):
         ("MOTION TO OPEN JUDGMENT AND EXTEND THE SALE DATE", "motion_to_open"),
         ("AFFIDAVIT THAT PARTY IS IN BANKRUPTCY", "bankruptcy"),
         (
-            "MOTION TO RESET LAW DAYS AFTER FILING OF A BANKRUPTCY PETITION (CGS 49-15)",
+            "MOTION TO RESET LAW DAYS AFTER FILING OF A BANKRUPTCY PETITION"
+            " (CGS 49-15)",
             "law_days_reset",
         ),
         ("FORECLOSURE MEDIATION TIME PERIOD EXPIRED", "mediation_expired"),
