@@ -31,6 +31,7 @@ FILTER_PARAMS = (
     ("assignee", _TEXT, "Assignee email, me, or none (unassigned)"),
     ("tag", _TEXT, "Lead tag"),
     ("follow_up_by", _DATE, "Follow-up date on or before (YYYY-MM-DD)"),
+    ("priority", {"enum": ["hot", "warm", "cold"]}, "Priority as of today"),
     ("sort", {"enum": list(queries.SORTS)}, "Sort column"),
     ("order", {"enum": ["asc", "desc"]}, "Sort order"),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal, NamedTuple
 
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ from ctforeclosure.db import (
     skiptrace_results,
     users,
 )
+from ctforeclosure.services import lead_signals
 from webui import params
 from webui.params import County, Day, Flag, Page, PerPage, Text, Town, text
 
@@ -40,7 +41,10 @@ SORTS = {
     "law_day": cases.c.law_day,
     "sale_date": cases.c.sale_date,
     "changed": cases.c.last_changed,
+    # computed against today (priority_rank), not a column: hot first when "desc"
+    "priority": None,
 }
+PRIORITY_RANKS = {"hot": 3, "warm": 2, "cold": 1}
 STATUSES = ("all", "active", "disposed")
 JUDGMENT_TYPES = ("strict", "sale")
 MAX_PER_PAGE = params.MAX_PER_PAGE
@@ -103,6 +107,9 @@ class CaseFilter:
     )
     tag: text(40) = Field("", description="a lead tag")
     follow_up_by: Day = Field(None, description="a date, YYYY-MM-DD")
+    priority: Literal["", "hot", "warm", "cold"] = Field(
+        "", description="hot | warm | cold"
+    )
     sort: Literal[tuple(SORTS)] = Field("file_date", description=_choice(SORTS))
     order: Literal["asc", "desc"] = Field("desc", description="asc | desc")
     page: Page = Field(1, description=params.PAGE_TEXT)
@@ -161,6 +168,7 @@ class CaseFilter:
             assignee="none" if self.assignee == "none" else bool(self.assignee),
             tag=bool(self.tag),
             follow_up_by=self.follow_up_by is not None,
+            priority=bool(self.priority),
             sort=self.sort,
             order=self.order,
         )
@@ -180,6 +188,8 @@ class CaseFilter:
             "assignee": self.assignee.lower(),
             "tag": self.tag.lower(),
             "follow_up_by": self.follow_up_by,
+            "priority_rank": PRIORITY_RANKS.get(self.priority, 0),
+            **priority_dates(date.today()),
             "limit": self.per_page,
             "offset": (self.page - 1) * self.per_page,
         }
@@ -201,6 +211,7 @@ class Shape(NamedTuple):
     assignee: bool | str  # False, True (an email) or "none"
     tag: bool
     follow_up_by: bool
+    priority: bool
     sort: str
     order: str
 
@@ -268,6 +279,8 @@ def _lead_conditions(shape: Shape) -> list:
             lead_tags.c.tag == sa.bindparam("tag")
         )
         where.append(cases.c.docket_no.in_(tagged))
+    if shape.priority:
+        where.append(priority_rank() == sa.bindparam("priority_rank"))
     if shape.follow_up_by:
         where.append(
             _leads_where(
@@ -298,10 +311,60 @@ def _traced_exists():
     )
 
 
+def priority_dates(today: date) -> dict:
+    """The dates the priority rule compares with, as statement parameters."""
+    return {
+        "today": today,
+        "hot_until": today + timedelta(days=lead_signals.HOT_DAYS),
+        "warm_until": today + timedelta(days=lead_signals.WARM_DAYS),
+    }
+
+
+def priority_rank():
+    """A case's priority (3 hot, 2 warm, 1 cold) by the rule the case page prints
+    (:data:`ctforeclosure.services.lead_signals.RULES`), against the ``today``
+    parameter: computed when read, never stored."""
+    today = sa.bindparam("today", type_=sa.Date)
+
+    def within(until: str):
+        end = sa.bindparam(until, type_=sa.Date)
+        return sa.or_(
+            cases.c.law_day.between(today, end), cases.c.sale_date.between(today, end)
+        )
+
+    appeared = (
+        sa.select(parties.c.id)
+        .where(
+            parties.c.docket_no == cases.c.docket_no,
+            parties.c.role == "D",
+            parties.c.removed_at.is_(None),
+            parties.c.non_appearing.is_(False),
+        )
+        .exists()
+    )
+    no_dates = sa.and_(
+        sa.or_(cases.c.law_day.is_(None), cases.c.law_day < today),
+        sa.or_(cases.c.sale_date.is_(None), cases.c.sale_date < today),
+    )
+    return sa.case(
+        (cases.c.is_active.is_(False), 1),
+        (sa.and_(within("hot_until"), appeared), 3),
+        (sa.and_(cases.c.judgment_type.is_not(None), no_dates), 3),
+        (within("warm_until"), 2),
+        else_=1,
+    )
+
+
+def _sort_column(shape: Shape, source):
+    if shape.sort != "priority":
+        return source.c[SORTS[shape.sort].name]
+    return priority_rank() if source is cases else source.c.priority_rank
+
+
 def _ordered(stmt, shape: Shape, source=cases):
     """Order by the chosen column (nulls last), then docket; ``source`` is the
     cases table or a selection of its columns."""
-    column = source.c[SORTS[shape.sort].name]
+    column = _sort_column(shape, source)
     primary = column.asc() if shape.order == "asc" else column.desc()
     return stmt.order_by(primary.nulls_last(), source.c.docket_no)
 
@@ -399,7 +462,9 @@ def _text_search_statements(shape: Shape) -> _Statements:
     """
     sort_column = SORTS[shape.sort]
     narrow = [cases.c.docket_no]
-    if sort_column is not cases.c.docket_no:
+    if shape.sort == "priority":
+        narrow.append(priority_rank().label("priority_rank"))
+    elif sort_column is not cases.c.docket_no:
         narrow.append(sort_column)
     matches = (
         sa.select(*narrow)

@@ -54,13 +54,16 @@ WITHDRAWAL_RE = re.compile(r"\bWITHDRAWAL\b")
 #: How near a law day or sale makes a case hot, and warm.
 HOT_DAYS = 30
 WARM_DAYS = 90
-#: The priority rule, in the words the case page prints (first match wins).
+#: The priority rule, in the words the case page prints (first match wins). It
+#: reads only the case's dates, judgment and parties, so that lists can filter and
+#: sort by it in SQL (webui.queries.priority_rank) with the same answer; the
+#: signals above say why, with their sources.
 RULES = (
+    "cold: the case is disposed",
     f"hot: law day or sale within {HOT_DAYS} days and a defendant has appeared",
-    "hot: a motion for judgment was granted and no law day or sale is set yet",
+    "hot: judgment entered and no law day or sale date set yet",
     f"warm: law day or sale within {WARM_DAYS} days",
-    "warm: a motion for judgment was filed, or mediation has ended",
-    "cold: anything else (and every disposed case)",
+    "cold: anything else",
 )
 PRIORITIES = ("hot", "warm", "cold")
 
@@ -108,7 +111,6 @@ ENTRY_SIGNALS = (
     ("emap", EMAP_RE, "EMAP affidavit filed"),
     ("withdrawal", WITHDRAWAL_RE, "withdrawal filed"),
 )
-_MEDIATION_ENDED = {"mediation_expired", "mediation_terminated", "mediation_ineligible"}
 _MOTIONS = {"motion_judgment_strict", "motion_judgment_sale"}
 
 
@@ -158,22 +160,19 @@ def read(
             Signal("non_appearing", "a defendant is non-appearing", "parties")
         )
     appeared = any(not p.non_appearing for p in defendants)
-    priority, rule = _priority(case, signals, appeared, today)
+    priority, rule = _priority(case, appeared, today)
     return Reading(signals, priority, rule)
 
 
-def _priority(case, signals: list[Signal], appeared: bool, today: date):
-    codes = {s.code for s in signals}
+def _priority(case, appeared: bool, today: date) -> tuple[str, str]:
     dates = [d for d in (case.law_day, case.sale_date) if d and d >= today]
     soonest = min((d - today).days for d in dates) if dates else None
     if case.is_active is False:
-        return "cold", RULES[4]
+        return "cold", RULES[0]
     if soonest is not None and soonest <= HOT_DAYS and appeared:
-        return "hot", RULES[0]
-    if "motion_judgment_granted" in codes and not dates:
         return "hot", RULES[1]
+    if getattr(case, "judgment_type", None) and not dates:
+        return "hot", RULES[2]
     if soonest is not None and soonest <= WARM_DAYS:
-        return "warm", RULES[2]
-    if codes & (_MOTIONS | _MEDIATION_ENDED):
         return "warm", RULES[3]
     return "cold", RULES[4]

@@ -32,7 +32,10 @@ def party(non_appearing: bool = False):
 
 def case(**dates):
     return SimpleNamespace(
-        law_day=dates.get("law_day"), sale_date=dates.get("sale_date"), is_active=True
+        law_day=dates.get("law_day"),
+        sale_date=dates.get("sale_date"),
+        is_active=True,
+        judgment_type=dates.get("judgment_type"),
     )
 
 
@@ -83,10 +86,10 @@ def test_priority_moves_from_warm_to_hot_as_the_law_day_nears_without_a_crawl():
     stored = case(law_day=date(2026, 3, 1))
     with freeze_time("2026-01-15"):
         reading = lead_signals.read(stored, [], [party()], date.today())
-    assert reading.priority == "warm" and reading.rule == lead_signals.RULES[2]
+    assert reading.priority == "warm" and reading.rule == lead_signals.RULES[3]
     with freeze_time("2026-02-10"):
         reading = lead_signals.read(stored, [], [party()], date.today())
-    assert reading.priority == "hot" and reading.rule == lead_signals.RULES[0]
+    assert reading.priority == "hot" and reading.rule == lead_signals.RULES[1]
     assert "law day in 19 days (2026-03-01)" in [s.text for s in reading.signals]
 
 
@@ -103,5 +106,7 @@ def test_a_disposed_case_is_cold_and_a_past_sale_is_no_signal():
     stored = case(sale_date=today - timedelta(days=1))
     reading = lead_signals.read(stored, [], [party()], today)
     assert reading.priority == "cold" and reading.signals == []
+    stored.judgment_type = "sale"  # judgment entered, no sale date set yet
+    assert lead_signals.read(stored, [], [party()], today).priority == "hot"
     stored.is_active, stored.sale_date = False, today + timedelta(days=3)
     assert lead_signals.read(stored, [], [party()], today).priority == "cold"

@@ -194,3 +194,19 @@ def test_the_api_changes_a_lead_and_writes_notes_with_the_leads_scope(app, role)
     assert case["signals"]["priority"] in ("hot", "warm", "cold")
     assert case["changes"][0]["sentence"] == "law day set to 2026-12-04"
     assert client.get(f"{path}/notes", headers=reader).json[0]["body"] == "Called"
+
+
+def test_lists_filter_and_sort_by_priority_as_the_case_page_reads_it(as_role):
+    viewer = as_role("viewer")
+    # Hartford: law day in 10 days, no defendant marked non-appearing: hot. New
+    # Haven: disposed: cold. The old case: no dates, no judgment: cold.
+    hot = viewer.get("/cases/?priority=hot").get_data(as_text=True)
+    assert DOCKET_HARTFORD in hot and DOCKET_OLD not in hot
+    assert '<span class="badge bad" id="priority">hot</span>' in viewer.get(
+        CASE
+    ).get_data(as_text=True)
+    ordered = viewer.get("/cases/?sort=priority&order=desc").get_data(as_text=True)
+    assert ordered.index(DOCKET_HARTFORD) < ordered.index(DOCKET_OLD)
+    searched = viewer.get("/cases/?q=street&sort=priority").get_data(as_text=True)
+    assert searched.index(DOCKET_HARTFORD) < searched.index(DOCKET_NEW_HAVEN)
+    assert viewer.get("/cases/?priority=urgent").status_code == 400
