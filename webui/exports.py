@@ -1,4 +1,5 @@
-"""Exports of the current filtered case list as CSV and XLSX (manager and up).
+"""Exports of the current filtered case list, and its mailing list
+(:mod:`webui.mailing`), as CSV and XLSX (manager and up).
 
 Spreadsheet formulas in any cell are neutralised (a leading ``'``), every export is
 audited, and sandbox skip-trace results are never exported. Which phones and emails

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from ctforeclosure import dockets
 from ctforeclosure.services import lead_signals, leads, notes, suppressions
-from webui import params, timeline
+from webui import params, queries, timeline
 from webui.auth import require_role
 from webui.db import get_conn, write
 from webui.params import Day, Flag, QueryArgs, text
@@ -86,10 +86,14 @@ def case_context(conn, case, story: dict) -> dict:
 
 
 def _case_or_404(docket_no: str) -> str:
+    """Return the docket of a stored case; answer 404 for any other."""
     try:
-        return dockets.compact(docket_no)
+        compact = dockets.compact(docket_no)
     except dockets.InvalidDocket:
         abort(404)
+    if not queries.existing(get_conn(), [compact]):
+        abort(404)
+    return compact
 
 
 def _apply(fn, success: str) -> bool:
@@ -146,18 +150,15 @@ def add_note(docket_no: str):
 def edit_note(note_id: int):
     """Change a note: its author, within the edit window."""
     form = params.parse(NoteForm, request.form)
-    docket = []
-    _apply(
-        lambda c: docket.append(
-            notes.edit(c, note_id, current_user.email, form.body).docket_no
-        ),
-        "Note changed.",
-    )
-    return (
-        _back(docket[0])
-        if docket
-        else redirect(request.referrer or url_for("leads.mine"))
-    )
+    try:
+        with write() as conn:
+            note = notes.edit(conn, note_id, current_user.email, form.body)
+    except notes.NoteError as exc:
+        flash(str(exc))
+        docket_no = notes.docket_of(get_conn(), note_id)
+        return _back(docket_no) if docket_no else redirect(url_for("leads.mine"))
+    flash("Note changed.")
+    return _back(note.docket_no)
 
 
 @bp.post("/bulk")
@@ -165,7 +166,8 @@ def edit_note(note_id: int):
 def bulk():
     """Set the status, the assignee or a tag of the cases ticked in the list."""
     form = params.parse(BulkForm, request.form)
-    picked = [_case_or_404(d) for d in request.form.getlist("docket_no")][:500]
+    ticked = request.form.getlist("docket_no")[:500]
+    picked = queries.existing(get_conn(), [d for d in ticked if dockets.is_valid(d)])
     if not picked:
         raise params.BadParameter("docket_no", "one or more ticked cases")
     value = form.value

@@ -41,8 +41,9 @@ SORTS = {
     "law_day": cases.c.law_day,
     "sale_date": cases.c.sale_date,
     "changed": cases.c.last_changed,
-    # computed against today (priority_rank), not a column: hot first when "desc"
+    # computed, not columns (COMPUTED_SORTS): hot first when "desc"
     "priority": None,
+    "follow_up": None,
 }
 PRIORITY_RANKS = {"hot": 3, "warm": 2, "cold": 1}
 STATUSES = ("all", "active", "disposed")
@@ -164,7 +165,9 @@ class CaseFilter:
             filed_to=self.filed_to is not None,
             skip_traced=self.skip_traced,
             has_phones=self.has_phones,
-            lead_status=bool(self.lead_status),
+            # "named", or "or_untouched" when it is the first status
+            # (list_cases decides: it reads the status list)
+            lead_status="named" if self.lead_status else "",
             assignee="none" if self.assignee == "none" else bool(self.assignee),
             tag=bool(self.tag),
             follow_up_by=self.follow_up_by is not None,
@@ -207,7 +210,7 @@ class Shape(NamedTuple):
     filed_to: bool
     skip_traced: bool
     has_phones: bool
-    lead_status: bool
+    lead_status: str  # "", "named" or "or_untouched" (the first status: New)
     assignee: bool | str  # False, True (an email) or "none"
     tag: bool
     follow_up_by: bool
@@ -258,17 +261,11 @@ def _lead_conditions(shape: Shape) -> list:
     if shape.lead_status:
         status = sa.func.lower(lead_statuses.c.name) == sa.bindparam("lead_status")
         named = sa.select(lead_statuses.c.id).where(status).scalar_subquery()
-        first = (
-            sa.select(sa.func.lower(lead_statuses.c.name))
-            .order_by(lead_statuses.c.position)
-            .limit(1)
-            .scalar_subquery()
-        )
-        untouched = sa.and_(
-            first == sa.bindparam("lead_status"),
-            cases.c.docket_no.not_in(sa.select(leads.c.docket_no)),
-        )
-        where.append(sa.or_(_leads_where(leads.c.status_id == named), untouched))
+        condition = _leads_where(leads.c.status_id == named)
+        if shape.lead_status == "or_untouched":
+            untouched = cases.c.docket_no.not_in(sa.select(leads.c.docket_no))
+            condition = sa.or_(condition, untouched)
+        where.append(condition)
     if shape.assignee == "none":
         where.append(~_leads_where(leads.c.assignee_id.is_not(None)))
     elif shape.assignee:
@@ -355,10 +352,24 @@ def priority_rank():
     )
 
 
+def follow_up_of():
+    """A case's lead's follow-up date (none for cases no one worked on)."""
+    return (
+        sa.select(leads.c.follow_up)
+        .where(leads.c.docket_no == cases.c.docket_no)
+        .scalar_subquery()
+    )
+
+
+#: Sorts by a computed value, each labelled by its name in a narrow selection.
+COMPUTED_SORTS = {"priority": priority_rank, "follow_up": follow_up_of}
+
+
 def _sort_column(shape: Shape, source):
-    if shape.sort != "priority":
+    computed = COMPUTED_SORTS.get(shape.sort)
+    if computed is None:
         return source.c[SORTS[shape.sort].name]
-    return priority_rank() if source is cases else source.c.priority_rank
+    return computed() if source is cases else source.c[shape.sort]
 
 
 def _ordered(stmt, shape: Shape, source=cases):
@@ -418,12 +429,25 @@ def _list_statements(shape: Shape) -> _Statements:
     return statements
 
 
+def _shape(conn: sa.Connection, flt: CaseFilter) -> Shape:
+    """Return the filter's shape; a lead status filter naming the first status
+    (New) also matches the cases no one has worked on (they have no lead row)."""
+    shape = flt.shape()
+    if shape.lead_status:
+        first = conn.execute(
+            sa.select(lead_statuses.c.name).order_by(lead_statuses.c.position).limit(1)
+        ).scalar()
+        if (first or "").lower() == flt.lead_status.lower():
+            shape = shape._replace(lead_status="or_untouched")
+    return shape
+
+
 def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
     """Return one page of matching cases, the number of matches and whether that
     number is only a lower bound (counting stops at :data:`COUNT_CAP`)."""
     if problem := flt.search_problem():
         raise ValueError(problem)  # callers show it first (a page, a 400)
-    shape, params = flt.shape(), flt.params()
+    shape, params = _shape(conn, flt), flt.params()
     statements = _list_statements(shape)
     if statements.keys is not None:  # skip-traced, no search text
         # An EXISTS through parties and results per case is the costly part: walk the
@@ -462,8 +486,8 @@ def _text_search_statements(shape: Shape) -> _Statements:
     """
     sort_column = SORTS[shape.sort]
     narrow = [cases.c.docket_no]
-    if shape.sort == "priority":
-        narrow.append(priority_rank().label("priority_rank"))
+    if shape.sort in COMPUTED_SORTS:
+        narrow.append(COMPUTED_SORTS[shape.sort]().label(shape.sort))
     elif sort_column is not cases.c.docket_no:
         narrow.append(sort_column)
     matches = (
@@ -503,7 +527,7 @@ def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
     own first page, ``limit`` long."""
     if problem := flt.search_problem():
         raise ValueError(problem)  # callers show it first
-    statements = _list_statements(flt.shape())
+    statements = _list_statements(_shape(conn, flt))
     params = {**flt.params(), "limit": limit, "offset": 0}
     return conn.execute(statements.page, params).all()
 
@@ -542,6 +566,19 @@ _CHANGES = (
     .order_by(case_changes.c.seen_at.desc(), case_changes.c.id.desc())
     .limit(200)
 )
+
+
+def existing(conn: sa.Connection, docket_nos) -> list[str]:
+    """Return those of these (compact) dockets that are stored cases, in order."""
+    wanted = [dockets.compact(d) for d in docket_nos]
+    if not wanted:
+        return []
+    found = set(
+        conn.execute(
+            sa.select(cases.c.docket_no).where(cases.c.docket_no.in_(wanted))
+        ).scalars()
+    )
+    return [d for d in dict.fromkeys(wanted) if d in found]
 
 
 def get_case(conn: sa.Connection, docket_no: str):

@@ -82,6 +82,12 @@ def count(conn: sa.Connection, docket_no: str) -> int:
     ).scalar_one()
 
 
+def docket_of(conn: sa.Connection, note_id: int) -> str | None:
+    return conn.execute(
+        sa.select(notes.c.docket_no).where(notes.c.id == note_id)
+    ).scalar()
+
+
 def add(
     conn: sa.Connection,
     docket_no: str,

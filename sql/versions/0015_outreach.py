@@ -59,7 +59,8 @@ def upgrade() -> None:
     op.bulk_insert(
         statuses,
         [
-            {"id": n, "name": name, "position": n, "closed": closed}
+            # ids from the sequence (explicit ones would leave it behind)
+            {"name": name, "position": n, "closed": closed}
             for n, (name, closed) in enumerate(DEFAULT_STATUSES, start=1)
         ],
     )

@@ -25,7 +25,9 @@ class LeadBody(JsonBody):
     assignee: text(254) | None = Field(
         None, description="a manager's or admin's email; null for nobody"
     )
-    follow_up: params.Day = Field(None, description="a date, YYYY-MM-DD; null clears")
+    follow_up: params.Day | None = Field(
+        None, description="a date, YYYY-MM-DD; null clears"
+    )
     tags: list[text(40)] | None = Field(
         None, max_length=50, description="the lead's tags (replaces them)"
     )
