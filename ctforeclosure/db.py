@@ -408,6 +408,18 @@ audit_log = sa.Table(
 # The outreach workspace (migration 0015): a lead per case with its status,
 # assignee, tags and follow-up date; notes; and the do-not-contact list. Kept apart
 # from the crawl tables, so a re-crawl or a re-trace never touches them.
+
+
+def _case_key(**kwargs) -> sa.Column:
+    """The ``docket_no`` column of an outreach table: its case's, deleted with it."""
+    return sa.Column(
+        "docket_no",
+        sa.String(16),
+        sa.ForeignKey("cases.docket_no", ondelete="CASCADE"),
+        **kwargs,
+    )
+
+
 lead_statuses = sa.Table(
     "lead_statuses",
     metadata,
@@ -421,12 +433,7 @@ lead_statuses = sa.Table(
 leads = sa.Table(
     "leads",
     metadata,
-    sa.Column(
-        "docket_no",
-        sa.String(16),
-        sa.ForeignKey("cases.docket_no", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _case_key(primary_key=True),
     sa.Column(
         "status_id", sa.Integer, sa.ForeignKey("lead_statuses.id"), nullable=False
     ),
@@ -445,12 +452,7 @@ leads = sa.Table(
 lead_tags = sa.Table(
     "lead_tags",
     metadata,
-    sa.Column(
-        "docket_no",
-        sa.String(16),
-        sa.ForeignKey("cases.docket_no", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _case_key(primary_key=True),
     sa.Column("tag", sa.String(40), primary_key=True, index=True),  # "hot-list"
 )
 
@@ -458,13 +460,7 @@ notes = sa.Table(
     "notes",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column(
-        "docket_no",
-        sa.String(16),
-        sa.ForeignKey("cases.docket_no", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _case_key(nullable=False, index=True),
     sa.Column("party_id", sa.Integer, sa.ForeignKey("parties.id", ondelete="SET NULL")),
     sa.Column("author", sa.String(254), nullable=False),  # the user's email
     sa.Column("body", sa.Text, nullable=False),

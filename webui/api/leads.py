@@ -62,13 +62,17 @@ def _case_or_404(docket_no: str) -> str:
     return compact
 
 
+def _managers_change(docket_no: str, model: type[JsonBody]):
+    """Refuse all but managers and up; return the case's docket and the body."""
+    require("manager")
+    return _case_or_404(docket_no), params.json_body(model)
+
+
 @bp.patch("/cases/<docket_no>/lead")
 @scope("leads")
 def lead_update(docket_no: str):
     """Change a case's lead: status, assignee, follow-up date, tags (managers)."""
-    require("manager")
-    compact = _case_or_404(docket_no)
-    body = params.json_body(LeadBody)
+    compact, body = _managers_change(docket_no, LeadBody)
     try:
         with write() as conn:
             change = body.change(leads.get(conn, compact))
@@ -90,9 +94,7 @@ def notes_list(docket_no: str):
 @scope("leads")
 def notes_add(docket_no: str):
     """Write a note on a case (managers)."""
-    require("manager")
-    compact = _case_or_404(docket_no)
-    body = params.json_body(NoteBody)
+    compact, body = _managers_change(docket_no, NoteBody)
     try:
         with write() as conn:
             note = notes.add(conn, compact, g.api_user.email, body.body, body.party_id)
