@@ -123,6 +123,7 @@ def detail(docket_no: str):
         case=case,
         traces=shown.by_party,
         shown=shown,
+        people=people,
         **leads.case_context(conn, case, story),
         **story,
     )

@@ -73,7 +73,11 @@ def case_context(conn, case, story: dict) -> dict:
     return {
         "lead": leads.get(conn, case.docket_no),
         "reading": lead_signals.read(
-            case, story["entries"], story["parties"], date.today()
+            case,
+            story["entries"],
+            story["parties"],
+            date.today(),
+            story["court_dates"],
         ),
         "rules": lead_signals.RULES,
         "timeline": timeline.build(story["entries"], story["changes"], case_notes),

@@ -146,11 +146,26 @@ def _days(label: str, code: str, day: date | None, today: date) -> list[Signal]:
     return [Signal(code, f"{label} in {n} days ({day.isoformat()})", f"case: {label}")]
 
 
+def _mediation_sessions(court_dates: Iterable[Any], today: date) -> list[Signal]:
+    """Return "in mediation" for a mediation session the court has scheduled."""
+    for d in court_dates:
+        when = d.court_date
+        if when and when >= today and MEDIATION_RE.search(d.description or ""):
+            return [Signal("in_mediation", "in mediation", f"court date {when}")]
+    return []
+
+
 def read(
-    case: Any, entries: Sequence[Any], parties: Sequence[Any], today: date
+    case: Any,
+    entries: Sequence[Any],
+    parties: Sequence[Any],
+    today: date,
+    court_dates: Sequence[Any] = (),
 ) -> Reading:
     """Return a case's signals and priority as of ``today``."""
     signals = entry_signals(entries)
+    if not any("mediation" in s.code for s in signals):  # the docket says more
+        signals += _mediation_sessions(court_dates, today)
     signals += _days("law day", "law_day", case.law_day, today)
     # Effective sale date (issue 17) replaces cases.sale_date here once sales exist.
     signals += _days("sale", "sale", case.sale_date, today)

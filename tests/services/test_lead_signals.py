@@ -110,3 +110,17 @@ def test_a_disposed_case_is_cold_and_a_past_sale_is_no_signal():
     assert lead_signals.read(stored, [], [party()], today).priority == "hot"
     stored.is_active, stored.sale_date = False, today + timedelta(days=3)
     assert lead_signals.read(stored, [], [party()], today).priority == "cold"
+
+
+def test_a_scheduled_mediation_session_means_in_mediation():
+    today = date(2026, 2, 10)
+    session = SimpleNamespace(court_date=today, description="Foreclosure mediation")
+    reading = lead_signals.read(case(), [], [party()], today, [session])
+    assert [(s.code, s.source) for s in reading.signals] == [
+        ("in_mediation", "court date 2026-02-10")
+    ]
+    ended = [entry("FORECLOSURE MEDIATION TIME PERIOD EXPIRED")]
+    codes = {
+        s.code for s in lead_signals.read(case(), ended, [], today, [session]).signals
+    }
+    assert codes == {"mediation_expired"}

@@ -168,6 +168,11 @@ def test_a_suppressed_person_shows_the_reason_and_no_contacts(app, as_role):
     )
     page = manager.get(f"/cases/{DOCKET_OLD}").get_data(as_text=True)
     assert "do not contact: deceased" in page
+    assert 'data-kind="person"' not in manager.get(
+        f"/cases/{DOCKET_HARTFORD}"
+    ).get_data(
+        as_text=True
+    )  # its defendant's name cannot be read as a person's: no form to suppress it
     not_a_person = _suppress(manager, party_id="1", reason="asked")  # FIRST BANK
     assert not_a_person.status_code == 400
     assert "party_id" in not_a_person.get_data(as_text=True)

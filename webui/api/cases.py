@@ -106,6 +106,10 @@ def case_detail(docket_no: str):
     body["lead"] = leads.get(conn, compact).as_dict()
     body["notes_count"] = notes.count(conn, compact)
     body["signals"] = lead_signals.read(
-        case, story["entries"], story["parties"], date.today()
+        case,
+        story["entries"],
+        story["parties"],
+        date.today(),
+        story["court_dates"],
     ).as_dict()
     return jsonify(body)
