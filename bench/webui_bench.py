@@ -13,8 +13,10 @@ entries); the filtered cases list and the case page under 20 concurrent clients 
 3. ``--clients`` threads, each signed in as a manager with its own session, loop for
    ``--seconds``: a filtered list (town, county + status, judgment type + file-date
    range, party-name search (a surname drawn as the fake data's surnames are: 3,000
-   of them, the commonest ~0.5%), address search, has-phones, law-day sort; random
-   page 1-3) or a case page (random docket), half and half; and one request in
+   of them, the commonest ~0.5%), address search, has-phones, law-day sort; and the
+   outreach lists: lead status + assignee sorted by priority, assignee + tag by
+   priority, a town by priority (a tenth of the cases are leads); random page 1-3)
+   or a case page (random docket), half and half; and one request in
    ``FLOOR_SHARE`` is the floor, ``GET /auth/whoami``: an authenticated route that
    does no query beyond the session's user load, so what it costs is the stack's
    own (gunicorn, Flask, the session, the user's load). Latency is the wall time
@@ -247,6 +249,7 @@ def fill(url: str, n_cases: int, parties_per: int, entries_per: int, seed: int):
         _copy_docket_entries(cur, rng, dockets_out, entries_per, stamp)
         _copy_court_dates_and_changes(cur, rng, dockets_out, stamp)
         _add_skiptrace_results(cur)
+        _add_leads(cur)
         conn.commit()
         # what the store does when it writes cases (migration 0011's search text);
         # these rows went in around it
@@ -390,6 +393,35 @@ def _add_skiptrace_results(cur) -> None:
     )
 
 
+#: Staff whose leads the outreach lists filter by (issue 19); a tenth of the
+#: cases are leads, each with a status and, mostly, one of them as assignee.
+STAFF = tuple(f"staff{n}@example.org" for n in range(1, 5))
+LEAD_STATUSES = ("New", "Researching", "Contacting", "Appointment set", "Won")
+
+
+def _add_leads(cur) -> None:
+    """Give a tenth of the cases a lead (migration 0015's tables) and a tag."""
+    for email in STAFF:
+        cur.execute(
+            "INSERT INTO users (email, password_hash, role, active, created_at) "
+            "VALUES (%s, 'x', 'manager', true, now())",
+            (email,),
+        )
+    cur.execute(
+        "INSERT INTO leads (docket_no, status_id, assignee_id, follow_up, "
+        "updated_at, updated_by) "
+        "SELECT c.docket_no, 1 + abs(hashtext(c.docket_no)) % 5, "
+        "(SELECT id FROM users WHERE email = 'staff' || "
+        "(1 + abs(hashtext(c.docket_no || 'a')) % 4) || '@example.org'), "
+        "current_date + abs(hashtext(c.docket_no || 'f')) % 30 - 10, now(), 'bench' "
+        "FROM cases c WHERE abs(hashtext(c.docket_no)) % 10 = 0"
+    )
+    cur.execute(
+        "INSERT INTO lead_tags (docket_no, tag) SELECT docket_no, 'callback' "
+        "FROM leads WHERE abs(hashtext(docket_no || 't')) % 3 = 0"
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -453,7 +485,8 @@ def signed_in(base: str, email: str) -> requests.Session:
 def list_urls(rng: random.Random, town_names: list[str]) -> tuple[str, str]:
     page = rng.choice((1, 1, 2, 3))
     town = rng.choice(town_names)
-    kind = rng.randrange(8)
+    kind = rng.randrange(11)
+    staff = rng.choice(STAFF)
     query = [
         f"town={town}",
         f"county={rng.choice(towns.counties())}&status=active",
@@ -463,6 +496,10 @@ def list_urls(rng: random.Random, town_names: list[str]) -> tuple[str, str]:
         f"town={town}&has_phones=1",
         "status=active&sort=law_day&order=asc",
         f"q={surname(rng).lower()}&town={town}",
+        # the outreach lists (issue 19): by lead status and assignee, by priority
+        f"lead_status={rng.choice(LEAD_STATUSES)}&assignee={staff}&sort=priority",
+        f"assignee={staff}&tag=callback&sort=priority&order=desc",
+        f"town={town}&sort=priority&order=desc",
     ][kind]
     return f"/cases/?{query}&page={page}", f"list:{kind}"
 

@@ -39,6 +39,7 @@ SECRET_ENV_VARS = (
     "SCRAPYD_PASSWORD",
     "CTF_SECRET_KEY",
     "SMTP_PASSWORD",
+    "CTF_SUPPRESSION_KEY",
 )
 
 #: The skip-trace limits, kept as text by variable name; ``SkipTraceSettings``
@@ -118,6 +119,8 @@ class Config:
     scrapyd_username: str | None = None
     scrapyd_password: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
+    # The do-not-contact list's hashing key (ctforeclosure.services.suppressions).
+    suppression_key: str | None = field(default=None, repr=False)
     # The web UI: how many reverse proxies in front of it to believe, as text
     # (webui checks it).
     trusted_proxy_hops: str = "0"
@@ -212,6 +215,8 @@ def load() -> Config:
         scrapyd_username=_env("SCRAPYD_USERNAME"),
         scrapyd_password=_env("SCRAPYD_PASSWORD"),
         secret_key=_env("CTF_SECRET_KEY"),
+        # The key of the do-not-contact list's hashes: changing it forgets the list.
+        suppression_key=_env("CTF_SUPPRESSION_KEY"),
         # Reverse proxies in front of the web UI whose X-Forwarded-For and
         # X-Forwarded-Proto are believed (1 behind one TLS proxy); default 0: the
         # client is whoever connected, and the headers are ignored.

@@ -524,6 +524,101 @@ audit_log = sa.Table(
 )
 
 
+# The outreach workspace (migration 0015): a lead per case with its status,
+# assignee, tags and follow-up date; notes; and the do-not-contact list. Kept apart
+# from the crawl tables, so a re-crawl or a re-trace never touches them.
+
+
+def _case_key(**kwargs) -> sa.Column:
+    """The ``docket_no`` column of an outreach table: its case's, deleted with it."""
+    return sa.Column(
+        "docket_no",
+        sa.String(16),
+        sa.ForeignKey("cases.docket_no", ondelete="CASCADE"),
+        **kwargs,
+    )
+
+
+lead_statuses = sa.Table(
+    "lead_statuses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(40), nullable=False, unique=True),  # "Contacting"
+    sa.Column("position", sa.Integer, nullable=False),  # the order shown
+    # Won, Lost, Not a lead: no longer worked (My work leaves them out)
+    sa.Column("closed", sa.Boolean, nullable=False, default=False),
+)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    _case_key(primary_key=True),
+    sa.Column(
+        "status_id", sa.Integer, sa.ForeignKey("lead_statuses.id"), nullable=False
+    ),
+    sa.Column(
+        "assignee_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="SET NULL"),
+        index=True,
+    ),
+    sa.Column("follow_up", sa.Date, index=True),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("updated_by", sa.String(254), nullable=False),
+    sa.Index("ix_leads_status_id_docket_no", "status_id", "docket_no"),
+)
+
+lead_tags = sa.Table(
+    "lead_tags",
+    metadata,
+    _case_key(primary_key=True),
+    sa.Column("tag", sa.String(40), primary_key=True, index=True),  # "hot-list"
+)
+
+notes = sa.Table(
+    "notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    _case_key(nullable=False, index=True),
+    sa.Column("party_id", sa.Integer, sa.ForeignKey("parties.id", ondelete="SET NULL")),
+    sa.Column("author", sa.String(254), nullable=False),  # the user's email
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("edited_at", TS),
+)
+
+#: The internal do-not-contact list. It keeps no contact data of its own: a keyed
+#: hash (HMAC-SHA256, key CTF_SUPPRESSION_KEY) of the E.164 number, the lower-cased
+#: email or the skip trace's person key, and the last 4 characters to recognise it
+#: by. ``purge`` never removes a row; an admin's removal is kept (who, when, why).
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # phone | email | person
+    sa.Column("value_hash", sa.String(64), nullable=False),
+    sa.Column("last4", sa.String(4)),  # "0123"; none for a person
+    sa.Column("reason", sa.String(32), nullable=False),  # "wrong_number"
+    # a person at a property: the case and party it was added from
+    sa.Column("docket_no", sa.String(16)),
+    sa.Column("party_no", sa.String(8)),
+    sa.Column("added_by", sa.String(254), nullable=False),
+    sa.Column("added_at", TS, nullable=False),
+    sa.Column("removed_at", TS),
+    sa.Column("removed_by", sa.String(254)),
+    sa.Column("removal_reason", sa.String(200)),
+)
+# One active entry per value (a removed one may be added again).
+_ACTIVE = suppressions.c.removed_at.is_(None)
+sa.Index(
+    "uq_suppressions_value_hash_active",
+    suppressions.c.value_hash,
+    unique=True,
+    sqlite_where=_ACTIVE,
+    postgresql_where=_ACTIVE,
+)
+
+
 # The web UI's shared state, in the database so that every worker process of
 # ``ctforeclosure web`` sees the same: failed sign-ins (throttling, migration 0012)
 # and background jobs' progress (skip traces, migration 0006).

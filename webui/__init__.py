@@ -175,17 +175,19 @@ def _register(app: Flask) -> None:
         crawls,
         dashboard,
         exports,
+        leads,
         links,
         sales,
         second_factor,
         skiptrace,
         status,
+        suppressions,
         towns,
     )
 
     for module in (dashboard, cases, sales, towns, crawls, skiptrace, exports, admin):
         app.register_blueprint(module.bp)
-    for module in (account, links, second_factor, status):
+    for module in (leads, suppressions, account, links, second_factor, status):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply

@@ -18,11 +18,14 @@ from flask import (
     request,
     url_for,
 )
+from flask_login import current_user
 from markupsafe import Markup
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
-from webui import params, queries, reveal, sales_queries
+from ctforeclosure.services import leads as lead_service
+from ctforeclosure.skiptrace import service as skiptrace_service
+from webui import leads, params, queries, reveal, sales_queries
 from webui.db import get_conn
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -42,7 +45,7 @@ def _town_options() -> Markup:
 def index():
     """List cases matching the search and filters, one page at a time."""
     try:
-        flt = queries.CaseFilter.from_args(request.args)
+        flt = queries.CaseFilter.from_args(request.args, me=current_user.email)
     except params.BadParameter as exc:
         return refused(exc)
     if search_problem := flt.search_problem():
@@ -76,6 +79,12 @@ def _render(flt, rows=(), total=0, more=False, **problems) -> str:
         town_options=_town_options(),
         counties=ct_towns.counties(),
         sorts=list(queries.SORTS),
+        leads_by_docket=lead_service.leads_of(get_conn(), [r[0] for r in rows])
+        if rows
+        else {},
+        statuses=lead_service.statuses(get_conn()),
+        staff=lead_service.staff(get_conn()),
+        nobody=leads.NOBODY,
     )
 
 
@@ -98,8 +107,16 @@ def detail(docket_no: str):
     traces = queries.skiptrace_by_party(
         conn, [p.id for p in story["parties"] if p.traced]
     )
+    people = skiptrace_service.person_keys(
+        conn, [p.id for p in story["parties"] if p.role == "D" and not p.removed_at]
+    )
     shown = reveal.reveal_audited(
-        conn, reveal.page_asker(include_dnc), traces, "page", {"docket_no": compact}
+        conn,
+        reveal.page_asker(include_dnc),
+        traces,
+        "page",
+        {"docket_no": compact},
+        person_keys=people,
     )
     return render_template(
         "cases/detail.html",
@@ -111,5 +128,7 @@ def detail(docket_no: str):
             (c, sales_queries.describe(c))
             for c in sales_queries.sale_history(conn, compact)
         ],
+        people=people,
+        **leads.case_context(conn, case, story),
         **story,
     )

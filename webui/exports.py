@@ -1,4 +1,5 @@
-"""Exports of the current filtered case list as CSV and XLSX (manager and up).
+"""Exports of the current filtered case list, and its mailing list
+(:mod:`webui.mailing`), as CSV and XLSX (manager and up).
 
 Every matching case is exported, streamed by :mod:`webui.streaming` from a
 server-side cursor (no cap unless the operator sets one, which refuses up front);
@@ -21,7 +22,7 @@ from flask import Blueprint, Response, abort, request
 from flask_login import current_user
 
 from ctforeclosure.services import audit, contacts
-from webui import params, queries
+from webui import mailing, params, queries
 from webui.auth import require_role
 from webui.cases import refused
 from webui.db import get_conn, get_engine, write
@@ -123,16 +124,21 @@ def _row(case, parties: list, shown: dict) -> tuple:
     )
 
 
-def _export(fmt: str) -> Response:
-    """Stream the filtered list as ``fmt``; audit it when it ends. A filter that
-    cannot be read shows the list's form again (400): nothing is exported or
-    audited."""
+def _case_filter() -> queries.CaseFilter:
+    """Return the request's case filter; a filter that cannot be read shows the
+    list's form again (400): nothing is exported or audited."""
     try:
-        flt = queries.CaseFilter.from_args(request.args)
+        flt = queries.CaseFilter.from_args(request.args, me=current_user.email)
     except params.BadParameter as exc:
         abort(refused(exc))
     if problem := flt.search_problem():
         abort(Response(problem, status=400, mimetype="text/plain"))
+    return flt
+
+
+def _export(fmt: str) -> Response:
+    """Stream the filtered list as ``fmt``; audit it when it ends."""
+    flt = _case_filter()
     asker = page_asker(include_dnc_asked())
     tally = contacts.RevealTally(asker=asker)
     scope = {"filters": flt.as_args()}
@@ -211,3 +217,45 @@ def sales_csv():
 def sales_xlsx():
     """Download the filtered sales list as an Excel workbook."""
     return _sales_export("xlsx")
+
+
+def _mailing_list(fmt: str) -> Response:
+    """Stream the mailing list of the filtered cases' likely owners
+    (:mod:`webui.mailing` makes the header and rows); audit it when it ends."""
+    flt = _case_filter()
+    asker = page_asker(include_dnc_asked())  # no phones: only refuses it in a URL
+    tally = contacts.RevealTally(asker=asker)
+    scope = {"filters": flt.as_args()}
+    actor, path = current_user.email, request.path
+
+    def audited(ending: Ending) -> None:
+        details = {**scope, **ending.details(), "list": "mailing"}
+        with write() as conn:
+            audit.record(conn, actor, ending.action, fmt, details)
+            contacts.audit_reveal(conn, tally, kind="export", target=path, scope=scope)
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return stream_export(
+        fmt,
+        f"ct-mailing-list-{stamp}.{fmt}",
+        mailing.HEADER,
+        mailing.rows(get_engine(), flt, tally),
+        audit=audited,
+        count=lambda: mailing.count(get_conn(), flt),
+        sheet="Mailing list",
+        noun="cases",
+    )
+
+
+@bp.get("/mailing.csv")
+@require_role("manager")
+def mailing_csv():
+    """Download the mailing list of the filtered cases' likely owners as CSV."""
+    return _mailing_list("csv")
+
+
+@bp.get("/mailing.xlsx")
+@require_role("manager")
+def mailing_xlsx():
+    """Download the mailing list as an Excel workbook."""
+    return _mailing_list("xlsx")

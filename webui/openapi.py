@@ -27,6 +27,11 @@ FILTER_PARAMS = (
     ("filed_to", _DATE, "File date to (YYYY-MM-DD)"),
     ("has_phones", {"type": "boolean"}, "Only cases with skip-traced phones"),
     ("skip_traced", {"type": "boolean"}, "Only skip-traced cases"),
+    ("lead_status", _TEXT, "Lead status name"),
+    ("assignee", _TEXT, "Assignee email, me, or none (unassigned)"),
+    ("tag", _TEXT, "Lead tag"),
+    ("follow_up_by", _DATE, "Follow-up date on or before (YYYY-MM-DD)"),
+    ("priority", {"enum": ["hot", "warm", "cold"]}, "Priority as of today"),
     ("sort", {"enum": list(queries.SORTS)}, "Sort column"),
     ("order", {"enum": ["asc", "desc"]}, "Sort order"),
 )
@@ -182,14 +187,46 @@ OPERATIONS = (
     ("/scraper/status/{job_id}", "get", "A crawl's status", ("job_id",), (), False),
     ("/scraper/history", "get", "Crawl runs", (), PAGE_PARAMS, False),
     ("/status", "get", "The system's status (admin scope)", (), (), False),
+    (
+        "/cases/{docket_no}/lead",
+        "patch",
+        "Change a case's lead: status, assignee, follow-up, tags",
+        ("docket_no",),
+        (),
+        True,
+    ),
+    ("/cases/{docket_no}/notes", "get", "A case's notes", ("docket_no",), (), False),
+    (
+        "/cases/{docket_no}/notes",
+        "post",
+        "Write a note on a case",
+        ("docket_no",),
+        (),
+        True,
+    ),
+    ("/suppressions", "get", "The do-not-contact list", (), PAGE_PARAMS, True),
+    (
+        "/suppressions",
+        "post",
+        "Put a phone, an email or a person on the do-not-contact list",
+        (),
+        (),
+        True,
+    ),
+    (
+        "/suppressions/{entry_id}",
+        "delete",
+        "Take an entry off the do-not-contact list (admins)",
+        ("entry_id",),
+        (("reason", {"type": "string", "minLength": 3, "maxLength": 200}, "Why"),),
+        True,
+    ),
     ("/openapi.json", "get", "This description", (), (), False),
 )
 #: Path parameters that are not plain text: ids of INTEGER columns (a larger one
 #: matches no route: 404).
-PATH_SCHEMAS = {
-    "party_id": {"type": "integer", "minimum": 1, "maximum": params.MAX_ID},
-    "posting_id": {"type": "integer", "minimum": 1, "maximum": params.MAX_ID},
-}
+_ID = {"type": "integer", "minimum": 1, "maximum": params.MAX_ID}
+PATH_SCHEMAS = {"party_id": _ID, "posting_id": _ID, "entry_id": _ID}
 
 
 def _param(name: str, where: str, schema: dict, text: str = "") -> dict:
@@ -212,6 +249,8 @@ def _error(text: str) -> dict:
 def _responses(path: str, method: str, path_params, query_params, manager) -> dict:
     """Return an operation's responses, each with the schema of its JSON body."""
     ok = "202" if (path, method) == ("/scraper/scrape", "post") else "200"
+    if (path, method) in schemas.CREATED:
+        ok = "201"
     responses = {
         ok: _json("OK", schemas.RESPONSES[(path, method)]),
         "401": _error("Missing, invalid or revoked token"),
@@ -222,7 +261,7 @@ def _responses(path: str, method: str, path_params, query_params, manager) -> di
     }
     if path_params:
         responses["404"] = _error("Not found (or an id beyond the column's range)")
-    if query_params or method == "post" or path_params:
+    if query_params or method in ("post", "patch") or path_params:
         responses["400"] = _error("A parameter's value was refused: the body names it")
     responses.update(schemas.EXTRA_RESPONSES.get((path, method), {}))
     return responses

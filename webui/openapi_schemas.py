@@ -1,6 +1,6 @@
 """The JSON Schemas of the API's bodies, for its OpenAPI description (webui/openapi.py).
 
-What each operation answers, and what the two POSTs accept (read from the same
+What each operation answers, and what the POSTs and the PATCH accept (read from the same
 pydantic models that check them), so that a client, and the schemathesis test, can
 hold every answer to its schema. A schema lists the fields clients rely on, with
 their types; a row may carry more columns (``additionalProperties`` is left open).
@@ -8,8 +8,10 @@ their types; a row may carry more columns (``additionalProperties`` is left open
 
 from __future__ import annotations
 
+from webui.api.leads import LeadBody, NoteBody
 from webui.api.scraper import ScrapeBody
 from webui.api.skiptraces import LookupBody
+from webui.api.suppressions import SuppressionBody
 
 
 def ref(name: str) -> dict:
@@ -160,9 +162,49 @@ COMPONENTS = {
                 dnc={"type": ["boolean", "null"]},
                 tcpa={"type": ["boolean", "null"]},
                 rank={"type": ["integer", "null"]},
+                # on the do-not-contact list: masked, never callable
+                suppressed=BOOL,
+                callable=BOOL,
+                verdict=STR,
             )
         ),
         emails=_list(STR),
+        withheld_emails=_list(STR),
+    ),
+    "Lead": _object(
+        ("status", "assignee", "follow_up", "tags"),
+        status=STR,
+        assignee=TEXT,
+        follow_up=DAY,
+        tags=_list(STR),
+    ),
+    "Note": _object(
+        ("id", "author", "body", "created_at"),
+        id=INT,
+        party_id={"type": ["integer", "null"]},
+        author=STR,
+        body=STR,
+        created_at={"type": "string", "format": "date-time"},
+        edited_at=MOMENT,
+    ),
+    "Suppression": _object(
+        ("id", "kind", "reason", "added_by", "added_at"),
+        id=INT,
+        kind={"enum": ["phone", "email", "person"]},
+        last4=TEXT,
+        reason=STR,
+        docket_no=TEXT,
+        party_no=TEXT,
+        added_by=STR,
+        added_at={"type": "string", "format": "date-time"},
+    ),
+    "Signals": _object(
+        ("priority", "rule", "signals"),
+        priority={"enum": ["hot", "warm", "cold"]},
+        rule=STR,
+        signals=_list(
+            _object(("code", "text", "source"), code=STR, text=STR, source=STR)
+        ),
     ),
     "Defendant": _object(("id", "docket_no", "party_no", "name"), **_DEFENDANT),
     "CrawlRun": _object(
@@ -239,6 +281,9 @@ RESPONSES = {
         court_dates=_list({"type": "object"}),
         changes=_list({"type": "object"}),
         sales=_list(ref("Sale")),
+        lead=ref("Lead"),
+        notes_count=COUNT,
+        signals=ref("Signals"),
     ),
     ("/sales", "get"): _object(
         ("total", "page", "per_page", "filters", "sales"),
@@ -312,11 +357,25 @@ RESPONSES = {
         towns=_list({"type": "object"}),
         spool_backlog=COUNT,
     ),
+    ("/cases/{docket_no}/lead", "patch"): ref("Lead"),
+    ("/cases/{docket_no}/notes", "get"): _list(ref("Note")),
+    ("/cases/{docket_no}/notes", "post"): ref("Note"),
+    ("/suppressions", "get"): _list(ref("Suppression")),
+    ("/suppressions", "post"): ref("Suppression"),
+    ("/suppressions/{entry_id}", "delete"): _object(("removed",), removed=INT),
     ("/openapi.json", "get"): _object(("openapi", "paths"), openapi=STR),
 }
+#: Operations that answer 201 Created.
+CREATED = {("/cases/{docket_no}/notes", "post"), ("/suppressions", "post")}
 
 #: Answers besides the usual ones (success, 400, 401, 403, 404, 503).
 EXTRA_RESPONSES = {
+    ("/suppressions", "post"): {
+        "409": {
+            "description": "Already on the do-not-contact list",
+            "content": {"application/json": {"schema": ref("Error")}},
+        },
+    },
     ("/skiptraces/lookup", "post"): {
         "202": {
             "description": "Confirmed: the trace runs as a background job",
@@ -347,4 +406,7 @@ def _body(model) -> dict:
 BODIES = {
     ("/skiptraces/lookup", "post"): _body(LookupBody),
     ("/scraper/scrape", "post"): _body(ScrapeBody),
+    ("/cases/{docket_no}/lead", "patch"): _body(LeadBody),
+    ("/cases/{docket_no}/notes", "post"): _body(NoteBody),
+    ("/suppressions", "post"): _body(SuppressionBody),
 }

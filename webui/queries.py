@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 from typing import Literal, NamedTuple
 
 import sqlalchemy as sa
@@ -20,13 +21,19 @@ from ctforeclosure.db import (
     cases,
     court_dates,
     docket_entries,
+    lead_statuses,
+    lead_tags,
+    leads,
     parties,
     skiptrace_emails,
     skiptrace_phones,
     skiptrace_results,
+    users,
 )
+from ctforeclosure.services import lead_signals
+from ctforeclosure.store.sales import effective_sale_date
 from webui import params
-from webui.params import County, Day, Flag, Page, PerPage, Text, Town
+from webui.params import County, Day, Flag, Page, PerPage, Text, Town, text
 
 SORTS = {
     "file_date": cases.c.file_date,
@@ -35,7 +42,11 @@ SORTS = {
     "law_day": cases.c.law_day,
     "sale_date": cases.c.sale_date,
     "changed": cases.c.last_changed,
+    # computed, not columns (COMPUTED_SORTS): hot first when "desc"
+    "priority": None,
+    "follow_up": None,
 }
+PRIORITY_RANKS = {"hot": 3, "warm": 2, "cold": 1}
 STATUSES = ("all", "active", "disposed")
 JUDGMENT_TYPES = ("strict", "sale")
 MAX_PER_PAGE = params.MAX_PER_PAGE
@@ -92,22 +103,37 @@ class CaseFilter:
     filed_to: Day = Field(None, description="a date, YYYY-MM-DD")
     has_phones: Flag = Field(False, description=params.FLAG_TEXT)
     skip_traced: Flag = Field(False, description=params.FLAG_TEXT)
+    lead_status: text(40) = Field("", description="a lead status name")
+    assignee: text(254) = Field(
+        "", description="a staff email, me (yourself) or none (unassigned)"
+    )
+    tag: text(40) = Field("", description="a lead tag")
+    follow_up_by: Day = Field(None, description="a date, YYYY-MM-DD")
+    priority: Literal["", "hot", "warm", "cold"] = Field(
+        "", description="hot | warm | cold"
+    )
     sort: Literal[tuple(SORTS)] = Field("file_date", description=_choice(SORTS))
     order: Literal["asc", "desc"] = Field("desc", description="asc | desc")
     page: Page = Field(1, description=params.PAGE_TEXT)
     per_page: PerPage = Field(50, description=params.PER_PAGE_TEXT)
 
     @classmethod
-    def from_args(cls, args) -> CaseFilter:
+    def from_args(cls, args, me: str | None = None) -> CaseFilter:
         """Read query arguments; raise :class:`~webui.params.BadParameter` naming the
-        first that makes no sense."""
-        return params.parse(cls, args)
+        first that makes no sense. ``assignee=me`` means ``me`` (the asker's
+        email)."""
+        flt = params.parse(cls, args)
+        if flt.assignee.lower() == "me":
+            if not me:
+                raise params.BadParameter("assignee", "a staff email or none")
+            flt.assignee = me
+        return flt
 
     @classmethod
     def echo(cls, args) -> CaseFilter:
         """Return defaults holding the typed text (to show a refused form again)."""
         flt = cls()
-        for name in ("q", "town", "county", "filed_from", "filed_to"):
+        for name in ("q", "town", "county", "filed_from", "filed_to", "tag"):
             setattr(flt, name, (args.get(name) or "").replace("\x00", ""))
         return flt
 
@@ -134,6 +160,13 @@ class CaseFilter:
             filed_to=self.filed_to is not None,
             skip_traced=self.skip_traced,
             has_phones=self.has_phones,
+            # "named", or "or_untouched" when it is the first status
+            # (list_cases decides: it reads the status list)
+            lead_status="named" if self.lead_status else "",
+            assignee="none" if self.assignee == "none" else bool(self.assignee),
+            tag=bool(self.tag),
+            follow_up_by=self.follow_up_by is not None,
+            priority=bool(self.priority),
             sort=self.sort,
             order=self.order,
         )
@@ -149,6 +182,12 @@ class CaseFilter:
             "judgment_type": self.judgment_type,
             "filed_from": self.filed_from,
             "filed_to": self.filed_to,
+            "lead_status": self.lead_status.lower(),
+            "assignee": self.assignee.lower(),
+            "tag": self.tag.lower(),
+            "follow_up_by": self.follow_up_by,
+            "priority_rank": PRIORITY_RANKS.get(self.priority, 0),
+            **priority_dates(date.today()),
             "limit": self.per_page,
             "offset": (self.page - 1) * self.per_page,
         }
@@ -166,6 +205,11 @@ class Shape(NamedTuple):
     filed_to: bool
     skip_traced: bool
     has_phones: bool
+    lead_status: str  # "", "named" or "or_untouched" (the first status: New)
+    assignee: bool | str  # False, True (an email) or "none"
+    tag: bool
+    follow_up_by: bool
+    priority: bool
     sort: str
     order: str
 
@@ -197,6 +241,44 @@ def _conditions(shape: Shape) -> list:
     if shape.has_phones:
         # kept by the skip-trace store and purge (migration 0005)
         where.append(cases.c.has_phones.is_(True))
+    return where + _lead_conditions(shape)
+
+
+def _leads_where(*conditions):
+    """Cases whose lead matches (a small table: an IN over its dockets)."""
+    return cases.c.docket_no.in_(sa.select(leads.c.docket_no).where(*conditions))
+
+
+def _lead_conditions(shape: Shape) -> list:
+    """The lead filters (migration 0015): status, assignee, tag, follow-up. An
+    untouched case has the first status (New) and no assignee."""
+    where = []
+    if shape.lead_status:
+        status = sa.func.lower(lead_statuses.c.name) == sa.bindparam("lead_status")
+        named = sa.select(lead_statuses.c.id).where(status).scalar_subquery()
+        condition = _leads_where(leads.c.status_id == named)
+        if shape.lead_status == "or_untouched":
+            untouched = cases.c.docket_no.not_in(sa.select(leads.c.docket_no))
+            condition = sa.or_(condition, untouched)
+        where.append(condition)
+    if shape.assignee == "none":
+        where.append(~_leads_where(leads.c.assignee_id.is_not(None)))
+    elif shape.assignee:
+        staff = sa.select(users.c.id).where(users.c.email == sa.bindparam("assignee"))
+        where.append(_leads_where(leads.c.assignee_id == staff.scalar_subquery()))
+    if shape.tag:
+        tagged = sa.select(lead_tags.c.docket_no).where(
+            lead_tags.c.tag == sa.bindparam("tag")
+        )
+        where.append(cases.c.docket_no.in_(tagged))
+    if shape.priority:
+        where.append(priority_rank() == sa.bindparam("priority_rank"))
+    if shape.follow_up_by:
+        where.append(
+            _leads_where(
+                leads.c.follow_up <= sa.bindparam("follow_up_by", type_=sa.Date)
+            )
+        )
     return where
 
 
@@ -221,10 +303,73 @@ def _traced_exists():
     )
 
 
+def priority_dates(today: date) -> dict:
+    """The dates the priority rule compares with, as statement parameters."""
+    return {
+        "today": today,
+        "hot_until": today + timedelta(days=lead_signals.HOT_DAYS),
+        "warm_until": today + timedelta(days=lead_signals.WARM_DAYS),
+    }
+
+
+def priority_rank():
+    """A case's priority (3 hot, 2 warm, 1 cold) by the rule the case page prints
+    (:data:`ctforeclosure.services.lead_signals.RULES`), against the ``today``
+    parameter: computed when read, never stored."""
+    today = sa.bindparam("today", type_=sa.Date)
+    sale_day = effective_sale_date()
+
+    def within(until: str):
+        end = sa.bindparam(until, type_=sa.Date)
+        return sa.or_(cases.c.law_day.between(today, end), sale_day.between(today, end))
+
+    appeared = (
+        sa.select(parties.c.id)
+        .where(
+            parties.c.docket_no == cases.c.docket_no,
+            parties.c.role == "D",
+            parties.c.removed_at.is_(None),
+            parties.c.non_appearing.is_(False),
+        )
+        .exists()
+    )
+    no_dates = sa.and_(
+        sa.or_(cases.c.law_day.is_(None), cases.c.law_day < today),
+        sa.or_(sale_day.is_(None), sale_day < today),
+    )
+    return sa.case(
+        (cases.c.is_active.is_(False), 1),
+        (sa.and_(within("hot_until"), appeared), 3),
+        (sa.and_(cases.c.judgment_type.is_not(None), no_dates), 3),
+        (within("warm_until"), 2),
+        else_=1,
+    )
+
+
+def follow_up_of():
+    """A case's lead's follow-up date (none for cases no one worked on)."""
+    return (
+        sa.select(leads.c.follow_up)
+        .where(leads.c.docket_no == cases.c.docket_no)
+        .scalar_subquery()
+    )
+
+
+#: Sorts by a computed value, each labelled by its name in a narrow selection.
+COMPUTED_SORTS = {"priority": priority_rank, "follow_up": follow_up_of}
+
+
+def _sort_column(shape: Shape, source):
+    computed = COMPUTED_SORTS.get(shape.sort)
+    if computed is None:
+        return source.c[SORTS[shape.sort].name]
+    return computed() if source is cases else source.c[shape.sort]
+
+
 def _ordered(stmt, shape: Shape, source=cases):
     """Order by the chosen column (nulls last), then docket; ``source`` is the
     cases table or a selection of its columns."""
-    column = source.c[SORTS[shape.sort].name]
+    column = _sort_column(shape, source)
     primary = column.asc() if shape.order == "asc" else column.desc()
     return stmt.order_by(primary.nulls_last(), source.c.docket_no)
 
@@ -278,12 +423,25 @@ def _list_statements(shape: Shape) -> _Statements:
     return statements
 
 
+def _shape(conn: sa.Connection, flt: CaseFilter) -> Shape:
+    """Return the filter's shape; a lead status filter naming the first status
+    (New) also matches the cases no one has worked on (they have no lead row)."""
+    shape = flt.shape()
+    if shape.lead_status:
+        first = conn.execute(
+            sa.select(lead_statuses.c.name).order_by(lead_statuses.c.position).limit(1)
+        ).scalar()
+        if (first or "").lower() == flt.lead_status.lower():
+            shape = shape._replace(lead_status="or_untouched")
+    return shape
+
+
 def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
     """Return one page of matching cases, the number of matches and whether that
     number is only a lower bound (counting stops at :data:`COUNT_CAP`)."""
     if problem := flt.search_problem():
         raise ValueError(problem)  # callers show it first (a page, a 400)
-    shape, params = flt.shape(), flt.params()
+    shape, params = _shape(conn, flt), flt.params()
     statements = _list_statements(shape)
     if statements.keys is not None:  # skip-traced, no search text
         # An EXISTS through parties and results per case is the costly part: walk the
@@ -322,7 +480,9 @@ def _text_search_statements(shape: Shape) -> _Statements:
     """
     sort_column = SORTS[shape.sort]
     narrow = [cases.c.docket_no]
-    if sort_column is not cases.c.docket_no:
+    if shape.sort in COMPUTED_SORTS:
+        narrow.append(COMPUTED_SORTS[shape.sort]().label(shape.sort))
+    elif sort_column is not cases.c.docket_no:
         narrow.append(sort_column)
     matches = (
         sa.select(*narrow)
@@ -361,7 +521,7 @@ def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
     own first page, ``limit`` long."""
     if problem := flt.search_problem():
         raise ValueError(problem)  # callers show it first
-    statements = _list_statements(flt.shape())
+    statements = _list_statements(_shape(conn, flt))
     params = {**flt.params(), "limit": limit, "offset": 0}
     return conn.execute(statements.page, params).all()
 
@@ -395,7 +555,7 @@ def stream_cases(conn: sa.Connection, flt: CaseFilter, chunk: int) -> sa.CursorR
     # on this statement only: Connection.execution_options() would set them on the
     # connection, and the chunks' child queries would each open a cursor too
     return conn.execute(
-        _export_statements(flt.shape()).rows,
+        _export_statements(_shape(conn, flt)).rows,
         flt.params(),
         execution_options={"stream_results": True, "yield_per": chunk},
     )
@@ -403,7 +563,8 @@ def stream_cases(conn: sa.Connection, flt: CaseFilter, chunk: int) -> sa.CursorR
 
 def count_cases(conn: sa.Connection, flt: CaseFilter) -> int:
     """Return how many cases match, however many (an export's maximum)."""
-    return conn.execute(_export_statements(flt.shape()).count, flt.params()).scalar()
+    statement = _export_statements(_shape(conn, flt)).count
+    return conn.execute(statement, flt.params()).scalar()
 
 
 # The case page's statements, built once: building them per request cost more CPU
@@ -440,6 +601,19 @@ _CHANGES = (
     .order_by(case_changes.c.seen_at.desc(), case_changes.c.id.desc())
     .limit(200)
 )
+
+
+def existing(conn: sa.Connection, docket_nos) -> list[str]:
+    """Return those of these (compact) dockets that are stored cases, in order."""
+    wanted = [dockets.compact(d) for d in docket_nos]
+    if not wanted:
+        return []
+    found = set(
+        conn.execute(
+            sa.select(cases.c.docket_no).where(cases.c.docket_no.in_(wanted))
+        ).scalars()
+    )
+    return [d for d in dict.fromkeys(wanted) if d in found]
 
 
 def get_case(conn: sa.Connection, docket_no: str):
@@ -486,6 +660,10 @@ class TraceResult:
     mailing_address: object
     phones: list
     emails: list
+    #: the dedupe key of the person traced (the do-not-contact list's person key)
+    person_key: str | None = None
+    #: BatchData's person summaries (its litigator flag)
+    persons: list | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -534,6 +712,8 @@ def skiptrace_by_party(
                 mailing_address=r.mailing_address,
                 phones=phones.get(r.id, []),
                 emails=emails.get(r.id, []),
+                person_key=r.person_key,
+                persons=r.persons,
             )
         )
     return out

@@ -55,10 +55,14 @@ def reveal_audited(
     traces: Mapping[int, Sequence[queries.TraceResult]],
     kind: str,
     scope: dict,
+    person_keys: Mapping[int, str] | None = None,
 ) -> contacts.Revealed:
     """Return the results as the policy lets ``asker`` see them; when that reveals
-    anything, audit it (in its own transaction: the reads are autocommit)."""
-    shown = contacts.reveal(asker, traces, contacts.suppressions(conn, traces))
+    anything, audit it (in its own transaction: the reads are autocommit).
+    ``person_keys`` (party id -> the skip trace's person key) lets the
+    do-not-contact list's people be found among parties never traced."""
+    suppressed = contacts.suppressions(conn, traces, person_keys)
+    shown = contacts.reveal(asker, traces, suppressed)
     if shown.anything:
         with write() as audit_conn:
             contacts.audit_reveal(

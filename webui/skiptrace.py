@@ -75,7 +75,7 @@ def selection_from(form) -> dict:
     if filter_query:
         args = {k: v[0] for k, v in parse_qs(filter_query).items()}
         try:
-            flt = queries.CaseFilter.from_args(args)
+            flt = queries.CaseFilter.from_args(args, me=current_user.email)
         except params.BadParameter as exc:
             raise SelectionError(str(exc)) from exc
         if problem := flt.search_problem():

@@ -4,8 +4,14 @@ later, notifications), so no front end keeps a rule of its own.
 
 The rules, in order:
 
-1. Numbers and people in :class:`Suppressions` (the internal do-not-contact list,
-   litigator-flagged people) are never revealed, not even masked.
+1. Numbers, emails and people in :class:`Suppressions` (the internal
+   do-not-contact list, :mod:`ctforeclosure.services.suppressions`, and people
+   BatchData flags as TCPA litigators) are never revealed: a suppressed number or
+   email is listed apart, masked to its last 4, with the reason (the case page
+   strikes it through, the API flags it), and never in an export or a mailing
+   list; a suppressed person's results are left out altogether, with the reason.
+   The list is read by hashes, so a new trace that finds the same number again
+   finds it suppressed.
 2. Phones flagged DNC or TCPA are left out unless the asker explicitly asked for
    them (``include_dnc``), which only those who see contacts may do; then they are
    shown marked as flagged.
@@ -30,6 +36,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from ctforeclosure.services import audit
+from ctforeclosure.services import suppressions as dnc_list
 
 #: The lowest role that sees phones and emails unmasked, and may ask for flagged ones.
 CONTACTS_ROLE = "manager"
@@ -93,22 +100,80 @@ class Asker:
             raise NotAllowed(f"include_dnc needs the {CONTACTS_ROLE} role")
 
 
+#: The reason shown for a person BatchData flags as a TCPA litigator.
+LITIGATOR = "TCPA litigator"
+
+
 @dataclass(frozen=True)
 class Suppressions:
-    """Contacts never revealed to anyone: E.164 numbers on the internal
-    do-not-contact list and the ids of litigator-flagged parties. Empty until the
-    outreach work keeps those lists; :func:`suppressions` is where it loads them."""
+    """Contacts never revealed to anyone: E.164 numbers and emails on the internal
+    do-not-contact list, and the ids of suppressed or litigator-flagged parties,
+    each with the reason shown (``reasons``, by number, email or party id)."""
 
     numbers: frozenset[str] = frozenset()
     party_ids: frozenset[int] = frozenset()
+    emails: frozenset[str] = frozenset()
+    reasons: Mapping[Any, str] = field(default_factory=dict, hash=False)
+
+    def reason(self, value: Any) -> str:
+        return self.reasons.get(value, "do not contact")
 
 
 NO_SUPPRESSIONS = Suppressions()
 
 
-def suppressions(conn: sa.Connection, party_ids: Iterable[int]) -> Suppressions:
-    """Return the suppressions that apply to these parties (none are kept yet)."""
-    return NO_SUPPRESSIONS
+def _litigator(trace: Any) -> bool:
+    """Whether BatchData flagged the person of a result as a TCPA litigator."""
+    persons = getattr(trace, "persons", None) or []
+    return any(isinstance(p, dict) and p.get("litigator") for p in persons)
+
+
+def suppressions(
+    conn: sa.Connection,
+    traces: Mapping[int, Sequence[_Trace]],
+    person_keys: Mapping[int, str] | None = None,
+) -> Suppressions:
+    """Return the suppressions that apply to these parties' results: their numbers
+    and emails on the do-not-contact list, the parties whose person (the results'
+    person key, or ``person_keys``) is on it, and litigator-flagged parties."""
+    keys = dict(person_keys or {})
+    asked: list[tuple[str, str]] = []
+    for party_id, results in traces.items():
+        for t in results:
+            asked += [("phone", p.number) for p in t.phones]
+            asked += [("email", e.email) for e in t.emails]
+            if getattr(t, "person_key", None):
+                keys.setdefault(party_id, t.person_key)
+    asked += [("person", k) for k in keys.values()]
+    found = dnc_list.lookup(conn, asked)
+    reasons: dict[Any, str] = {}
+    for (kind, value), entry in found.items():
+        if kind != "person":
+            reasons[normalised(kind, value)] = entry.reason_text
+    for party_id, person in keys.items():
+        if entry := found.get(("person", person)):
+            reasons[party_id] = entry.reason_text
+    for party_id, results in traces.items():
+        if party_id not in reasons and any(_litigator(t) for t in results[:1]):
+            reasons[party_id] = LITIGATOR
+    return Suppressions(
+        numbers=frozenset(v for (k, v) in found if k == "phone"),
+        emails=frozenset(normalised("email", v) for (k, v) in found if k == "email"),
+        party_ids=frozenset(k for k in reasons if isinstance(k, int)),
+        reasons=reasons,
+    )
+
+
+def normalised(kind: str, value: str) -> str:
+    """Return a number or email as the list compares it."""
+    return dnc_list.normalise(kind, value)
+
+
+def suppressed_people(conn: sa.Connection, person_keys: Iterable[str]) -> set[str]:
+    """Return those of the skip trace's person keys that are on the list (they are
+    not traced: a quote skips them, unbilled)."""
+    found = dnc_list.lookup(conn, [("person", k) for k in person_keys])
+    return {value for _, value in found}
 
 
 @dataclass(frozen=True)
@@ -130,6 +195,41 @@ class ShownPhone:
         """Return the flags to show beside the number ("DNC", "TCPA")."""
         return [m for m, on in (("DNC", self.dnc), ("TCPA", self.tcpa)) if on]
 
+    @property
+    def callable(self) -> bool:
+        """The phone's one verdict: callable unless flagged (suppressed numbers
+        are :class:`Withheld`, never callable)."""
+        return not self.flagged
+
+    @property
+    def verdict(self) -> str:
+        """Return "callable", or why not ("not callable: DNC/TCPA")."""
+        return "callable" if self.callable else "not callable: " + "/".join(self.marks)
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A number or email on the do-not-contact list, as every path may show it:
+    masked to its last 4, never callable, with the reason."""
+
+    kind: str  # phone | email
+    masked: str  # "(***) ***-0123", "***rdoe@example.com"
+    reason: str
+
+    callable = False
+
+    @property
+    def verdict(self) -> str:
+        return f"not callable: do not contact ({self.reason})"
+
+
+def _withheld(kind: str, value: str, reason: str) -> Withheld:
+    if kind == "phone":
+        digits = re.sub(r"\D", "", value)
+        return Withheld(kind, f"(***) ***-{digits[-4:]}", reason)
+    local, _, domain = value.partition("@")
+    return Withheld(kind, f"***{local[-4:]}@{domain}", reason)
+
 
 @dataclass(frozen=True)
 class ShownTrace:
@@ -145,6 +245,8 @@ class ShownTrace:
     emails: list[str]
     #: flagged phones left out because include_dnc was not asked for
     flagged_hidden: int = 0
+    #: numbers and emails on the do-not-contact list: masked, with the reason
+    withheld: list[Withheld] = field(default_factory=list)
 
 
 @dataclass
@@ -155,6 +257,8 @@ class Revealed:
     asker: Asker
     by_party: dict[int, list[ShownTrace]] = field(default_factory=dict)
     masked: bool = True
+    #: parties left out as do-not-contact, and why (party id -> reason)
+    suppressed_parties: dict[int, str] = field(default_factory=dict)
 
     def traces(self) -> Iterable[ShownTrace]:
         for shown in self.by_party.values():
@@ -226,11 +330,13 @@ def mask_email(email: str | None) -> str:
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
-def _shown(asker: Asker, trace: _Trace, suppressed: frozenset[str]) -> ShownTrace:
+def _shown(asker: Asker, trace: _Trace, suppressed: Suppressions) -> ShownTrace:
     full = asker.sees_contacts
-    phones, hidden = [], 0
+    phones, withheld, hidden = [], [], 0
     for p in trace.phones:
-        if p.number in suppressed:
+        if p.number in suppressed.numbers:
+            reason = suppressed.reason(p.number)
+            withheld.append(_withheld("phone", p.number, reason))
             continue
         phone = ShownPhone(
             number=p.number if full else mask_phone(p.number),
@@ -243,6 +349,12 @@ def _shown(asker: Asker, trace: _Trace, suppressed: frozenset[str]) -> ShownTrac
             hidden += 1
             continue
         phones.append(phone)
+    emails = []
+    for e in trace.emails:
+        if (plain := normalised("email", e.email)) in suppressed.emails:
+            withheld.append(_withheld("email", plain, suppressed.reason(plain)))
+        else:
+            emails.append(e.email if full else mask_email(e.email))
     return ShownTrace(
         id=trace.id,
         party_id=trace.party_id,
@@ -251,8 +363,9 @@ def _shown(asker: Asker, trace: _Trace, suppressed: frozenset[str]) -> ShownTrac
         fetched_at=trace.fetched_at,
         mailing_address=trace.mailing_address if full else None,
         phones=phones,
-        emails=[e.email if full else mask_email(e.email) for e in trace.emails],
+        emails=emails,
         flagged_hidden=hidden,
+        withheld=withheld,
     )
 
 
@@ -265,8 +378,11 @@ def reveal(
     out = Revealed(asker=asker, masked=not asker.sees_contacts)
     for party_id, results in traces.items():
         if party_id in suppressed.party_ids:
+            out.suppressed_parties[party_id] = suppressed.reason(party_id)
             continue
-        out.by_party[party_id] = [_shown(asker, t, suppressed.numbers) for t in results]
+        out.by_party[party_id] = [_shown(asker, t, suppressed) for t in results]
+    for party_id in suppressed.party_ids - out.suppressed_parties.keys():
+        out.suppressed_parties[party_id] = suppressed.reason(party_id)
     return out
 
 

@@ -55,9 +55,9 @@ __all__ = [
     "verify_token",
 ]
 
-#: What a token may do, each with what it covers. ``leads`` has no API route yet:
-#: later routes for lead status, notes, suppressions, saved searches and
-#: subscriptions use it.
+#: What a token may do, each with what it covers. ``leads`` covers the writes of
+#: lead status, notes and the do-not-contact list (and, later, saved searches and
+#: subscriptions).
 SCOPES = {
     "read": "cases, towns, sales, changes, defendants, crawl runs, skip-trace ledger",
     "contacts": "phones, emails and mailing addresses unmasked",

@@ -45,7 +45,7 @@ import sqlalchemy as sa
 
 from ctforeclosure import config, db, migrate
 from ctforeclosure.db import aware
-from ctforeclosure.services import alerts, audit
+from ctforeclosure.services import alerts, audit, contacts
 from ctforeclosure.skiptrace import store
 from ctforeclosure.skiptrace.client import (
     AmbiguousOutcome,
@@ -76,6 +76,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+#: A quote's reason for a person on the do-not-contact list (never sent, unbilled).
+DO_NOT_CONTACT = "on the do-not-contact list"
 #: PostgreSQL advisory lock id serialising skip-trace claims ("ctf-skip").
 CLAIM_LOCK = 0x637466736B6970
 
@@ -146,6 +148,23 @@ def _decisions(conn: sa.Connection, rows: Sequence[sa.Row]) -> list[tuple]:
             key = person_key(d.person, addr)
         decisions.append((row, d, key))
     return decisions
+
+
+def likely_owners(conn: sa.Connection, docket_nos: Sequence[str]) -> list[tuple]:
+    """Return (party row, decision, person key) for each likely owner of these
+    cases: the people the eligibility rule would trace (or review for an unusable
+    address), never banks, placeholders or the plaintiff's side."""
+    rows = store.candidates(conn, docket_nos=list(docket_nos))
+    return [t for t in _decisions(conn, rows) if t[1].action != "skip"]
+
+
+def person_keys(conn: sa.Connection, party_ids: Sequence[int]) -> dict[int, str]:
+    """Return the person key of each of these parties that names a person (the
+    key a trace would use, and the do-not-contact list's key of a person)."""
+    if not party_ids:
+        return {}
+    rows = store.candidates(conn, party_ids=list(party_ids))
+    return {row.party_id: key for row, _, key in _decisions(conn, rows) if key}
 
 
 class _QuoteSorter:
@@ -287,13 +306,19 @@ class SkipTraceService:
                 keys=[k for _, _, k in decisions if k],
             )
             month_spent = store.spent_since(conn, month_start(now), self.sandbox)
+            do_not_contact = contacts.suppressed_people(
+                conn, [k for _, d, k in decisions if k and d.action != "skip"]
+            )
         sorter = _QuoteSorter(
             earlier,
             fresh=lambda res: self._fresh(res, fresh_after),
             dedupe_days=self.settings.dedupe_days,
         )
         for row, decision, key in decisions:
-            sorter.add(row, decision, key)
+            if key in do_not_contact and decision.action != "skip":
+                sorter.skip(row, DO_NOT_CONTACT)
+            else:
+                sorter.add(row, decision, key)
         return Quote(
             records=sorter.records_within(limit, [row for row, _, _ in decisions]),
             reuse=sorter.reuse,

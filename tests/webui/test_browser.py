@@ -127,8 +127,10 @@ def _login_filter_open_export(page, live_server: str, shots: Path) -> None:
     page.click("#show-dnc button")
     page.wait_for_load_state()
     assert "(860) 555-0199" in page.inner_text("#parties")
+    # the one timeline: the two docket entries and the recorded law day change
     timeline = page.locator("#timeline li")
-    assert timeline.count() == 2
+    assert timeline.count() == 3
+    assert "law day set to 2026-12-04" in page.inner_text("#timeline")
     href = page.get_attribute("#judiciary-link", "href")
     assert href.endswith("LoadDocket.aspx?DocketNo=HHD-CV-22-6160660-S")
     page.screenshot(path=str(shots / "03-case.png"), full_page=True)

@@ -1,4 +1,5 @@
-"""The JSON API ``/api/v1``: read cases, sales, towns, defendants, skip traces, crawls.
+"""The JSON API ``/api/v1``: read cases, sales, towns, defendants, skip traces and
+crawls; keep leads, notes and the do-not-contact list.
 
 Authenticated with per-user API tokens (``Authorization: Bearer ctf_...``), never
 with the session cookie, so CSRF cannot apply. Each token has scopes, never more
@@ -20,10 +21,12 @@ from webui.api import (  # noqa: F401
     cases,
     defendants,
     guard,
+    leads,
     sales,
     scraper,
     skiptraces,
     status,
+    suppressions,
     towns,
 )
 from webui.api.common import bp, scope

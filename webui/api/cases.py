@@ -3,11 +3,15 @@ one with their parties, docket entries, court dates and changes."""
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from datetime import date
+
+from flask import g, jsonify, request
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
-from webui import params, queries, sales_queries
+from ctforeclosure.services import lead_signals, leads, notes
+from ctforeclosure.skiptrace import service as skiptrace_service
+from webui import params, queries, sales_queries, timeline
 from webui.api.common import (
     bp,
     compact_or_404,
@@ -41,14 +45,14 @@ def _case_page(flt: queries.CaseFilter):
 @scope("read")
 def cases_list():
     """List cases, filtered and paginated (same arguments as the cases page)."""
-    return _case_page(queries.CaseFilter.from_args(request.args))
+    return _case_page(queries.CaseFilter.from_args(request.args, me=g.api_user.email))
 
 
 @bp.get("/cases/search")
 @scope("read")
 def cases_search():
     """Search cases by docket number, party name or address (``q``)."""
-    flt = queries.CaseFilter.from_args(request.args)
+    flt = queries.CaseFilter.from_args(request.args, me=g.api_user.email)
     if not flt.q:
         return error(400, "q is required", parameter="q", accepts=params.TEXT_TEXT)
     return _case_page(flt)
@@ -62,7 +66,7 @@ def cases_by_town(town: str):
         name = ct_towns.canonical(town).name
     except ct_towns.UnknownTown as exc:
         return error(404, str(exc), suggestions=exc.suggestions)
-    flt = queries.CaseFilter.from_args(request.args)
+    flt = queries.CaseFilter.from_args(request.args, me=g.api_user.email)
     flt.town = name
     return _case_page(flt)
 
@@ -79,15 +83,35 @@ def case_detail(docket_no: str):
         return error(404, f"no such case: {compact}")
     story = queries.case_story(conn, compact)
     traces = queries.skiptrace_by_party(conn, [p.id for p in story["parties"]])
-    shown = revealed_traces(traces, {"docket_no": compact}).by_party
+    people = skiptrace_service.person_keys(
+        conn, [p.id for p in story["parties"] if p.role == "D" and not p.removed_at]
+    )
+    revealed = revealed_traces(traces, {"docket_no": compact}, people)
+    shown = revealed.by_party
     body = row_dict(case)
     body["docket_dashed"] = dockets.dashed(compact)
     body["parties"] = [
-        {**row_dict(p), "skiptraces": traces_json(shown.get(p.id, []))}
+        {
+            **row_dict(p),
+            "skiptraces": traces_json(shown.get(p.id, [])),
+            "do_not_contact": revealed.suppressed_parties.get(p.id),
+        }
         for p in story["parties"]
     ]
     body["docket_entries"] = [row_dict(e) for e in story["entries"]]
     body["court_dates"] = [row_dict(d) for d in story["court_dates"]]
-    body["changes"] = [row_dict(c) for c in story["changes"]]
+    body["changes"] = [
+        {**row_dict(c), "sentence": timeline.sentence(c.kind, c.old_value, c.new_value)}
+        for c in story["changes"]
+    ]
+    body["lead"] = leads.get(conn, compact).as_dict()
+    body["notes_count"] = notes.count(conn, compact)
+    body["signals"] = lead_signals.read(
+        case,
+        story["entries"],
+        story["parties"],
+        date.today(),
+        story["court_dates"],
+    ).as_dict()
     body["sales"] = [sale_json(s) for s in sales_queries.case_sales(conn, compact)]
     return jsonify(body)

@@ -146,7 +146,9 @@ def include_dnc_param() -> bool:
 
 
 def revealed_traces(
-    traces: Mapping[int, Sequence[queries.TraceResult]], scope: dict
+    traces: Mapping[int, Sequence[queries.TraceResult]],
+    scope: dict,
+    person_keys: Mapping[int, str] | None = None,
 ) -> contacts.Revealed:
     """Return the skip-trace results as the contacts policy allows, and audit the
     response if it reveals any (one record per response)."""
@@ -155,11 +157,41 @@ def revealed_traces(
         sees_contacts=may_see_contacts(),
         include_dnc=include_dnc_param(),
     )
-    return reveal.reveal_audited(get_conn(), asker, traces, "api", scope)
+    return reveal.reveal_audited(get_conn(), asker, traces, "api", scope, person_keys)
+
+
+def _phone_json(p: contacts.ShownPhone) -> dict:
+    return {
+        "number": p.number,
+        "type": p.type,
+        "dnc": p.dnc,
+        "tcpa": p.tcpa,
+        "flagged": p.flagged,
+        "rank": p.rank,
+        "suppressed": False,
+        "callable": p.callable,
+        "verdict": p.verdict,
+    }
+
+
+def _withheld_json(w: contacts.Withheld) -> dict:
+    """A number on the do-not-contact list: flagged and masked, never callable."""
+    return {
+        "number": w.masked,
+        "type": None,
+        "dnc": None,
+        "tcpa": None,
+        "flagged": True,
+        "rank": None,
+        "suppressed": True,
+        "callable": False,
+        "verdict": w.verdict,
+    }
 
 
 def traces_json(traces: list[contacts.ShownTrace]) -> list[dict]:
-    """Return skip-trace results as the contacts policy returned them."""
+    """Return skip-trace results as the contacts policy returned them: numbers on
+    the do-not-contact list among the phones, masked and flagged ``suppressed``."""
     return [
         {
             "id": t.id,
@@ -167,18 +199,10 @@ def traces_json(traces: list[contacts.ShownTrace]) -> list[dict]:
             "sandbox": t.sandbox,
             "fetched_at": plain(t.fetched_at),
             "mailing_address": t.mailing_address,
-            "phones": [
-                {
-                    "number": p.number,
-                    "type": p.type,
-                    "dnc": p.dnc,
-                    "tcpa": p.tcpa,
-                    "flagged": p.flagged,
-                    "rank": p.rank,
-                }
-                for p in t.phones
-            ],
+            "phones": [_phone_json(p) for p in t.phones]
+            + [_withheld_json(w) for w in t.withheld if w.kind == "phone"],
             "emails": t.emails,
+            "withheld_emails": [w.masked for w in t.withheld if w.kind == "email"],
             "flagged_hidden": t.flagged_hidden,
         }
         for t in traces
