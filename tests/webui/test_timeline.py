@@ -35,11 +35,17 @@ from webui import timeline
             "party added: D-02 D ROE, JANE",
         ),
         ("no_longer_listed", True, False, "no longer listed on the court's site"),
-        (
+        (  # the sales' own sentence, in Connecticut time (stored in UTC)
             "sale_moved",
+            {"sale_at": "2026-08-15T16:00:00+00:00"},
+            {"sale_at": "2026-09-12T16:00:00+00:00"},
+            "Sale moved from 08/15/2026 12:00 PM to 09/12/2026 12:00 PM",
+        ),
+        (  # a kind with no sentence of its own still reads as words
+            "appraisal_filed",
             "2026-08-15",
             "2026-09-12",
-            "sale moved: 2026-08-15 → 2026-09-12",
+            "appraisal filed: 2026-08-15 → 2026-09-12",
         ),
     ],
 )
