@@ -14,7 +14,8 @@ never silently ignored.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -136,16 +137,41 @@ def _case_filter() -> queries.CaseFilter:
     return flt
 
 
-def _export(fmt: str) -> Response:
-    """Stream the filtered list as ``fmt``; audit it when it ends."""
-    flt = _case_filter()
+@dataclass(frozen=True)
+class _CaseList:
+    """One export of the filtered case list: its file, columns and rows."""
+
+    file: str  # the attachment's name before its time stamp
+    header: tuple
+    rows: Callable[..., Iterator[tuple]]  # (engine, filter, tally) -> rows
+    sheet: str
+    details: dict  # what its audit record says besides the filter and the rows
+
+
+CASE_LISTS = {
+    "cases": _CaseList("ct-foreclosures", HEADER, export_rows, "Cases", {}),
+    "mailing": _CaseList(
+        "ct-mailing-list",
+        mailing.HEADER,
+        mailing.rows,
+        "Mailing list",
+        {"list": "mailing"},
+    ),
+}
+
+
+def _export(fmt: str, kind: str = "cases") -> Response:
+    """Stream the filtered list (or its mailing list) as ``fmt``; audit it, and
+    what it revealed of contacts, when it ends."""
+    flt, export = _case_filter(), CASE_LISTS[kind]
     asker = page_asker(include_dnc_asked())
     tally = contacts.RevealTally(asker=asker)
     scope = {"filters": flt.as_args()}
     actor, path = current_user.email, request.path
 
     def audited(ending: Ending) -> None:
-        details = {**scope, **ending.details(), "include_dnc": asker.include_dnc}
+        details = {**scope, **ending.details(), **export.details}
+        details["include_dnc"] = asker.include_dnc
         with write() as conn:
             audit.record(conn, actor, ending.action, fmt, details)
             contacts.audit_reveal(conn, tally, kind="export", target=path, scope=scope)
@@ -153,12 +179,12 @@ def _export(fmt: str) -> Response:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return stream_export(
         fmt,
-        f"ct-foreclosures-{stamp}.{fmt}",
-        HEADER,
-        export_rows(get_engine(), flt, tally),
+        f"{export.file}-{stamp}.{fmt}",
+        export.header,
+        export.rows(get_engine(), flt, tally),
         audit=audited,
         count=lambda: queries.count_cases(get_conn(), flt),
-        sheet="Cases",
+        sheet=export.sheet,
         noun="cases",
     )
 
@@ -219,43 +245,15 @@ def sales_xlsx():
     return _sales_export("xlsx")
 
 
-def _mailing_list(fmt: str) -> Response:
-    """Stream the mailing list of the filtered cases' likely owners
-    (:mod:`webui.mailing` makes the header and rows); audit it when it ends."""
-    flt = _case_filter()
-    asker = page_asker(include_dnc_asked())  # no phones: only refuses it in a URL
-    tally = contacts.RevealTally(asker=asker)
-    scope = {"filters": flt.as_args()}
-    actor, path = current_user.email, request.path
-
-    def audited(ending: Ending) -> None:
-        details = {**scope, **ending.details(), "list": "mailing"}
-        with write() as conn:
-            audit.record(conn, actor, ending.action, fmt, details)
-            contacts.audit_reveal(conn, tally, kind="export", target=path, scope=scope)
-
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return stream_export(
-        fmt,
-        f"ct-mailing-list-{stamp}.{fmt}",
-        mailing.HEADER,
-        mailing.rows(get_engine(), flt, tally),
-        audit=audited,
-        count=lambda: mailing.count(get_conn(), flt),
-        sheet="Mailing list",
-        noun="cases",
-    )
-
-
 @bp.get("/mailing.csv")
 @require_role("manager")
 def mailing_csv():
     """Download the mailing list of the filtered cases' likely owners as CSV."""
-    return _mailing_list("csv")
+    return _export("csv", "mailing")
 
 
 @bp.get("/mailing.xlsx")
 @require_role("manager")
 def mailing_xlsx():
     """Download the mailing list as an Excel workbook."""
-    return _mailing_list("xlsx")
+    return _export("xlsx", "mailing")

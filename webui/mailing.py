@@ -76,11 +76,6 @@ def rows(engine: sa.Engine, flt, tally: contacts.RevealTally) -> Iterator[tuple]
             yield from _chunk_rows(conn, {c.docket_no: c for c in cases}, tally, seen)
 
 
-def count(conn: sa.Connection, flt) -> int:
-    """Return how many cases the mailing list reads (for an operator's maximum)."""
-    return queries.count_cases(conn, flt)
-
-
 def _chunk_rows(conn, chunk: dict, tally: contacts.RevealTally, seen: set):
     owners = service.likely_owners(conn, list(chunk))
     keys = {row.party_id: key for row, _, key in owners if key}
