@@ -46,42 +46,56 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield values[start : start + size]
 
 
-def upsert(conn, table, rows, keys: Sequence[str] = (), keep: Sequence[str] = ()):
+def upsert(
+    conn,
+    table,
+    rows,
+    keys: Sequence[str] = (),
+    keep: Sequence[str] = (),
+    upper: Sequence[str] = (),
+):
     """Insert rows or update them on a key conflict (all columns but keys/keep).
 
     Without keys, a plain insert. Every row has the same columns as the first.
+    ``upper`` names text columns the database upper-cases on the way in, with its
+    own ``upper()``: the one the web UI's search applies to its pattern.
     """
     if not rows:
         return
     names = list(rows[0])
     updates = [n for n in names if n not in keys and n not in keep]
     if conn.dialect.name == "postgresql":
-        _copy_upsert(conn, table, rows, names, keys, updates)
-        return
-    if not keys:
-        conn.execute(table.insert(), rows)
+        _copy_upsert(conn, table, rows, names, keys, updates, upper)
         return
     stmt = sqlite.insert(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys), set_={n: stmt.excluded[n] for n in updates}
-    )
+    if upper:  # a bound value under another name: a column's own name is reserved
+        stmt = stmt.values({n: sa.func.upper(sa.bindparam(f"p_{n}")) for n in upper})
+        rows = [
+            {k: v for k, v in row.items() if k not in upper}
+            | {f"p_{n}": row[n] for n in upper}
+            for row in rows
+        ]
+    if keys:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={n: stmt.excluded[n] for n in updates}
+        )
     conn.execute(stmt, rows)
 
 
-def _copy_upsert(conn, table, rows, names, keys, updates) -> None:
+def _copy_upsert(conn, table, rows, names, keys, updates, upper) -> None:
     """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT."""
-    if not keys:  # nothing to merge: straight into the table
+    if not keys and not upper:  # nothing to merge or compute: straight into the table
         copy_rows(conn, table, table.name, rows, names)
         return
     tmp = _stage(conn, table, rows, names)
     cols = ", ".join(f'"{n}"' for n in names)
-    sql = f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{tmp}"'  # noqa: S608
-    target = ", ".join(f'"{k}"' for k in keys)
-    if updates:
+    values = ", ".join(f'upper("{n}")' if n in upper else f'"{n}"' for n in names)
+    sql = f'INSERT INTO "{table.name}" ({cols}) SELECT {values} FROM "{tmp}"'  # noqa: S608
+    if keys:
+        target = ", ".join(f'"{k}"' for k in keys)
         sets = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in updates)
-        sql += f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
-    else:
-        sql += f" ON CONFLICT ({target}) DO NOTHING"
+        action = f"DO UPDATE SET {sets}" if updates else "DO NOTHING"
+        sql += f" ON CONFLICT ({target}) {action}"
     conn.exec_driver_sql(sql)
     conn.exec_driver_sql(f'DROP TABLE "{tmp}"')
 

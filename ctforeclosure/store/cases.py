@@ -21,8 +21,11 @@ Rules:
   ``sale_date``, ``court_date_added``/``_removed``, ``party_added``/``_removed``,
   ``no_longer_listed``, ``relisted``. Changes to what the case page shows are recorded
   only when the page had been read before (a first read has nothing to compare with).
-- Every case written gets its search text rewritten from its stored rows
-  (:func:`refresh_search_text`), what the web UI's search box matches.
+- Every case written gets its search text, what the web UI's search box matches. A
+  new case gets it in its own ``INSERT``, from the rows about to be stored (its
+  parties are all the item's), so that its row and the row's fifteen indexes are
+  written once; a stored case's is rewritten from its stored rows after the batch
+  (:func:`refresh_search_text`), since removed parties stay in it.
 """
 
 from __future__ import annotations
@@ -201,6 +204,7 @@ class _Plan:
     listing_rows: list[dict] = field(default_factory=list)
     detail_rows: list[dict] = field(default_factory=list)
     synced: list[tuple[CaseItem, bool]] = field(default_factory=list)  # read before?
+    refresh: list[str] = field(default_factory=list)  # stored cases written
 
 
 def upsert_cases(
@@ -220,13 +224,12 @@ def upsert_cases(
     plan = _Plan()
     for case in batch:
         _plan_case(plan, case, existing.get(case.docket_no), changes, result)
-    upsert(conn, cases, plan.listing_rows, ["docket_no"], keep=["first_seen"])
-    upsert(conn, cases, plan.detail_rows, ["docket_no"], keep=["first_seen"])
+    for rows in (plan.listing_rows, plan.detail_rows):
+        upsert(conn, cases, rows, ["docket_no"], ["first_seen"], ["search_text"])
     _touch(conn, plan.touch, plan.touch_read, now, crawl_id)
     if plan.synced:
         result.new_parties = sync_children(conn, plan.synced, changes, now)
-    written = plan.listing_rows + plan.detail_rows
-    refresh_search_text(conn, [row["docket_no"] for row in written])
+    refresh_search_text(conn, plan.refresh)
     upsert(conn, case_changes, changes.rows)
     result.changes = len(changes.rows)
     result.stored = len(batch)
@@ -263,6 +266,7 @@ def _plan_case(
     else:
         result.changed += 1
         _record_case_changes(changes, case, old)
+        plan.refresh.append(case.docket_no)
     row = _case_row(case, data, lhash, changes.now, changes.crawl_id)
     if case.detail_fetched:
         row.update({c: data[c] for c in DETAIL_COLUMNS})
@@ -274,6 +278,8 @@ def _plan_case(
         stored_flags = list(old.flags or []) if old is not None else []
         row["flags"] = stored_flags + [f for f in case.flags if f not in stored_flags]
         plan.listing_rows.append(row)
+    # A stored case's is rewritten from its stored rows after the batch.
+    row["search_text"] = _new_search_text(case, row) if old is None else None
 
 
 def _unchanged(case: CaseItem, old, lhash: str, dhash: str | None) -> bool:
@@ -370,12 +376,26 @@ def _search_text():
     return sa.func.upper(functools.reduce(lambda text, line: text + "\n" + line, lines))
 
 
+def _new_search_text(case: CaseItem, row: dict[str, Any]) -> str:
+    """Return a new case's search text as :func:`_search_text` computes it from the
+    rows about to be stored, before the database upper-cases it: the children's
+    store keeps the last party of a party number, and a grid row has no parties."""
+    names = {p.party_no: p.name for p in case.parties} if case.detail_fetched else {}
+    lines = (
+        row.get("case_name"),
+        row.get("property_street"),
+        row.get("listing_street"),
+        "\n".join(names.values()),
+    )
+    return "\n".join(line or "" for line in lines)
+
+
 def refresh_search_text(
     conn: sa.Connection, docket_nos: Iterable[str] | None = None
 ) -> None:
     """Rewrite these cases' (every case's when None) search text from their rows.
-    The store calls it for every case it writes; tests and tools that write rows
-    around the store call it after."""
+    The store calls it for every stored case it rewrites (a new case's comes with
+    its insert); tests and tools that write rows around the store call it after."""
     update = cases.update().values(search_text=_search_text())
     if docket_nos is None:
         conn.execute(update)

@@ -8,7 +8,11 @@ import sqlalchemy as sa
 
 from ctforeclosure import db
 from ctforeclosure.items import DocketEntryItem
-from ctforeclosure.store.cases import mark_town_listing, upsert_cases
+from ctforeclosure.store.cases import (
+    mark_town_listing,
+    refresh_search_text,
+    upsert_cases,
+)
 from tests.store.factory import changes, clone, make_case, snapshot
 
 T1 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -308,3 +312,20 @@ def test_the_search_text_follows_the_case_its_parties_and_streets(migrated_engin
     lines = set(_search_lines(migrated_engine))
     assert "14 EXAMPLE AVE." in lines and "UNIT 3" not in lines
     assert {"JANE Q DOE", "MARY SAMPLE-SMITH", "JOHN R DOE"} <= lines
+
+
+def test_a_new_cases_search_text_is_the_one_its_stored_rows_give(migrated_engine):
+    """A new case's search text comes with its insert (no second write of the row):
+    it must be what rewriting it from the stored rows gives, the database's own
+    upper-casing included (SQLite's leaves "é" as it is), with or without a page."""
+    read = make_case()
+    read.parties[1].name = "José Núñez"
+    grid_only = make_case("HHDCV246000002S", detail=False, case_name=None)
+    store(migrated_engine, [read, grid_only], now=T1)
+    query = sa.select(db.cases.c.docket_no, db.cases.c.search_text)
+    with migrated_engine.begin() as conn:
+        inserted = {d: sorted(t.split("\n")) for d, t in conn.execute(query)}
+        refresh_search_text(conn)
+        rewritten = {d: sorted(t.split("\n")) for d, t in conn.execute(query)}
+    assert inserted == rewritten
+    assert "12 EXAMPLE AVE." in inserted["HHDCV246000002S"]
