@@ -179,6 +179,20 @@ def crawl(stagger: float) -> None:
 
 
 @routine_group.command()
+@routine("sales")
+def sales() -> None:
+    """Schedule the daily sales crawl: one job, every town on the pending-sales
+    index (most towns have no sale)."""
+    from ctforeclosure.jobs import scheduling
+
+    try:
+        jobs = scheduling.schedule(all_towns=True, spider="sales")
+    except scheduling.NoNodes as exc:
+        raise _no_nodes(exc) from exc
+    click.echo(f"{len(jobs)} sales crawl job scheduled")
+
+
+@routine_group.command()
 @routine("towns")
 def towns() -> None:
     """Schedule the weekly refresh of the towns list on a scrapyd node."""

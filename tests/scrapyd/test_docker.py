@@ -318,23 +318,15 @@ def _schedule_args(text: str) -> list[str]:
     return shlex.split(match.group(1))
 
 
-@pytest.mark.parametrize(
-    "path", ["systemd/ctforeclosure-schedule.service", "cron/ctforeclosure"]
-)
-def test_recurring_schedule_also_posts_one_sales_crawl(path, monkeypatch):
+def test_the_daily_sales_crawl_is_a_routine_posting_one_job(monkeypatch):
     from ctforeclosure.cli.app import main
 
-    commands = [
-        shlex.split(found)
-        for found in re.findall(
-            r"/opt/ctforeclosure/venv/bin/ctforeclosure (schedule[^>\n;]*)",
-            (DEPLOY / path).read_text(),
-        )
-    ]
-    assert ["schedule", "--spider", "sales", "--all"] in commands
+    cron = (DEPLOY / "cron" / "ctforeclosure").read_text()
+    assert "/opt/ctforeclosure/venv/bin/ctforeclosure routine sales >>" in cron
     monkeypatch.setenv("SCRAPYD_NODES", f"http://127.0.0.1:{free_port()}")
-    result = CliRunner().invoke(main, ["schedule", "--spider", "sales", "--all"])
-    assert result.exit_code == 1
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", "")
+    result = CliRunner().invoke(main, ["routine", "sales"])
+    assert result.exit_code == 3  # the routines' "no scrapyd node" status
     assert "no scrapyd node answered" in result.output
 
 
