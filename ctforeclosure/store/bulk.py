@@ -46,6 +46,19 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield values[start : start + size]
 
 
+def one_per_key(items: Sequence[Any], key: str, fetched: str) -> list[Any]:
+    """Keep one item per ``key`` (a docket, a posting): the last, unless only an
+    earlier one read its page (its ``fetched`` attribute is true)."""
+    chosen: dict[Any, Any] = {}
+    for item in items:
+        before = chosen.get(getattr(item, key))
+        only_before_read = before is not None and getattr(before, fetched)
+        if only_before_read and not getattr(item, fetched):
+            continue
+        chosen[getattr(item, key)] = item
+    return list(chosen.values())
+
+
 def upsert(
     conn,
     table,

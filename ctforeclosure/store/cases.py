@@ -52,7 +52,7 @@ from ctforeclosure.items import (
     PartyItem,
     listing_hash,
 )
-from ctforeclosure.store.bulk import chunks, update_many, upsert
+from ctforeclosure.store.bulk import chunks, one_per_key, update_many, upsert
 from ctforeclosure.store.changes import Changes
 from ctforeclosure.store.children import sync_children
 
@@ -161,17 +161,6 @@ def detail_hash(case: CaseItem) -> str:
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def _dedupe(items: Sequence[CaseItem]) -> list[CaseItem]:
-    """Keep one item per docket: the last, unless only an earlier one read the page."""
-    chosen: dict[str, CaseItem] = {}
-    for item in items:
-        before = chosen.get(item.docket_no)
-        if before is not None and before.detail_fetched and not item.detail_fetched:
-            continue
-        chosen[item.docket_no] = item
-    return list(chosen.values())
-
-
 def _load_existing(conn, dockets: list[str]) -> dict[str, Any]:
     cols = [
         cases.c.docket_no,
@@ -216,7 +205,7 @@ def upsert_cases(
 ) -> UpsertResult:
     """Store a batch of cases inside the caller's transaction; return what it did."""
     result = UpsertResult()
-    batch = _dedupe(items)
+    batch = one_per_key(items, "docket_no", "detail_fetched")
     if not batch:
         return result
     existing = _load_existing(conn, [c.docket_no for c in batch])

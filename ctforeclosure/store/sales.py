@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from ctforeclosure import dockets as docket_forms
 from ctforeclosure.db import aware, case_changes, cases, sales
 from ctforeclosure.items import SALE_NOTICE_FIELDS, SaleItem, sale_listing_hash
-from ctforeclosure.store.bulk import chunks, update_many, upsert
+from ctforeclosure.store.bulk import chunks, one_per_key, update_many, upsert
 from ctforeclosure.store.changes import Changes
 
 __all__ = [
@@ -94,17 +94,6 @@ def load_sale_index(engine: sa.Engine) -> dict[int, tuple[str | None, datetime |
     )
     with engine.connect() as conn:
         return {pid: (lhash, aware(at)) for pid, lhash, at in conn.execute(query)}
-
-
-def _dedupe(items: Sequence[SaleItem]) -> list[SaleItem]:
-    """Keep one item per posting: the last, unless only an earlier one read it."""
-    chosen: dict[int, SaleItem] = {}
-    for item in items:
-        before = chosen.get(item.posting_id)
-        if before is not None and before.notice_fetched and not item.notice_fetched:
-            continue
-        chosen[item.posting_id] = item
-    return list(chosen.values())
 
 
 def _ensure_cases(conn, batch: list[SaleItem], changes: Changes) -> list[str]:
@@ -241,7 +230,8 @@ def upsert_sales(
 ) -> SalesResult:
     """Store a batch of sales inside the caller's transaction; return what it did."""
     result = SalesResult()
-    batch = sorted(_dedupe(items), key=lambda s: s.posting_id)
+    unique = one_per_key(items, "posting_id", "notice_fetched")
+    batch = sorted(unique, key=lambda s: s.posting_id)
     if not batch:
         return result
     changes = Changes(now, crawl_id)
