@@ -539,6 +539,32 @@ def _case_key(**kwargs) -> sa.Column:
     )
 
 
+# Saved searches (migration 0017; issue 18): a cases-list or sales-list filter
+# kept under a name. ``query`` holds the list's query arguments as given; they are
+# validated again on every use, so a filter that no longer reads is reported.
+saved_searches = sa.Table(
+    "saved_searches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "owner_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("list", sa.String(8), nullable=False),  # "cases" | "sales"
+    sa.Column("query", JSON, nullable=False),
+    sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("last_opened_at", TS),
+    sa.UniqueConstraint("owner_id", "name"),
+    sa.CheckConstraint("list IN ('cases', 'sales')", name="list"),
+)
+
+
 lead_statuses = sa.Table(
     "lead_statuses",
     metadata,
