@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, render_template
 
+from ctforeclosure.court_clock import court_today
 from ctforeclosure.db import cases, crawl_runs, skiptrace_ledger
 from ctforeclosure.store.sales import effective_sale_date
 from webui.db import get_conn
@@ -50,7 +51,7 @@ UPCOMING_COLUMNS = (
 def index():
     """Show counts, new cases, upcoming law days and sales, crawls and spend."""
     conn = get_conn()
-    today = date.today()
+    today = court_today()
     by_county = _cases_by_county(conn)
     top_towns = _top_towns(conn)
     new_counts = {

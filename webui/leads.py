@@ -9,7 +9,6 @@ the status list. The rules and the audit records are
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -17,6 +16,7 @@ from flask_login import current_user
 from pydantic import Field
 
 from ctforeclosure import dockets
+from ctforeclosure.court_clock import court_today
 from ctforeclosure.services import lead_signals, leads, notes, suppressions
 from webui import params, queries, timeline
 from webui.auth import require_role
@@ -76,7 +76,7 @@ def case_context(conn, case, story: dict) -> dict:
             case,
             story["entries"],
             story["parties"],
-            date.today(),
+            court_today(),
             story["court_dates"],
         ),
         "rules": lead_signals.RULES,
@@ -193,7 +193,7 @@ def mine():
     """My work: my open leads by status, and follow-ups due today or overdue."""
     conn = get_conn()
     mine_rows = leads.assigned_to(conn, current_user.email)
-    today = date.today()
+    today = court_today()
     due = [r for r in mine_rows if r.follow_up and r.follow_up <= today]
     by_status: dict[str, list] = {}
     for r in mine_rows:

@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from ctforeclosure import dockets
+from ctforeclosure.court_clock import court_today
 from ctforeclosure.db import (
     case_changes,
     cases,
@@ -187,7 +188,7 @@ class CaseFilter:
             "tag": self.tag.lower(),
             "follow_up_by": self.follow_up_by,
             "priority_rank": PRIORITY_RANKS.get(self.priority, 0),
-            **priority_dates(date.today()),
+            **priority_dates(court_today()),
             "limit": self.per_page,
             "offset": (self.page - 1) * self.per_page,
         }

@@ -8,22 +8,20 @@ the sales exports (:mod:`webui.sales_queries`).
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, make_response, render_template, request
 
 from ctforeclosure import towns as ct_towns
+from ctforeclosure.court_clock import COURT_TZ, court_today
 from webui import params, sales_queries
 from webui.db import get_conn
 
 bp = Blueprint("sales", __name__, url_prefix="/sales")
 #: The court's calendar: "this week" is a week in Connecticut.
-SALE_TZ = ZoneInfo("America/New_York")
+SALE_TZ = COURT_TZ
 
 
 def _render(flt, rows=(), total=0, problem=None):
-    today = datetime.now(SALE_TZ).date()
+    today = court_today()
     return render_template(
         "sales/index.html",
         flt=flt,

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from ctforeclosure import dockets
+from ctforeclosure.court_clock import COURT_TZ
 from ctforeclosure.db import case_changes, cases, sales
 from webui import params
 from webui.params import County, Day, Page, PerPage, Text, Town
@@ -36,7 +36,7 @@ __all__ = [
 
 SALE_STATUSES = ("all", "scheduled", "cancelled")
 #: The court's clock: sale times are Connecticut's.
-SALE_TZ = ZoneInfo("America/New_York")
+SALE_TZ = COURT_TZ
 #: The change-history kinds the sales store writes.
 SALE_CHANGE_KINDS = (
     "sale_scheduled",

@@ -8,7 +8,6 @@ page the browser polls, never inside the web request.
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import parse_qs
 
 import sqlalchemy as sa
@@ -27,6 +26,7 @@ from pydantic import Field
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
+from ctforeclosure.court_clock import court_today
 from ctforeclosure.db import skiptrace_ledger
 from ctforeclosure.services import audit
 from ctforeclosure.skiptrace.service import SkipTraceService
@@ -119,7 +119,7 @@ def index():
     ).all()
     return render_template(
         "skiptrace/index.html",
-        spend=month_spend(conn, date.today()),
+        spend=month_spend(conn, court_today()),
         ledger=ledger,
         jobs=registry().recent(),
     )

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 from ctforeclosure import dockets
+from ctforeclosure.court_clock import COURT_TZ
 from ctforeclosure.parsers.address import FLAG_UNPARSED, split_address
 from ctforeclosure.parsers.judiciary import LayoutChanged
 from ctforeclosure.parsers.tree import html_root
@@ -44,7 +44,7 @@ __all__ = [
     "split_heading",
 ]
 
-SALE_TZ = ZoneInfo("America/New_York")
+SALE_TZ = COURT_TZ
 
 # Index, markup (a): div#ctl00_cphBody_Panel1 > a[href*=PendPostbyTownDetails] "Avon"
 INDEX_PANEL_SUFFIX = "Panel1"

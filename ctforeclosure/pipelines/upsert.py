@@ -26,12 +26,12 @@ import logging
 import time
 from dataclasses import asdict
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from scrapy.exceptions import CloseSpider
 
 from ctforeclosure import config, signals
+from ctforeclosure.court_clock import COURT_TZ
 from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.items import CaseItem, SaleItem, TownItem
 
@@ -41,7 +41,7 @@ DEFAULT_BATCH_SIZE = 500
 DEFAULT_FLUSH_SECONDS = 10.0
 
 #: The sales site's clock: "after its sale date" is decided on its calendar.
-SALE_TZ = ZoneInfo("America/New_York")
+SALE_TZ = COURT_TZ
 
 #: Finish reason when the database cannot be used at start.
 DATABASE_UNAVAILABLE = "database_unavailable"

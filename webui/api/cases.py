@@ -3,12 +3,11 @@ one with their parties, docket entries, court dates and changes."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import g, jsonify, request
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
+from ctforeclosure.court_clock import court_today
 from ctforeclosure.services import lead_signals, leads, notes
 from ctforeclosure.skiptrace import service as skiptrace_service
 from webui import params, queries, sales_queries, timeline
@@ -110,7 +109,7 @@ def case_detail(docket_no: str):
         case,
         story["entries"],
         story["parties"],
-        date.today(),
+        court_today(),
         story["court_dates"],
     ).as_dict()
     body["sales"] = [sale_json(s) for s in sales_queries.case_sales(conn, compact)]

@@ -3,7 +3,6 @@ the ledger, one defendant's results and the spend per month."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -11,6 +10,7 @@ from flask import g, jsonify, request
 from pydantic import Field, StrictBool
 from werkzeug.datastructures import MultiDict
 
+from ctforeclosure.court_clock import court_today
 from ctforeclosure.db import skiptrace_ledger
 from ctforeclosure.services import audit
 from webui import params, queries
@@ -181,7 +181,7 @@ def skiptraces_costs():
         entry["records"] += sent
     return jsonify(
         {
-            "this_month": plain(month_spend(conn, date.today())),
+            "this_month": plain(month_spend(conn, court_today())),
             "by_month": plain(sorted(months.values(), key=lambda m: m["month"])),
         }
     )
