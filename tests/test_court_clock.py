@@ -4,7 +4,7 @@ from datetime import date
 
 from freezegun import freeze_time
 
-from ctforeclosure.court_clock import court_today
+from ctforeclosure.parsers.court_clock import court_today
 
 
 def test_a_utc_server_after_new_york_midnight_keeps_connecticuts_date():

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from flask import Blueprint, render_template
 
-from ctforeclosure.court_clock import court_today
 from ctforeclosure.db import cases, crawl_runs, skiptrace_ledger
+from ctforeclosure.parsers.court_clock import court_today
 from ctforeclosure.store.sales import effective_sale_date
 from webui.db import get_conn
 

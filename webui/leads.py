@@ -16,7 +16,7 @@ from flask_login import current_user
 from pydantic import Field
 
 from ctforeclosure import dockets
-from ctforeclosure.court_clock import court_today
+from ctforeclosure.parsers.court_clock import court_today
 from ctforeclosure.services import lead_signals, leads, notes, suppressions
 from webui import params, queries, timeline
 from webui.auth import require_role

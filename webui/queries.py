@@ -16,7 +16,6 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from ctforeclosure import dockets
-from ctforeclosure.court_clock import court_today
 from ctforeclosure.db import (
     case_changes,
     cases,
@@ -31,6 +30,7 @@ from ctforeclosure.db import (
     skiptrace_results,
     users,
 )
+from ctforeclosure.parsers.court_clock import court_today
 from ctforeclosure.services import lead_signals
 from ctforeclosure.store.sales import effective_sale_date
 from webui import params

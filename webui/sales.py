@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, make_response, render_template, request
 
 from ctforeclosure import towns as ct_towns
-from ctforeclosure.court_clock import COURT_TZ, court_today
+from ctforeclosure.parsers.court_clock import COURT_TZ, court_today
 from webui import params, sales_queries
 from webui.db import get_conn
 

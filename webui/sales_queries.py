@@ -16,8 +16,8 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from ctforeclosure import dockets
-from ctforeclosure.court_clock import COURT_TZ
 from ctforeclosure.db import case_changes, cases, sales
+from ctforeclosure.parsers.court_clock import COURT_TZ
 from webui import params
 from webui.params import County, Day, Page, PerPage, Text, Town
 

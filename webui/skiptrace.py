@@ -26,8 +26,8 @@ from pydantic import Field
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
-from ctforeclosure.court_clock import court_today
 from ctforeclosure.db import skiptrace_ledger
+from ctforeclosure.parsers.court_clock import court_today
 from ctforeclosure.services import audit
 from ctforeclosure.skiptrace.service import SkipTraceService
 from webui import params, queries

@@ -28,8 +28,8 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qs, urlsplit
 
 from ctforeclosure import dockets
-from ctforeclosure.court_clock import COURT_TZ
 from ctforeclosure.parsers.address import FLAG_UNPARSED, split_address
+from ctforeclosure.parsers.court_clock import COURT_TZ
 from ctforeclosure.parsers.judiciary import LayoutChanged
 from ctforeclosure.parsers.tree import html_root
 

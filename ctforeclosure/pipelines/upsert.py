@@ -31,9 +31,9 @@ import sqlalchemy as sa
 from scrapy.exceptions import CloseSpider
 
 from ctforeclosure import config, signals
-from ctforeclosure.court_clock import COURT_TZ
 from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.items import CaseItem, SaleItem, TownItem
+from ctforeclosure.parsers.court_clock import COURT_TZ
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from flask import g, jsonify, request
 
 from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
-from ctforeclosure.court_clock import court_today
+from ctforeclosure.parsers.court_clock import court_today
 from ctforeclosure.services import lead_signals, leads, notes
 from ctforeclosure.skiptrace import service as skiptrace_service
 from webui import params, queries, sales_queries, timeline

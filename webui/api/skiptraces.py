@@ -10,8 +10,8 @@ from flask import g, jsonify, request
 from pydantic import Field, StrictBool
 from werkzeug.datastructures import MultiDict
 
-from ctforeclosure.court_clock import court_today
 from ctforeclosure.db import skiptrace_ledger
+from ctforeclosure.parsers.court_clock import court_today
 from ctforeclosure.services import audit
 from webui import params, queries
 from webui import skiptrace as skiptrace_views
