@@ -77,7 +77,12 @@ NOBOT_WINDOW = 60.0
 # search; "http": never the browser; "browser": every search in Chromium.
 JUDICIARY_SEARCH_MODE = _cfg.judiciary_search_mode
 SEARCH_MAX_ATTEMPTS = 8  # fresh sessions per search before it is given up
-CASE_MAX_ATTEMPTS = 5  # LoadDocket tries per case page (error page, truncated body)
+CASE_MAX_ATTEMPTS = 5  # tries per case page (error page, truncated body)
+# Open a case page directly in the session that searched its town (one request)
+# rather than through LoadDocket's redirect (two). UNVERIFIED on the real site
+# (docs/SITES.md §3.1); the crawl falls back to LoadDocket by itself when the site
+# refuses it. Our own setting.
+CASE_PAGES_DIRECT = True
 # details=changed (the default) re-reads a case page whose grid row is unchanged once
 # the stored page is this old, so docket entries added without a grid change (new
 # motions, rescheduled hearings) are still picked up by a daily refresh.

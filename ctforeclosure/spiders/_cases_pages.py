@@ -1,4 +1,12 @@
-"""Case pages of the ``cases`` spider: one ``LoadDocket`` request per new docket.
+"""Case pages of the ``cases`` spider: one request per new docket.
+
+A case page is opened directly (``PublicCaseDetail.aspx``) in the session that
+searched its town, one request; ``LoadDocket.aspx``, which answers a 302 to the same
+page, costs the court two. Direct opening rests on other scrapers' code, not on a
+capture (docs/SITES.md §3.1), so it is one switch (``CASE_PAGES_DIRECT``) and it
+checks itself: when the site refuses the first direct pages of a crawl, the crawl goes
+back to ``LoadDocket`` for good. A retry always goes through ``LoadDocket`` in a fresh
+session, which it warms.
 
 Kept apart from the NoBot-timed search (``_cases_search``): a case page is a plain
 GET, not a postback, so it is only paced by the download delay and can be fetched
@@ -25,6 +33,12 @@ from ctforeclosure.parsers.derive import derive
 logger = logging.getLogger(__name__)
 
 LOAD_DOCKET_PATH = "/LoadDocket.aspx?DocketNo={dashed}"
+#: UNVERIFIED (docs/SITES.md §3.1, [CODE]): a session that searched may open a case
+#: page directly, without LoadDocket's redirect.
+CASE_PAGE_PATH = "/CaseDetail/PublicCaseDetail.aspx?DocketNo={compact}"
+#: Direct case pages the site may refuse before any was read, before the crawl stops
+#: opening them directly (a refusal after a page was read is an expired session).
+DIRECT_REFUSALS_ALLOWED = 3
 
 
 @runtime_checkable
@@ -36,6 +50,8 @@ class CasePagesSpider(Protocol):
     details: str  # -a details=all|none|changed
     details_max_age: timedelta
     case_attempts: int
+    #: Open case pages directly (CASE_PAGES_DIRECT); off once the site refuses it.
+    direct_case_pages: bool
     #: docket -> (listing hash, when its page was read): the store's answer at start.
     stored_cases: dict
 
@@ -69,9 +85,12 @@ class CasePagesMixin(_SpiderBase):
         return datetime.now(UTC) - fetched_at > self.details_max_age
 
     def _case_request(self, listing: dict, jar, cookies, tries: int) -> scrapy.Request:
-        url = self.base_url + LOAD_DOCKET_PATH.format(
-            dashed=dockets.dashed(listing["docket_no"])
-        )
+        docket = listing["docket_no"]
+        direct = self.direct_case_pages and tries == 1
+        if direct:
+            url = self.base_url + CASE_PAGE_PATH.format(compact=docket)
+        else:
+            url = self.base_url + LOAD_DOCKET_PATH.format(dashed=dockets.dashed(docket))
         return scrapy.Request(
             url,
             callback=self.parse_case,
@@ -80,7 +99,7 @@ class CasePagesMixin(_SpiderBase):
             # Redirects of several cases to one error page must not be deduplicated;
             # each docket is requested once anyway (state "emitted").
             dont_filter=True,
-            meta={"cookiejar": jar},
+            meta={"cookiejar": jar, "ctf_direct": direct},
             cb_kwargs={"listing": listing, "tries": tries},
         )
 
@@ -98,6 +117,8 @@ class CasePagesMixin(_SpiderBase):
         kind = j.page_kind(text)
         if kind != "case" or j.truncated(text):
             reason = "truncated page" if kind == "case" else f"{kind} page"
+            if kind == "error" and response.meta.get("ctf_direct"):
+                self._direct_refused()
             yield from self._case_retry(listing, tries, reason)
             return
         try:
@@ -125,14 +146,31 @@ class CasePagesMixin(_SpiderBase):
             flags=flags,
         )
         self.crawler.stats.inc_value("ctf/cases/detail")
+        if response.meta.get("ctf_direct"):
+            self.crawler.stats.inc_value("ctf/cases/direct")
         yield item
+
+    def _direct_refused(self) -> None:
+        """Count a refused direct case page; stop opening them if none was read."""
+        stats = self.crawler.stats
+        stats.inc_value("ctf/cases/direct_refused")
+        if not self.direct_case_pages or stats.get_value("ctf/cases/direct"):
+            return
+        if stats.get_value("ctf/cases/direct_refused") >= DIRECT_REFUSALS_ALLOWED:
+            self.direct_case_pages = False
+            logger.warning(
+                "the site refused %d case pages opened directly before reading any: "
+                "LoadDocket for the rest of this crawl (docs/SITES.md §3.1; "
+                "set CASE_PAGES_DIRECT=False to skip the trial)",
+                DIRECT_REFUSALS_ALLOWED,
+            )
 
     def _case_retry(self, listing: dict, tries: int, reason: str):
         self.crawler.stats.inc_value("ctf/cases/retried")
         if tries < self.case_attempts:
             logger.info("case %s again (%s)", listing["docket_no"], reason)
-            # A fresh session: LoadDocket warms it, as opening a case from a bookmark
-            # does; the search's session may be the one that expired.
+            # A fresh session through LoadDocket, which warms it, as opening a case
+            # from a bookmark does; the search's session may be the one that expired.
             jar = f"{listing['docket_no']}#{tries + 1}"
             yield self._case_request(listing, jar, None, tries + 1)
             return

@@ -16,7 +16,8 @@ Flow, per search term (a town name; direction towns also search their base name 
 3. ``parse_results``: keep rows whose normalised town is a target; POST ``Page$N``
    until the pager has no next page; reconcile "Records: n" with rows parsed.
 4. Search done: ``town_search_complete`` for each town whose terms are all done,
-   then ``LoadDocket.aspx?DocketNo=<dashed>`` per new docket in that session, and
+   then its case page per new docket in that session (``PublicCaseDetail.aspx``
+   directly, or through ``LoadDocket.aspx``: ``_cases_pages``), and
    per case of a done town created from a sale whose page was never read (not on
    the default grid: commercial, say; the ``sales`` spider reads no case page).
 5. ``parse_case``: one ``CaseItem`` per case, ``detail_fetched=True``.
@@ -179,6 +180,7 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
             )
         self.max_attempts = settings.getint("SEARCH_MAX_ATTEMPTS", 8)
         self.case_attempts = settings.getint("CASE_MAX_ATTEMPTS", 5)
+        self.direct_case_pages = settings.getbool("CASE_PAGES_DIRECT", True)
         self.postback_timeout = settings.getfloat("DOWNLOAD_TIMEOUT", 60) * (
             settings.getint("RETRY_TIMES", 2) + 2
         )

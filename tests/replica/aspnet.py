@@ -58,6 +58,7 @@ class Session:
     created: float
     requests: int = 0
     warmed: bool = False  # a search or LoadDocket happened in this session
+    loaded: str | None = None  # the docket LoadDocket last opened in this session
     nobot: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 

@@ -382,6 +382,7 @@ def load_docket():
         resp = redirect(UNKNOWN_DOCKET_REDIRECT, code=302)
     else:
         session.warmed = True
+        session.loaded = case.docket_no
         resp = redirect(
             f"CaseDetail/PublicCaseDetail.aspx?DocketNo={case.docket_no}", code=302
         )
@@ -403,7 +404,7 @@ def public_case_detail():
         if session.requests > st.options.session_expire_after:
             st.machinery.drop_session(session.sid)
             session = None
-    if session is None or not session.warmed:
+    if session is None or not session.warmed or _direct_refused(session, st):
         return redirect("../" + NO_SESSION_REDIRECT, code=302)
     if st.options.capture_mode and _is_case_capture(request.args.get("DocketNo", "")):
         challenge, key = _challenge(session)
@@ -442,6 +443,14 @@ def public_case_detail():
         ballast=ballast * 4,
     )
     return _finish(body, session, False)
+
+
+def _direct_refused(session, st) -> bool:
+    """Under the fault, a case page not reached through its own LoadDocket."""
+    return (
+        "direct-case-pages-refused" in st.options.faults
+        and session.loaded != request.args.get("DocketNo", "")
+    )
 
 
 def _is_case_capture(docket: str) -> bool:

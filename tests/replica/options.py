@@ -19,6 +19,7 @@ FAULTS = frozenset(
         "nobot-unknown-script",  # NoBot challenge only a browser can answer
         "robots-disallow",  # robots.txt says Disallow: /
         "sales-notice-500",  # every sale notice page answers 500
+        "direct-case-pages-refused",  # a case page only right after its LoadDocket
     }
 )
 STATELIB_LAYOUTS = ("entries", "table", "partial")

@@ -184,7 +184,10 @@ async def test_parse_results_last_page_announces_the_town_and_requests_each_case
         )
     ]
     assert len(requests) == 84
-    assert all("/LoadDocket.aspx?DocketNo=MMX-CV-" in r.url for r in requests)
+    # Each case page opened directly in the search's session: one request, no 302.
+    assert all(
+        "/CaseDetail/PublicCaseDetail.aspx?DocketNo=MMXCV" in r.url for r in requests
+    )
     assert {r.meta["cookiejar"] for r in requests} == {"Middletown#1"}
     assert [a["town"] for a in announced] == ["Middletown"]
     assert len(announced[0]["dockets"]) == 84
@@ -341,6 +344,29 @@ def test_crawl_one_town_scrapes_every_case_once(replica_factory, tmp_path):
     truth = listed(replica, town="Middletown")
     assert truth
     assert_every_case_once(items, truth)
+    # The court answers one request a case page: GETs are robots.txt, the search
+    # form and the case pages.
+    crawl_stats = stats(log)
+    assert crawl_stats["ctf/cases/direct"] == len(truth)
+    assert crawl_stats["downloader/request_method_count/GET"] == 2 + len(truth)
+    assert "downloader/response_status_count/302" not in crawl_stats
+
+
+def test_crawl_goes_back_to_load_docket_when_the_site_refuses_direct_case_pages(
+    replica_factory, tmp_path
+):
+    replica = replica_factory(cases=300, faults=["direct-case-pages-refused"])
+    status, log, items = crawl(replica, tmp_path, "town=Middletown")
+    assert status == 0, log[-3000:]
+    truth = listed(replica, town="Middletown")
+    assert_every_case_once(items, truth)
+    assert "refused 3 case pages opened directly" in log
+    crawl_stats = stats(log)
+    assert crawl_stats.get("ctf/cases/direct") is None
+    # Only the pages already asked for directly cost a refusal.
+    refused = crawl_stats["ctf/cases/direct_refused"]
+    assert 3 <= refused <= len(truth)
+    assert crawl_stats["downloader/response_status_count/302"] == len(truth) + refused
 
 
 def test_crawl_a_county_scrapes_every_case_once(replica_factory, tmp_path):
