@@ -66,7 +66,6 @@ _REVALIDATED = {
     "search_town": "town",
     "county": "county",
     "property_town": "property town",
-    "town_mismatch": "town mismatch flag",
 }
 
 
@@ -98,7 +97,9 @@ SENTENCES: dict[str, Sentence] = {
     **{kind: _sale_change(kind) for kind in SALE_CHANGE_KINDS},
     # ``ctforeclosure towns revalidate --fix`` (ctforeclosure.store.town_check)
     "town_revalidated": lambda old, new, field: (
-        f"{_REVALIDATED.get(field, field)} corrected from {_text(old)} to "
+        f"town mismatch flag {'set' if new else 'cleared'} (towns re-checked)"
+        if field == "town_mismatch"
+        else f"{_REVALIDATED.get(field, field)} corrected from {_text(old)} to "
         f"{_text(new)} (towns re-checked)"
     ),
 }
