@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from parsel import Selector
 
 from ctforeclosure import db
+from ctforeclosure.store import quality
 from tests.pipelines.test_replica_crawl import TOWNS, crawl_cases
 from tests.replica.faults import hits_case
+from tests.webui.conftest import api_token
 
 DATA_FAULTS = ("address-other-town", "case-page-500", "zip-missing")
 CASE_LINK_RE = re.compile(r'href="/cases/([A-Z0-9]+)"')
@@ -127,8 +129,6 @@ def test_not_seen_counts_listed_cases_the_last_crawls_missed(app, manager):
 
 
 def test_api_filters_cases_by_quality_and_refuses_unknown_flags(app, client):
-    from tests.webui.conftest import api_token
-
     headers = {"Authorization": f"Bearer {api_token(app, 'viewer')}"}
     with app.extensions["ctforeclosure_engine"].begin() as conn:
         unread = set(
@@ -146,3 +146,12 @@ def test_api_filters_cases_by_quality_and_refuses_unknown_flags(app, client):
     assert refused.status_code == 400 and refused.json["parameter"] == "quality"
     refused = client.get("/api/v1/cases?quality=not_seen&missed=101", headers=headers)
     assert refused.status_code == 400 and refused.json["parameter"] == "missed"
+
+
+def test_openapi_lists_the_quality_flags_and_the_missed_bounds(app, client):
+    headers = {"Authorization": f"Bearer {api_token(app, 'viewer')}"}
+    spec = client.get("/api/v1/openapi.json", headers=headers).json
+    described = {p["name"]: p for p in spec["paths"]["/cases"]["get"]["parameters"]}
+    assert described["quality"]["schema"]["enum"] == list(quality.QUALITY_FLAGS)
+    missed = described["missed"]["schema"]
+    assert (missed["minimum"], missed["maximum"]) == (1, 100)
