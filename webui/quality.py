@@ -5,8 +5,6 @@ fixes the crawls, and its links open the case lists."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from flask import Blueprint, render_template, request
 from pydantic import Field
 
@@ -23,9 +21,7 @@ TREND_CRAWLS = 20
 class QualityArgs(params.QueryArgs):
     """The report's one parameter: "not seen" means missed by this many crawls."""
 
-    missed: Annotated[int, Field(ge=1, le=queries.MAX_MISSED_CRAWLS)] = Field(
-        3, description=queries.MISSED_TEXT
-    )
+    missed: queries.MissedCrawls = Field(3, description=queries.MISSED_TEXT)
 
 
 @bp.get("/")

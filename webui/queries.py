@@ -56,6 +56,7 @@ QUALITY_FLAGS = tuple(quality.QUALITY_FLAGS)
 #: ``missed=``: how many of its town's last crawls a ``not_seen`` case missed.
 MAX_MISSED_CRAWLS = 100
 MISSED_TEXT = f"a whole number of crawls from 1 to {MAX_MISSED_CRAWLS}"
+MissedCrawls = Annotated[int, Field(ge=1, le=MAX_MISSED_CRAWLS)]
 MAX_PER_PAGE = params.MAX_PER_PAGE
 #: A shorter text has no trigram for the indexes to look up: every name and street
 #: would be read instead, as if there were no index.
@@ -122,9 +123,7 @@ class CaseFilter:
     quality: Literal[QUALITY_FLAGS] | Literal[""] = Field(
         "", description=_choice(QUALITY_FLAGS)
     )
-    missed: Annotated[int, Field(ge=1, le=MAX_MISSED_CRAWLS)] = Field(
-        3, description=MISSED_TEXT
-    )
+    missed: MissedCrawls = Field(3, description=MISSED_TEXT)
     sort: Literal[tuple(SORTS)] = Field("file_date", description=_choice(SORTS))
     order: Literal["asc", "desc"] = Field("desc", description="asc | desc")
     page: Page = Field(1, description=params.PAGE_TEXT)
