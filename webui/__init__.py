@@ -177,6 +177,7 @@ def _register(app: Flask) -> None:
         exports,
         leads,
         links,
+        quality,
         sales,
         second_factor,
         skiptrace,
@@ -187,7 +188,7 @@ def _register(app: Flask) -> None:
 
     for module in (dashboard, cases, sales, towns, crawls, skiptrace, exports, admin):
         app.register_blueprint(module.bp)
-    for module in (leads, suppressions, account, links, second_factor, status):
+    for module in (leads, suppressions, account, links, second_factor, status, quality):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply

@@ -25,6 +25,7 @@ from ctforeclosure import dockets
 from ctforeclosure import towns as ct_towns
 from ctforeclosure.services import leads as lead_service
 from ctforeclosure.skiptrace import service as skiptrace_service
+from ctforeclosure.store import quality
 from webui import leads, params, queries, reveal, sales_queries
 from webui.db import get_conn
 
@@ -79,6 +80,7 @@ def _render(flt, rows=(), total=0, more=False, **problems) -> str:
         town_options=_town_options(),
         counties=ct_towns.counties(),
         sorts=list(queries.SORTS),
+        quality_flags=quality.QUALITY_FLAGS,
         leads_by_docket=lead_service.leads_of(get_conn(), [r[0] for r in rows])
         if rows
         else {},

@@ -10,6 +10,7 @@ import re
 
 from ctforeclosure import __version__
 from ctforeclosure.services.tokens import SCOPES
+from ctforeclosure.store import quality
 from webui import openapi_schemas as schemas
 from webui import params, queries, sales_queries
 from webui.api.common import required_scope
@@ -32,6 +33,18 @@ FILTER_PARAMS = (
     ("tag", _TEXT, "Lead tag"),
     ("follow_up_by", _DATE, "Follow-up date on or before (YYYY-MM-DD)"),
     ("priority", {"enum": ["hot", "warm", "cold"]}, "Priority as of today"),
+    (
+        "quality",
+        {"enum": list(queries.QUALITY_FLAGS)},
+        "Only cases with this data-quality flag (the quality report's): "
+        + "; ".join(f"{k}: {v}" for k, v in quality.QUALITY_FLAGS.items()),
+    ),
+    (
+        "missed",
+        {"type": "integer", "minimum": 1, "maximum": queries.MAX_MISSED_CRAWLS},
+        "With quality=not_seen: how many of its town's last finished crawls "
+        "a listed case was not seen by (default 3)",
+    ),
     ("sort", {"enum": list(queries.SORTS)}, "Sort column"),
     ("order", {"enum": ["asc", "desc"]}, "Sort order"),
 )

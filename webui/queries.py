@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from typing import Literal, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
 import sqlalchemy as sa
 from pydantic import ConfigDict, Field
@@ -32,6 +32,7 @@ from ctforeclosure.db import (
 )
 from ctforeclosure.parsers.court_clock import court_today
 from ctforeclosure.services import lead_signals
+from ctforeclosure.store import quality
 from ctforeclosure.store.sales import effective_sale_date
 from webui import params
 from webui.params import County, Day, Flag, Page, PerPage, Text, Town, text
@@ -50,6 +51,12 @@ SORTS = {
 PRIORITY_RANKS = {"hot": 3, "warm": 2, "cold": 1}
 STATUSES = ("all", "active", "disposed")
 JUDGMENT_TYPES = ("strict", "sale")
+#: ``quality=``: the data-quality report's flags (ctforeclosure.store.quality).
+QUALITY_FLAGS = tuple(quality.QUALITY_FLAGS)
+#: ``missed=``: how many of its town's last crawls a ``not_seen`` case missed.
+MAX_MISSED_CRAWLS = 100
+MISSED_TEXT = f"a whole number of crawls from 1 to {MAX_MISSED_CRAWLS}"
+MissedCrawls = Annotated[int, Field(ge=1, le=MAX_MISSED_CRAWLS)]
 MAX_PER_PAGE = params.MAX_PER_PAGE
 #: A shorter text has no trigram for the indexes to look up: every name and street
 #: would be read instead, as if there were no index.
@@ -113,6 +120,10 @@ class CaseFilter:
     priority: Literal["", "hot", "warm", "cold"] = Field(
         "", description="hot | warm | cold"
     )
+    quality: Literal[QUALITY_FLAGS] | Literal[""] = Field(
+        "", description=_choice(QUALITY_FLAGS)
+    )
+    missed: MissedCrawls = Field(3, description=MISSED_TEXT)
     sort: Literal[tuple(SORTS)] = Field("file_date", description=_choice(SORTS))
     order: Literal["asc", "desc"] = Field("desc", description="asc | desc")
     page: Page = Field(1, description=params.PAGE_TEXT)
@@ -168,6 +179,7 @@ class CaseFilter:
             tag=bool(self.tag),
             follow_up_by=self.follow_up_by is not None,
             priority=bool(self.priority),
+            quality=self.quality,
             sort=self.sort,
             order=self.order,
         )
@@ -211,6 +223,7 @@ class Shape(NamedTuple):
     tag: bool
     follow_up_by: bool
     priority: bool
+    quality: str  # "" or a report flag
     sort: str
     order: str
 
@@ -242,6 +255,8 @@ def _conditions(shape: Shape) -> list:
     if shape.has_phones:
         # kept by the skip-trace store and purge (migration 0005)
         where.append(cases.c.has_phones.is_(True))
+    if shape.quality:
+        where.append(quality.condition(shape.quality))
     return where + _lead_conditions(shape)
 
 
@@ -437,12 +452,22 @@ def _shape(conn: sa.Connection, flt: CaseFilter) -> Shape:
     return shape
 
 
+def _values(conn: sa.Connection, flt: CaseFilter) -> dict:
+    """The statements' parameters; ``quality=not_seen`` adds the dockets its
+    town's crawls missed (worked out from the crawl runs, not one SQL test)."""
+    values = flt.params()
+    if flt.quality == "not_seen":
+        unseen = quality.unseen_dockets(conn, flt.missed)
+        values["unseen"] = [docket for docket, _ in unseen]
+    return values
+
+
 def list_cases(conn: sa.Connection, flt: CaseFilter) -> tuple[list, int, bool]:
     """Return one page of matching cases, the number of matches and whether that
     number is only a lower bound (counting stops at :data:`COUNT_CAP`)."""
     if problem := flt.search_problem():
         raise ValueError(problem)  # callers show it first (a page, a 400)
-    shape, params = _shape(conn, flt), flt.params()
+    shape, params = _shape(conn, flt), _values(conn, flt)
     statements = _list_statements(shape)
     if statements.keys is not None:  # skip-traced, no search text
         # An EXISTS through parties and results per case is the costly part: walk the
@@ -523,7 +548,7 @@ def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
     if problem := flt.search_problem():
         raise ValueError(problem)  # callers show it first
     statements = _list_statements(_shape(conn, flt))
-    params = {**flt.params(), "limit": limit, "offset": 0}
+    params = {**_values(conn, flt), "limit": limit, "offset": 0}
     return conn.execute(statements.page, params).all()
 
 
@@ -557,7 +582,7 @@ def stream_cases(conn: sa.Connection, flt: CaseFilter, chunk: int) -> sa.CursorR
     # connection, and the chunks' child queries would each open a cursor too
     return conn.execute(
         _export_statements(_shape(conn, flt)).rows,
-        flt.params(),
+        _values(conn, flt),
         execution_options={"stream_results": True, "yield_per": chunk},
     )
 
@@ -565,7 +590,7 @@ def stream_cases(conn: sa.Connection, flt: CaseFilter, chunk: int) -> sa.CursorR
 def count_cases(conn: sa.Connection, flt: CaseFilter) -> int:
     """Return how many cases match, however many (an export's maximum)."""
     statement = _export_statements(_shape(conn, flt)).count
-    return conn.execute(statement, flt.params()).scalar()
+    return conn.execute(statement, _values(conn, flt)).scalar()
 
 
 # The case page's statements, built once: building them per request cost more CPU

@@ -61,6 +61,14 @@ def _child(what: str, verb: str) -> Sentence:
     return sentence
 
 
+#: What each field a towns re-check corrects is called in a sentence.
+_REVALIDATED = {
+    "search_town": "town",
+    "county": "county",
+    "property_town": "property town",
+}
+
+
 #: The sentence of each kind of recorded change (ctforeclosure.store.changes).
 def _sale_change(kind: str) -> Sentence:
     """The sales' own sentences (:func:`webui.sales_queries.describe`)."""
@@ -87,6 +95,13 @@ SENTENCES: dict[str, Sentence] = {
     "court_date_added": _child("court date", "added"),
     "court_date_removed": _child("court date", "removed"),
     **{kind: _sale_change(kind) for kind in SALE_CHANGE_KINDS},
+    # ``ctforeclosure towns revalidate --fix`` (ctforeclosure.store.town_check)
+    "town_revalidated": lambda old, new, field: (
+        f"town mismatch flag {'set' if new else 'cleared'} (towns re-checked)"
+        if field == "town_mismatch"
+        else f"{_REVALIDATED.get(field, field)} corrected from {_text(old)} to "
+        f"{_text(new)} (towns re-checked)"
+    ),
 }
 
 

@@ -9,6 +9,11 @@ Nothing is guessed or moved: a property whose town differs from the search town 
 flagged ``town_mismatch`` and stays under the search town (that is where the court
 lists it); a town the reference list does not know is flagged and kept as printed.
 ``listing_town`` is never rewritten: it is part of the listing hash.
+
+Being the last stage that flags a case, it also counts each case's data-quality
+flags (``ctforeclosure.store.quality``) into the crawl stats as
+``ctf/quality/<flag>``: the crawl run keeps its stats, and the quality report reads
+each crawl's counts from them (the trend per crawl).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from functools import lru_cache
 
 from ctforeclosure.items import CaseItem, SaleItem, TownItem
 from ctforeclosure.pipelines.validate import add_flag
+from ctforeclosure.store import quality
 
 
 @lru_cache(maxsize=4096)
@@ -93,6 +99,8 @@ class NormalizeTownPipeline:
             if self.stats is not None:
                 for flag in set(item.flags) - before:
                     self.stats.inc_value(f"ctf/flagged/{flag}")
+                for flag in quality.item_flags(item):
+                    self.stats.inc_value(quality.QUALITY_STAT_PREFIX + flag)
         elif isinstance(item, TownItem):
             normalize_town(item)
         elif isinstance(item, SaleItem):

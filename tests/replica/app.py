@@ -90,6 +90,7 @@ def create_app(options: ReplicaOptions | None = None) -> Flask:
         from .capture import install
 
         install(dataset)
+    fault_injection.blank_zips(dataset, options.faults)
     if options.day:
         from .evolution import advance
 

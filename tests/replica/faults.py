@@ -4,6 +4,11 @@ Faults are per run and combinable. Probabilistic faults are deterministic: they 
 a fixed pattern of requests (a burst of two in every ``2 * fault_every``), so a test
 that expects a retry sees one every time. The replica's own endpoints (/_replica/*,
 robots.txt) are never faulted.
+
+Data faults hit a fixed share of the cases, chosen by docket (:func:`hits_case`), so
+a test knows which cases each one touched: ``address-other-town`` (the case page's
+address names another town), ``case-page-500`` (the case page always answers 500:
+the case stays listing-only) and ``zip-missing`` (no zip on the grid or the page).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import itertools
 import socket
 import threading
 import time
+import zlib
 
 from flask import Flask, Response, request
 
@@ -20,6 +26,44 @@ FAULT_LATENCY_SECONDS = 0.3
 RETRY_AFTER_SECONDS = 1
 TRUNCATE_AT = 0.6  # fraction of the body kept by "truncated-html"
 EXEMPT_PREFIXES = ("/_replica", "/robots.txt")
+#: The body of a faulted 500 (ASP.NET's yellow page title).
+SERVER_ERROR_PAGE = (
+    "<html><body><h1>Server Error in '/' Application.</h1></body></html>"
+)
+#: A data fault hits one case in this many (by a hash of fault and docket).
+CASE_FAULT_SHARE = 5
+#: The town ``address-other-town`` prints (the second when the case is in the first).
+OTHER_TOWNS = ("Middletown", "Hartford")
+
+
+def hits_case(fault: str, docket: str) -> bool:
+    """Return True for the cases (compact dockets) a data fault touches."""
+    return zlib.crc32(f"{fault}:{docket}".encode()) % CASE_FAULT_SHARE == 0
+
+
+def blank_zips(dataset, faults: frozenset[str]) -> None:
+    """``zip-missing``: take the zip off the hit cases (grid and case page)."""
+    if "zip-missing" not in faults:
+        return
+    for docket, case in dataset.cases.items():
+        if hits_case("zip-missing", docket):
+            case.zip = ""
+
+
+def case_detail(detail: dict, town: str, docket: str, faults) -> dict:
+    """``address-other-town``: the hit case page's address names another town."""
+    if "address-other-town" not in faults or not hits_case(
+        "address-other-town", docket
+    ):
+        return detail
+    head, _printed, tail = detail["property_address_raw"].rsplit(", ", 2)
+    other = OTHER_TOWNS[1] if town == OTHER_TOWNS[0] else OTHER_TOWNS[0]
+    return {**detail, "property_address_raw": f"{head}, {other.upper()}, {tail}"}
+
+
+def case_page_fails(docket: str, faults) -> bool:
+    """``case-page-500``: whether the case page answers 500, every time."""
+    return "case-page-500" in faults and hits_case("case-page-500", docket)
 
 
 class DroppedConnection(ConnectionAbortedError):
@@ -77,7 +121,7 @@ def install(app: Flask, faults: frozenset[str], every: int) -> None:
             )
         if "http-500" in faults and hit("http-500"):
             return Response(
-                "<html><body><h1>Server Error in '/' Application.</h1></body></html>",
+                SERVER_ERROR_PAGE,
                 status=500,
                 mimetype="text/html",
             )

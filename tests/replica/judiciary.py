@@ -25,7 +25,7 @@ from flask import Blueprint, Response, current_app, make_response, redirect, req
 
 from ctforeclosure import dockets
 
-from . import aspnet, capture
+from . import aspnet, capture, faults
 from .aspnet import SESSION_COOKIE, BadEventValidation, BadViewState
 from .case_page import case_content
 from .html import TEMPLATES, e, fill
@@ -424,7 +424,11 @@ def public_case_detail():
     case = st.dataset.get(request.args.get("DocketNo", ""))
     if case is None:
         return redirect("../" + UNKNOWN_DOCKET_REDIRECT, code=302)
-    detail = st.dataset.detail(case)
+    if faults.case_page_fails(case.docket_no, st.options.faults):
+        return Response(faults.SERVER_ERROR_PAGE, status=500, mimetype="text/html")
+    detail = faults.case_detail(
+        st.dataset.detail(case), case.town.name, case.docket_no, st.options.faults
+    )
     challenge, key = _challenge(session)
     ballast = "".join(
         f"{d['description']}\x1f{d['result'] or ''}\x1e"

@@ -14,6 +14,7 @@ ACTIONS = (
     ("read case page", "GET", "/cases/HHDCV226160660S", "viewer"),
     ("read towns", "GET", "/towns/", "viewer"),
     ("read crawls", "GET", "/crawls/", "viewer"),
+    ("read the data-quality report", "GET", "/quality/", "manager"),
     ("read skip-trace ledger", "GET", "/skiptrace/", "viewer"),
     ("export CSV", "GET", "/exports/cases.csv", "manager"),
     ("export XLSX", "GET", "/exports/cases.xlsx", "manager"),
