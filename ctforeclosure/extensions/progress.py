@@ -36,6 +36,7 @@ class Counts:
     """What the line shows, kept as the crawl goes."""
 
     towns: int | None = None  # the crawl's target towns (None: not a town crawl)
+    reads_case_pages: bool = False  # the cases spider (towns and sales read none)
     towns_searched: int = 0
     pages_expected: int = 0
     pages_read: int = 0
@@ -53,16 +54,16 @@ def politeness_bound(counts: Counts, town_seconds: float, page_seconds: float) -
 
 
 def describe(counts: Counts, seconds_left: float) -> str:
-    """Return the progress line's text."""
+    """Return the progress line's text (the time left only where the politeness
+    bound is known: a crawl of case pages)."""
     parts = []
     if counts.towns is not None:
         parts.append(f"towns {counts.towns_searched}/{counts.towns}")
-    parts += [
-        f"case pages {counts.pages_read}/{counts.pages_expected}",
-        f"stored {counts.stored}",
-        f"errors {counts.errors}",
-        f"ETA ≥ {_clock(seconds_left)}",
-    ]
+    if counts.reads_case_pages:
+        parts.append(f"case pages {counts.pages_read}/{counts.pages_expected}")
+    parts += [f"stored {counts.stored}", f"errors {counts.errors}"]
+    if counts.reads_case_pages:
+        parts.append(f"ETA ≥ {_clock(seconds_left)}")
     return " | ".join(parts)
 
 
@@ -104,6 +105,7 @@ class CrawlProgress:
         connect(ext.spider_closed, signal=signals.spider_closed)
         connect(ext.request_scheduled, signal=signals.request_scheduled)
         connect(ext.town_searched, signal=ctf_signals.town_search_complete)
+        connect(ext.town_searched, signal=ctf_signals.sales_town_complete)
         return ext
 
     def spider_opened(self, spider) -> None:
@@ -111,6 +113,7 @@ class CrawlProgress:
 
         names = getattr(spider, "target_names", None)
         self.counts.towns = len(names) if names is not None else None
+        self.counts.reads_case_pages = hasattr(spider, CASE_PAGE_CALLBACK)
         # The terminal's size, or 80x24 where it tells none (tqdm would draw
         # nothing): a longer line is cut, never wrapped, so it stays one line.
         size = shutil.get_terminal_size()
@@ -131,6 +134,7 @@ class CrawlProgress:
             self.counts.pages_expected = len(self._dockets)
 
     def town_searched(self, town: str, **_) -> None:
+        """Count a town whose search (cases) or sales list (sales) is complete."""
         self.counts.towns_searched += 1
 
     async def _refresh_on_time(self, name: str) -> None:

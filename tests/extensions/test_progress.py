@@ -92,6 +92,7 @@ def test_no_progress_line_when_piped(replica_factory, sqlite_url):
 
 def test_progress_estimate_is_the_slower_of_searches_and_case_pages():
     counts = Counts(towns=10, towns_searched=4, pages_expected=100, pages_read=40)
+    counts.reads_case_pages = True
     # 6 towns at one postback per 12 s (5 a minute) against 60 pages at 1 s each
     assert politeness_bound(counts, town_seconds=12.0, page_seconds=1.0) == 72.0
     counts.pages_expected = 500
@@ -99,3 +100,5 @@ def test_progress_estimate_is_the_slower_of_searches_and_case_pages():
     assert describe(counts, 460.0) == (
         "towns 4/10 | case pages 40/500 | stored 0 | errors 0 | ETA ≥ 7:40"
     )
+    towns_list = Counts(stored=169)  # the towns spider: no towns, pages or bound
+    assert describe(towns_list, 0.0) == "stored 169 | errors 0"
