@@ -1,5 +1,6 @@
 """The crawl's progress line: drawn when stdout is a terminal (a pty here), absent
-when stdout is a pipe, where the output stays what it was; and its estimate."""
+when stdout is a pipe, where the output stays what it was; and its estimate. The
+backup and restore commands' steps, by the same rule."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ctforeclosure.extensions.progress import Counts, describe, politeness_bound
 from tests.cli.test_scrapy_commands import FAST, PROJECT_ROOT, SCRAPY
 
 LINE = "case pages"
+CTFORECLOSURE = SCRAPY.with_name("ctforeclosure")
 
 
 def _command() -> list[str]:
@@ -102,3 +104,26 @@ def test_progress_estimate_is_the_slower_of_searches_and_case_pages():
     )
     towns_list = Counts(stored=169)  # the towns spider: no towns, pages or bound
     assert describe(towns_list, 0.0) == "stored 169 | errors 0"
+
+
+def test_backup_and_restore_show_their_steps_only_in_a_terminal(tmp_path):
+    """The long CLI commands follow the same rule (ctforeclosure.cli.progress)."""
+    database = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    migrate.upgrade(database)
+    env = {**os.environ, "DATABASE_URL": database, "CTF_DATA_DIR": str(tmp_path)}
+    env["CTF_BACKUP_DIR"] = str(tmp_path / "backups")
+    shown = _run_in_a_terminal([str(CTFORECLOSURE), "backup"], env)
+    assert "backup: copy" in shown and "backup: checksum" in shown, shown
+    assert "written" in shown  # the command's own line, as before
+    (made,) = (tmp_path / "backups").glob("*.sqlite3")
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    shown = _run_in_a_terminal([str(CTFORECLOSURE), "restore", str(made)], env)
+    assert "restore: checksum" in shown and "restore: copy" in shown, shown
+    piped = subprocess.run(
+        [str(CTFORECLOSURE), "backup"],
+        env={**env, "DATABASE_URL": database},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert piped.stdout.startswith("backup ") and "\r" not in piped.stdout
