@@ -22,6 +22,11 @@ from webui.openapi import OPERATIONS
 ERRORS = {"401", "403", "429", "503"}
 
 
+#: The pages and the description do not depend on the database: SQLite only.
+ON_SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+@ON_SQLITE
 def test_apidocs_needs_a_staff_sign_in(client):
     for path in (
         "/api/docs",
@@ -33,6 +38,7 @@ def test_apidocs_needs_a_staff_sign_in(client):
         assert "/auth/login" in response.location, path
 
 
+@ON_SQLITE
 def test_apidocs_page_serves_swagger_ui_from_this_app(as_role):
     viewer = as_role("viewer")
     assert 'href="/api/docs"' in viewer.get("/").get_data(as_text=True)  # the nav
@@ -76,6 +82,7 @@ def _examples_missing(spec: dict, name: str, operation: dict) -> list[str]:
     return missing
 
 
+@ON_SQLITE
 def test_apidocs_every_operation_is_documented(as_role):
     """Every operation, including ones added later: add them to
     webui/openapi_examples.py (the message names what is missing)."""
