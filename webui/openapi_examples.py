@@ -60,6 +60,8 @@ QUERY_EXAMPLES = {
     "tag": "vacant",
     "follow_up_by": "2026-12-31",
     "priority": "hot",
+    "quality": "zip_missing",
+    "missed": 3,
     "sort": "file_date",
     "order": "desc",
     "date_from": "2026-12-01",
