@@ -159,7 +159,11 @@ EXTENSIONS = {
     # CTF_LOG_FORMAT=json: one JSON object per log line, each with the crawl's id
     # (after the crawl run, which writes that id). Off by default.
     "ctforeclosure.extensions.json_logs.JsonLogs": 700,
+    # One updating progress line on stdout, only when stdout is a terminal.
+    "ctforeclosure.extensions.progress.CrawlProgress": 800,
 }
+# Off: no progress line even on a terminal (logs are unchanged either way).
+PROGRESS_ENABLED = True
 
 # Pipelines in order: validate -> normalise town -> upsert.
 ITEM_PIPELINES = {

@@ -171,6 +171,7 @@ def _register(app: Flask) -> None:
         account,
         admin,
         api,
+        apidocs,
         cases,
         crawls,
         dashboard,
@@ -191,6 +192,7 @@ def _register(app: Flask) -> None:
     for module in (leads, suppressions, account, links, second_factor, status, quality):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(apidocs.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
     from webui import health, metrics, request_log
 
@@ -201,8 +203,15 @@ def _register(app: Flask) -> None:
     app.after_request(_no_store)
 
 
-#: What may be cached: static files, and the blank sign-in form.
-_CACHEABLE = frozenset({("static", "GET"), ("static", "HEAD"), ("auth.login", "GET")})
+#: What may be cached: static files (Swagger UI's too), and the blank sign-in form.
+_CACHEABLE = frozenset(
+    {
+        ("static", "GET"),
+        ("static", "HEAD"),
+        ("apidocs.static", "GET"),
+        ("auth.login", "GET"),
+    }
+)
 
 
 def _no_store(response):

@@ -24,6 +24,7 @@ import click
 
 from ctforeclosure import config, db
 from ctforeclosure.cli.group import unavailable_error, unavailable_message
+from ctforeclosure.cli.progress import StepBar
 from ctforeclosure.ops import backup as backups
 from ctforeclosure.ops.settings import OpsSettings
 from ctforeclosure.services import alerts
@@ -98,7 +99,8 @@ def routine_group() -> None:
 def backup() -> None:
     """Back up the database to CTF_BACKUP_DIR (checksum, retention)."""
     cfg, ops = _settings()
-    path = backups.backup(cfg.database_url, ops.backup_dir)
+    with StepBar("backup") as progress:
+        path = backups.backup(cfg.database_url, ops.backup_dir, progress=progress)
     deleted = backups.retain(ops.backup_dir, ops.keep_daily, ops.keep_weekly)
     click.echo(f"backup {path} written; {len(deleted)} old backups deleted")
 
@@ -110,7 +112,8 @@ def backup() -> None:
 def restore(file: Path, force: bool) -> None:
     """Restore a backup into DATABASE_URL (empty unless --force), then purge."""
     cfg, ops = _settings()
-    backups.restore(file, cfg.database_url, force=force)
+    with StepBar("restore") as progress:
+        backups.restore(file, cfg.database_url, force=force, progress=progress)
     counts = _purge(cfg, ops)
     click.echo(
         f"restored {file.name} into {cfg.database_url_redacted}; purged {counts}"

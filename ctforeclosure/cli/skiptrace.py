@@ -81,10 +81,10 @@ def skiptrace(docket_nos, town, pending, limit, yes) -> None:
 
 
 def _run_with_progress(service, quote):
-    from tqdm import tqdm
+    from ctforeclosure.cli.progress import bar as progress_bar
 
     total = len(quote.records)
-    with tqdm(total=total, unit="rec", disable=total < 200, leave=False) as bar:
+    with progress_bar(hide=total < 200, total=total, unit="rec") as bar:
 
         def progress(done: int, _total: int) -> None:
             bar.update(done - bar.n)

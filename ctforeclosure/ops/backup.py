@@ -10,6 +10,10 @@ backup of each of the last N days and of each of the last M weeks.
 A restore checks the checksum first, refuses a database that holds tables unless
 forced, and the caller then runs the purge, so that results past their retention
 do not come back from an old backup.
+
+Each step can report its progress to a ``progress(step, done, total)`` callable (the
+CLI draws it on a terminal): the SQLite copy in pages, the checksum in bytes;
+``pg_dump`` and ``pg_restore`` tell no counts (``total`` None).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +40,16 @@ __all__ = [
 
 PREFIX = "ctforeclosure-"
 SUFFIXES = {"postgresql": ".pgdump", "sqlite": ".sqlite3"}
+
+
+#: ``progress(step, done, total)``: a step's units done of its total (None: unknown).
+Progress = Callable[[str, int, int | None], None]
+#: SQLite pages copied per step of the online backup (between progress reports).
+PAGES_PER_STEP = 1024
+
+
+def _quiet(step: str, done: int, total: int | None) -> None:
+    """Report nothing (no one is watching)."""
 
 
 class BackupRefused(RuntimeError):
@@ -71,31 +86,48 @@ def _run(args: list[str], password: str | None) -> None:
         raise BackupRefused(f"{tool} failed: {lines[-1]}")
 
 
-def sha256(path: Path) -> str:
+def sha256(path: Path, progress: Progress = _quiet) -> str:
     digest = hashlib.sha256()
+    total, done = path.stat().st_size, 0
+    progress("checksum", 0, total)
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+            done += len(block)
+            progress("checksum", done, total)
     return digest.hexdigest()
 
 
-def _write(url: str, target: Path) -> None:
+def _sqlite_copy(source: sqlite3.Connection, target, progress: Progress) -> None:
+    """Copy a SQLite database with its online backup API, reporting pages."""
+    progress("copy", 0, None)
+
+    def report(_status, remaining: int, total: int) -> None:
+        progress("copy", total - remaining, total)
+
+    source.backup(target, pages=PAGES_PER_STEP, progress=report)
+
+
+def _write(url: str, target: Path, progress: Progress = _quiet) -> None:
     """Write a consistent copy of the database to ``target``."""
     if _backend(url) == "postgresql":
         dsn, password = _libpq(url)
+        progress("pg_dump", 0, None)
         _run(["pg_dump", "--format=custom", f"--file={target}", dsn], password)
         return
     source = sqlite3.connect(f"file:{sa.make_url(url).database}?mode=ro", uri=True)
     copy = sqlite3.connect(target)
     try:
         with copy:
-            source.backup(copy)
+            _sqlite_copy(source, copy, progress)
     finally:
         copy.close()
         source.close()
 
 
-def backup(url: str, folder: Path, now: datetime | None = None) -> Path:
+def backup(
+    url: str, folder: Path, now: datetime | None = None, progress: Progress = _quiet
+) -> Path:
     """Back up the database at ``url`` into ``folder``; return the backup's path."""
     backend = _backend(url)
     if backend not in SUFFIXES:
@@ -106,8 +138,8 @@ def backup(url: str, folder: Path, now: datetime | None = None) -> Path:
     partial = folder / f".{final.name}.partial"
     old_umask = os.umask(0o077)
     try:
-        _write(url, partial)
-        digest = sha256(partial)
+        _write(url, partial, progress)
+        digest = sha256(partial, progress)
         checksum = Path(f"{final}.sha256")
         checksum.write_text(f"{digest}  {final.name}\n")
         partial.rename(final)
@@ -148,7 +180,7 @@ def retain(folder: Path, keep_daily: int, keep_weekly: int) -> list[Path]:
     return deleted
 
 
-def verify(path: Path) -> None:
+def verify(path: Path, progress: Progress = _quiet) -> None:
     """Refuse a backup whose ``.sha256`` file is missing or does not match."""
     checksum = Path(f"{path}.sha256")
     if not path.is_file():
@@ -156,7 +188,7 @@ def verify(path: Path) -> None:
     if not checksum.is_file():
         raise BackupRefused(f"{path}: no checksum file {checksum.name}: incomplete?")
     expected = checksum.read_text().split()[0]
-    if sha256(path) != expected:
+    if sha256(path, progress) != expected:
         raise BackupRefused(f"{path}: checksum does not match: the file is damaged")
 
 
@@ -168,9 +200,11 @@ def _has_tables(url: str) -> bool:
         engine.dispose()
 
 
-def restore(path: Path, url: str, force: bool = False) -> None:
+def restore(
+    path: Path, url: str, force: bool = False, progress: Progress = _quiet
+) -> None:
     """Restore the backup at ``path`` into the database at ``url``."""
-    verify(path)
+    verify(path, progress)
     backend = _backend(url)
     if path.suffix != SUFFIXES.get(backend):
         raise BackupRefused(f"{path.name} is not a {backend} backup")
@@ -182,6 +216,7 @@ def restore(path: Path, url: str, force: bool = False) -> None:
     if backend == "postgresql":
         dsn, password = _libpq(url)
         clean = ["--clean", "--if-exists"] if force else []
+        progress("pg_restore", 0, None)
         _run(
             [
                 "pg_restore",
@@ -199,7 +234,7 @@ def restore(path: Path, url: str, force: bool = False) -> None:
     source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     target = sqlite3.connect(sa.make_url(url).database)
     try:
-        source.backup(target)
+        _sqlite_copy(source, target, progress)
     finally:
         target.close()
         source.close()
