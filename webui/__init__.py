@@ -172,6 +172,7 @@ def _register(app: Flask) -> None:
         admin,
         api,
         cases,
+        crawl_history,
         crawls,
         dashboard,
         exports,
@@ -189,6 +190,10 @@ def _register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (leads, suppressions, account, links, second_factor, status):
         app.register_blueprint(module.bp)
+    app.register_blueprint(crawl_history.bp)
+    from webui import kill_switch
+
+    kill_switch.init_app(app)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply
     from webui import health, metrics, request_log
