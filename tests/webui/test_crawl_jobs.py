@@ -215,3 +215,53 @@ def test_crawl_page_shows_town_counts_errors_with_examples_and_checks(app, as_ro
     assert "twisted.internet.error.ConnectionRefusedError" in page
     assert "<code>KeyError</code>" in page
     assert "3 errors" in page and ">failed<" in page
+
+
+def test_cli_retry_failed_posts_due_transient_failures_only(app, scrapyd_env):
+    from click.testing import CliRunner
+
+    from ctforeclosure.cli.app import main
+
+    long_ago = NOW - timedelta(hours=3)
+    transient = {"failure_class": "transient", "ended_at": long_ago}
+    record_job(app, "net-1", "failed", ["Bristol"], **transient, node=scrapyd_env.url)
+    record_job(
+        app,
+        "late-1",
+        "failed",
+        ["Hartford"],
+        failure_class="transient",
+        ended_at=NOW,
+        node=scrapyd_env.url,
+    )  # not due for 5 minutes
+    record_job(
+        app,
+        "403-1",
+        "failed",
+        ["Hartford"],
+        failure_class="permanent",
+        failure_reason="the court answered 403: not retried",
+        ended_at=long_ago,
+    )
+    url = app.config["DATABASE_URL"]
+    env = {"DATABASE_URL": url}
+    result = CliRunner().invoke(main, ["jobs", "--retry-failed"], env=env)
+    assert result.exit_code == 0, result.output
+    retried = [
+        line for line in result.output.splitlines() if line.startswith("retried")
+    ]
+    assert len(retried) == 1 and retried[0].startswith("retried net-1 as cases-")
+    assert "waiting late-1: retry due at" in result.output
+    new_id = retried[0].split()[3]
+    assert _pending(scrapyd_env)[new_id]["args"]["town"] == "Bristol"
+    again = CliRunner().invoke(main, ["jobs", "--retry-failed"], env=env)
+    assert "retried" not in again.output  # net-1 has its retry already
+    _client(app, "manager")("POST", "/scraper/pause", json={"reason": "court"})
+    with _engine(app).begin() as conn:
+        conn.execute(
+            db.crawl_jobs.update()
+            .where(db.crawl_jobs.c.job_id == "late-1")
+            .values(ended_at=long_ago)
+        )
+    paused = CliRunner().invoke(main, ["jobs", "--retry-failed"], env=env)
+    assert "waiting late-1: the kill switch is on" in paused.output
