@@ -37,7 +37,9 @@ def test_migration_0018_up_and_down(db_url):
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
             _job(conn, "cases-2", "lost")  # not a status
         with engine.connect() as conn:
-            row = conn.execute(sa.text("SELECT attempt, retry_of FROM crawl_jobs")).one()
+            row = conn.execute(
+                sa.text("SELECT attempt, retry_of FROM crawl_jobs")
+            ).one()
         assert tuple(row) == (1, None)
         _downgrade(db_url, "0017")
         engine.dispose()

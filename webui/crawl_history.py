@@ -144,30 +144,37 @@ def set_paused(paused: bool, actor: str, reason: str | None = None) -> None:
         audit.record(conn, actor, action, None, {"reason": reason} if paused else None)
 
 
+def _act(action, done, refused: str):
+    """Run a job action; flash ``done(result)`` or why it was ``refused``; back."""
+    try:
+        result = action()
+    except ACTION_ERRORS as exc:
+        flash(f"{refused}: {exc}")
+    else:
+        flash(done(result))
+    return redirect(url_for("crawls.index"))
+
+
 @bp.post("/jobs/<job_id>/retry")
 @require_role("manager")
 def retry(job_id: str):
     """Post a failed or cancelled crawl again, as a new job."""
-    try:
-        jobs = retry_job(job_id, current_user.id, current_user.email)
-    except ACTION_ERRORS as exc:
-        flash(f"Not retried: {exc}")
-    else:
-        flash(f"Retried {job_id} as {', '.join(j.job_id for j in jobs)}")
-    return redirect(url_for("crawls.index"))
+    return _act(
+        lambda: retry_job(job_id, current_user.id, current_user.email),
+        lambda jobs: f"Retried {job_id} as {', '.join(j.job_id for j in jobs)}",
+        "Not retried",
+    )
 
 
 @bp.post("/jobs/<job_id>/cancel")
 @require_role("manager")
 def cancel(job_id: str):
     """Cancel a pending or running job."""
-    try:
-        cancel_job(job_id, current_user.email)
-    except ACTION_ERRORS as exc:
-        flash(f"Not cancelled: {exc}")
-    else:
-        flash(f"Cancelled {job_id}")
-    return redirect(url_for("crawls.index"))
+    return _act(
+        lambda: cancel_job(job_id, current_user.email),
+        lambda _: f"Cancelled {job_id}",
+        "Not cancelled",
+    )
 
 
 @bp.get("/jobs/<job_id>/clone")

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.webui.conftest import EMAILS, PASSWORD
+from tests.webui.conftest import EMAILS
 from tests.webui.test_browser import (  # noqa: F401 -- live_server: a fixture
     ARTIFACTS,
     _in_browser,
     live_server,
 )
+from tests.webui.test_browser_outreach import _sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,14 +24,6 @@ def test_browser_crawl_job_actions(live_server, scrapyd_env):  # noqa: F811
     shots = ARTIFACTS / "crawl-jobs"
     shots.mkdir(parents=True, exist_ok=True)
     _in_browser(_manager_then_viewer, live_server, shots)
-
-
-def _sign_in(page, root: str, role: str) -> None:
-    page.goto(f"{root}/auth/login")
-    page.fill("input[name=email]", EMAILS[role])
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
 
 
 def _row(page, state: str):
