@@ -94,7 +94,7 @@ def refresh_jobs() -> str | None:
     if not config.load().scrapyd_nodes:
         return "No scrapyd node is configured (SCRAPYD_NODES)."
     try:
-        listing = scheduling.list_jobs()
+        listing = scheduling.list_jobs(settled=crawl_jobs.settled(get_conn()))
     except (scheduling.NoNodes, ScrapydError) as exc:
         return str(exc)
     with write() as conn:

@@ -119,15 +119,15 @@ def schedule(
 )
 def jobs(nodes, alert_crashed, retry_failed):
     """List jobs on every node: state, times, finish reason, items, failure reason."""
-    try:
-        listing = scheduling.list_jobs(_split(nodes))
-    except scheduling.NoNodes as exc:
-        raise click.ClickException(str(exc)) from exc
+    if retry_failed and not alert_crashed:
+        _retry_failed(_split(nodes))  # reads only the logs of jobs not yet settled
+        return
+    listing = _list_jobs(_split(nodes))
     if alert_crashed:
         for job in scheduling.alert_crashed(listing):
             click.echo(f"alerted: {job.job_id} crashed on {job.node}", err=True)
     if retry_failed:
-        _retry_failed(listing)
+        _retry_failed(_split(nodes), listing)
         return
     click.echo("state\tjob\tnode\tstart\tend\tfinish_reason\titems\terrors\treason")
     for job in listing:
@@ -145,12 +145,21 @@ def jobs(nodes, alert_crashed, retry_failed):
         click.echo("\t".join(fields))
 
 
-def _retry_failed(listing: list[scheduling.Job]) -> None:
+def _list_jobs(nodes: list[str] | None, settled=()) -> list[scheduling.Job]:
+    try:
+        return scheduling.list_jobs(nodes, settled)
+    except scheduling.NoNodes as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _retry_failed(nodes: list[str] | None, listing=None) -> None:
     """Sync the jobs into ``crawl_jobs``, then retry the transient failures due."""
     cfg = config.load()
     engine = db.make_engine(cfg.database_url)
     try:
         with engine.begin() as conn:
+            if listing is None:
+                listing = _list_jobs(nodes, crawl_jobs.settled(conn))
             crawl_jobs.sync(conn, listing)
         paused = bool(
             (site_budget.pause_state(database_url=cfg.database_url) or {}).get("paused")

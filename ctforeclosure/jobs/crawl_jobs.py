@@ -33,6 +33,7 @@ __all__ = [
     "record",
     "retry",
     "select_jobs",
+    "settled",
     "sync",
 ]
 
@@ -174,6 +175,12 @@ def failure_of(job: scheduling.Job, run) -> str | None:
         if failed
         else None
     )
+
+
+def settled(conn: sa.Connection) -> set[str]:
+    """Return the ids of jobs whose outcome is recorded (their logs need no reading)."""
+    final = crawl_jobs.c.status.in_(("finished", "failed", "cancelled"))
+    return set(conn.execute(sa.select(crawl_jobs.c.job_id).where(final)).scalars())
 
 
 def sync(conn: sa.Connection, listing: Iterable[scheduling.Job]) -> int:
