@@ -120,3 +120,33 @@ def test_no_retry_after_three_or_while_paused_or_when_permanent():
         False,
         "the court answered 403: not retried",
     )
+
+
+DEPLOY = PROJECT_ROOT / "deploy"
+COMMAND = "/opt/ctforeclosure/venv/bin/ctforeclosure jobs --retry-failed"
+
+
+def test_deploy_runs_the_retry_every_five_minutes(database, monkeypatch):
+    from click.testing import CliRunner
+
+    from ctforeclosure.cli.app import main
+
+    timer = (DEPLOY / "systemd" / "ctforeclosure-retry.timer").read_text()
+    service = (DEPLOY / "systemd" / "ctforeclosure-retry.service").read_text()
+    cron = (DEPLOY / "cron" / "ctforeclosure").read_text()
+    assert "OnCalendar=*:0/5" in timer and "Unit=ctforeclosure-retry.service" in timer
+    assert f"ExecStart={COMMAND}\n" in service
+    (line,) = [x for x in cron.splitlines() if COMMAND in x]
+    assert line.startswith("*/5 * * * * ctforeclosure ")
+    calendar = subprocess.run(
+        ["systemd-analyze", "calendar", "--iterations=2", "*:0/5"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Normalized form: *-*-* *:00/5:00" in calendar
+    # The command itself: a node that does not answer is skipped, nothing is due.
+    monkeypatch.setenv("SCRAPYD_NODES", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("DATABASE_URL", database)
+    result = CliRunner().invoke(main, COMMAND.split()[1:])
+    assert (result.exit_code, result.output) == (0, ""), result.output

@@ -130,7 +130,9 @@ def test_api_cancel_and_retry_on_a_real_node_are_audited(app, scrapyd_env):
     retried = manager("POST", f"/scraper/jobs/{job['job_id']}/retry")
     assert retried.status_code == 202, retried.get_json()
     (new,) = retried.get_json()["jobs"]
-    assert _pending(scrapyd_env)[new["job_id"]]["args"]["town"] == "Hartford"
+    queued = _pending(scrapyd_env)[new["job_id"]]
+    assert queued["args"]["town"] == "Hartford"
+    assert EMAILS["manager"] not in str(queued)  # who started it: ours, not scrapyd's
     status = manager("GET", f"/scraper/status/{new['job_id']}").get_json()
     assert (status["retry_of"], status["attempt"], status["started_by"]) == (
         job["job_id"],
