@@ -201,7 +201,11 @@ def sync(conn: sa.Connection, listing: Iterable[scheduling.Job]) -> int:
         ).first()
         values = _state_values(job, run)
         if row is None:
-            conn.execute(crawl_jobs.insert().values(**values, **_found(job)))
+            try:
+                with conn.begin_nested():  # another sync may record it first
+                    conn.execute(crawl_jobs.insert().values(**values, **_found(job)))
+            except sa.exc.IntegrityError:
+                continue
         elif any(getattr(row, k) != v for k, v in values.items()):
             conn.execute(
                 crawl_jobs.update().where(crawl_jobs.c.id == row.id).values(**values)

@@ -150,3 +150,30 @@ def test_deploy_runs_the_retry_every_five_minutes(database, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database)
     result = CliRunner().invoke(main, COMMAND.split()[1:])
     assert (result.exit_code, result.output) == (0, ""), result.output
+
+
+def test_sync_records_a_found_job_once_when_another_sync_wins(
+    postgres_url, monkeypatch
+):
+    """The crawls page and the retry timer both sync: the second insert is skipped."""
+    migrate.upgrade(postgres_url)
+    engine = db.make_engine(postgres_url)
+    found = crawl_jobs._found
+
+    def other_sync_first(job):
+        with engine.begin() as other:
+            other.execute(db.crawl_jobs.insert().values(**found(job), status="pending"))
+        return found(job)
+
+    monkeypatch.setattr(crawl_jobs, "_found", other_sync_first)
+    job = scheduling.Job(
+        "http://n", "cases-x", "cases", "pending", args={"town": "Bristol"}
+    )
+    try:
+        with engine.begin() as conn:
+            assert crawl_jobs.sync(conn, [job]) == 0
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(db.crawl_jobs.c.towns)).scalars().all()
+        assert rows == [["Bristol"]]
+    finally:
+        engine.dispose()
