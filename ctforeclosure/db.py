@@ -88,6 +88,38 @@ crawl_runs = sa.Table(
 #: One row per remote site (``ctjud``): the deployment-wide rate limit, the search
 #: session lease and the kill switch (ctforeclosure.store.site_budget). Times
 #: are seconds since the epoch on the database's clock, so nodes' clocks don't matter.
+# Crawl jobs (migration 0018; ctforeclosure/jobs/crawl_jobs.py): every job posted to
+# scrapyd, with who started it (kept here by job id, never a scrapyd argument), its
+# state as last synced from scrapyd, and for a failed one why and whether that is
+# transient (retried automatically) or permanent. A retry is a new job naming the
+# job it retries (``retry_of``) and its attempt number.
+CRAWL_JOB_STATUSES = ("pending", "running", "finished", "failed", "cancelled")
+crawl_jobs = sa.Table(
+    "crawl_jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("job_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("node", sa.String(200)),
+    sa.Column("spider", sa.String(32), nullable=False),
+    sa.Column("towns", JSON, nullable=False),  # [] : every town the spider reads
+    sa.Column("args", JSON, nullable=False),  # other spider arguments
+    sa.Column(
+        "started_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")
+    ),  # NULL: the CLI, a routine, or a job found on a node
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("created_at", TS, nullable=False, index=True),
+    sa.Column("started_at", TS),
+    sa.Column("ended_at", TS),
+    sa.Column("retry_of", sa.String(64), index=True),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("failure_reason", sa.String(300)),
+    sa.Column("failure_class", sa.String(16)),  # transient | permanent
+    sa.CheckConstraint(
+        "status IN ('pending', 'running', 'finished', 'failed', 'cancelled')",
+        name="status",
+    ),
+)
+
 site_budget = sa.Table(
     "site_budget",
     metadata,

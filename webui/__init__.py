@@ -173,6 +173,7 @@ def _register(app: Flask) -> None:
         api,
         apidocs,
         cases,
+        crawl_history,
         crawls,
         dashboard,
         exports,
@@ -191,6 +192,10 @@ def _register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (leads, suppressions, account, links, second_factor, status, quality):
         app.register_blueprint(module.bp)
+    app.register_blueprint(crawl_history.bp)
+    from webui import kill_switch
+
+    kill_switch.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(apidocs.bp)
     csrf.exempt(api.bp)  # bearer tokens, no cookies: CSRF cannot apply

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ctforeclosure import __version__
+from ctforeclosure.db import CRAWL_JOB_STATUSES
 from ctforeclosure.services.tokens import SCOPES
 from ctforeclosure.store import quality
 from webui import openapi_schemas as schemas
@@ -74,6 +75,15 @@ PAGE_PARAMS = (
         {"type": "integer", "minimum": 1, "maximum": params.MAX_PER_PAGE},
         "Rows per page",
     ),
+)
+
+JOB_FILTER_PARAMS = (
+    ("status", {"enum": list(CRAWL_JOB_STATUSES)}, "The job's state"),
+    ("spider", {"type": "string", "maxLength": 32}, "The spider (cases, sales)"),
+    ("town", {"type": "string"}, "A town the job crawls (any spelling)"),
+    ("started_by", {"type": "string", "maxLength": 254}, "Who started it (email)"),
+    ("created_from", _DATE, "Posted on or after (YYYY-MM-DD)"),
+    ("created_to", _DATE, "Posted on or before (YYYY-MM-DD)"),
 )
 
 # path, method, summary, path parameters, query parameters, manager only
@@ -197,8 +207,47 @@ OPERATIONS = (
     ),
     ("/skiptraces/costs", "get", "Skip-trace spend by month", (), (), False),
     ("/scraper/scrape", "post", "Start a crawl", (), (), True),
-    ("/scraper/status/{job_id}", "get", "A crawl's status", ("job_id",), (), False),
-    ("/scraper/history", "get", "Crawl runs", (), PAGE_PARAMS, False),
+    (
+        "/scraper/status/{job_id}",
+        "get",
+        "A crawl's run record, or its job's state while it has none (pending)",
+        ("job_id",),
+        (),
+        False,
+    ),
+    (
+        "/scraper/history",
+        "get",
+        "Crawl jobs, newest first, filtered",
+        (),
+        JOB_FILTER_PARAMS + PAGE_PARAMS,
+        False,
+    ),
+    (
+        "/scraper/jobs/{job_id}/retry",
+        "post",
+        "Retry a failed or cancelled crawl job as a new job (audited)",
+        ("job_id",),
+        (),
+        True,
+    ),
+    (
+        "/scraper/jobs/{job_id}/cancel",
+        "post",
+        "Cancel a pending or running crawl job (audited)",
+        ("job_id",),
+        (),
+        True,
+    ),
+    (
+        "/scraper/pause",
+        "post",
+        "Pause every crawl: the kill switch, with a reason (audited)",
+        (),
+        (),
+        True,
+    ),
+    ("/scraper/resume", "post", "Resume crawls (audited)", (), (), True),
     ("/status", "get", "The system's status (admin scope)", (), (), False),
     (
         "/cases/{docket_no}/lead",
@@ -261,7 +310,7 @@ def _error(text: str) -> dict:
 
 def _responses(path: str, method: str, path_params, query_params, manager) -> dict:
     """Return an operation's responses, each with the schema of its JSON body."""
-    ok = "202" if (path, method) == ("/scraper/scrape", "post") else "200"
+    ok = "202" if (path, method) in schemas.ACCEPTED else "200"
     if (path, method) in schemas.CREATED:
         ok = "201"
     responses = {

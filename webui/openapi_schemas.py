@@ -8,8 +8,9 @@ their types; a row may carry more columns (``additionalProperties`` is left open
 
 from __future__ import annotations
 
+from ctforeclosure.db import CRAWL_JOB_STATUSES
 from webui.api.leads import LeadBody, NoteBody
-from webui.api.scraper import ScrapeBody
+from webui.api.scraper import PauseBody, ScrapeBody
 from webui.api.skiptraces import LookupBody
 from webui.api.suppressions import SuppressionBody
 
@@ -100,6 +101,7 @@ _DEFENDANT = {
     "non_appearing": {"type": ["boolean", "null"]},
     "removed_at": MOMENT,
 }
+_PAUSE = _object(("paused", "reason"), paused=BOOL, reason=TEXT)
 _JOB = _object(
     ("id", "state", "done", "total", "lines"),
     id=STR,
@@ -207,6 +209,24 @@ COMPONENTS = {
         ),
     ),
     "Defendant": _object(("id", "docket_no", "party_no", "name"), **_DEFENDANT),
+    "CrawlJob": _object(
+        ("job_id", "spider", "status", "towns", "created_at", "attempt"),
+        job_id=STR,
+        node=TEXT,
+        spider=STR,
+        towns=_list(STR),
+        args={"type": "object"},
+        started_by={"type": ["string", "null"], "description": "the user's email"},
+        status={"enum": list(CRAWL_JOB_STATUSES)},
+        created_at={"type": "string", "format": "date-time"},
+        started_at=MOMENT,
+        ended_at=MOMENT,
+        retry_of=TEXT,
+        attempt={"type": "integer", "minimum": 1},
+        failure_reason=TEXT,
+        failure_class={"enum": ["transient", "permanent", None]},
+        crawl_run_id={"type": ["integer", "null"]},
+    ),
     "CrawlRun": _object(
         ("id", "spider", "status", "started_at"),
         id=INT,
@@ -347,8 +367,18 @@ RESPONSES = {
             _object(("job_id", "node", "towns"), job_id=STR, node=STR, towns=_list(STR))
         ),
     ),
-    ("/scraper/status/{job_id}", "get"): ref("CrawlRun"),
-    ("/scraper/history", "get"): _list(ref("CrawlRun")),
+    ("/scraper/status/{job_id}", "get"): {"oneOf": [ref("CrawlRun"), ref("CrawlJob")]},
+    ("/scraper/history", "get"): _list(ref("CrawlJob")),
+    ("/scraper/jobs/{job_id}/retry", "post"): _object(
+        ("retry_of", "jobs"),
+        retry_of=STR,
+        jobs=_list(_object(("job_id", "node"), job_id=STR, node=STR)),
+    ),
+    ("/scraper/jobs/{job_id}/cancel", "post"): _object(
+        ("job_id", "was"), job_id=STR, was=_list(STR)
+    ),
+    ("/scraper/pause", "post"): _PAUSE,
+    ("/scraper/resume", "post"): _PAUSE,
     ("/status", "get"): _object(
         ("database", "scrapyd_nodes", "kill_switch", "towns", "spool_backlog"),
         database={"type": "object"},
@@ -365,11 +395,21 @@ RESPONSES = {
     ("/suppressions/{entry_id}", "delete"): _object(("removed",), removed=INT),
     ("/openapi.json", "get"): _object(("openapi", "paths"), openapi=STR),
 }
+#: Operations that answer 202 Accepted (the work goes on in scrapyd).
+ACCEPTED = {("/scraper/scrape", "post"), ("/scraper/jobs/{job_id}/retry", "post")}
 #: Operations that answer 201 Created.
 CREATED = {("/cases/{docket_no}/notes", "post"), ("/suppressions", "post")}
 
+_NOT_NOW = {
+    "409": {
+        "description": "The job is not in a state this action applies to",
+        "content": {"application/json": {"schema": ref("Error")}},
+    },
+}
 #: Answers besides the usual ones (success, 400, 401, 403, 404, 503).
 EXTRA_RESPONSES = {
+    ("/scraper/jobs/{job_id}/retry", "post"): _NOT_NOW,
+    ("/scraper/jobs/{job_id}/cancel", "post"): _NOT_NOW,
     ("/suppressions", "post"): {
         "409": {
             "description": "Already on the do-not-contact list",
@@ -406,6 +446,7 @@ def _body(model) -> dict:
 BODIES = {
     ("/skiptraces/lookup", "post"): _body(LookupBody),
     ("/scraper/scrape", "post"): _body(ScrapeBody),
+    ("/scraper/pause", "post"): _body(PauseBody),
     ("/cases/{docket_no}/lead", "patch"): _body(LeadBody),
     ("/cases/{docket_no}/notes", "post"): _body(NoteBody),
     ("/suppressions", "post"): _body(SuppressionBody),

@@ -9,9 +9,9 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from ctforeclosure import towns
+from ctforeclosure import config, db, towns
 from ctforeclosure.cli.group import unavailable_error
-from ctforeclosure.jobs import scheduling
+from ctforeclosure.jobs import auto_retry, crawl_jobs, scheduling
 from ctforeclosure.jobs.scrapyd_api import ScrapydError
 from ctforeclosure.store import site_budget
 
@@ -110,15 +110,25 @@ def schedule(
     is_flag=True,
     help="Alert (once each) on jobs that crashed before Scrapy could alert.",
 )
-def jobs(nodes, alert_crashed):
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Record the jobs' states in the database, then post again the crawls that "
+    "failed for a transient reason (up to 3 times, 5, 25 and 125 minutes after "
+    "each failure; never while paused). Prints what it retried.",
+)
+def jobs(nodes, alert_crashed, retry_failed):
     """List jobs on every node: state, times, finish reason, items, failure reason."""
-    try:
-        listing = scheduling.list_jobs(_split(nodes))
-    except scheduling.NoNodes as exc:
-        raise click.ClickException(str(exc)) from exc
+    if retry_failed and not alert_crashed:
+        _retry_failed(_split(nodes))  # reads only the logs of jobs not yet settled
+        return
+    listing = _list_jobs(_split(nodes))
     if alert_crashed:
         for job in scheduling.alert_crashed(listing):
             click.echo(f"alerted: {job.job_id} crashed on {job.node}", err=True)
+    if retry_failed:
+        _retry_failed(_split(nodes), listing)
+        return
     click.echo("state\tjob\tnode\tstart\tend\tfinish_reason\titems\terrors\treason")
     for job in listing:
         fields = [
@@ -133,6 +143,38 @@ def jobs(nodes, alert_crashed):
             job.reason or "",
         ]
         click.echo("\t".join(fields))
+
+
+def _list_jobs(nodes: list[str] | None, settled=()) -> list[scheduling.Job]:
+    try:
+        return scheduling.list_jobs(nodes, settled)
+    except scheduling.NoNodes as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _retry_failed(nodes: list[str] | None, listing=None) -> None:
+    """Sync the jobs into ``crawl_jobs``, then retry the transient failures due."""
+    cfg = config.load()
+    engine = db.make_engine(cfg.database_url)
+    try:
+        with engine.begin() as conn:
+            if listing is None:
+                listing = _list_jobs(nodes, crawl_jobs.settled(conn))
+            crawl_jobs.sync(conn, listing)
+        paused = bool(
+            (site_budget.pause_state(database_url=cfg.database_url) or {}).get("paused")
+        )
+        try:
+            outcome = auto_retry.retry_due(engine, paused=paused)
+        except (ScrapydError, scheduling.NoNodes) as exc:
+            raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    for row, decision, posted in outcome:
+        if posted:
+            click.echo(f"retried {row.job_id} as {', '.join(posted)} ({decision.why})")
+        elif decision.due_at is not None:
+            click.echo(f"waiting {row.job_id}: {decision.why}")
 
 
 @click.command()

@@ -29,7 +29,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -315,8 +315,14 @@ def _last_exception(text: str) -> str | None:
     return None
 
 
-def list_jobs(nodes: Iterable[str] | None = None) -> list[Job]:
-    """Return every job of the project on the nodes (unreachable nodes are logged)."""
+def list_jobs(
+    nodes: Iterable[str] | None = None, settled: Container[str] = ()
+) -> list[Job]:
+    """Return every job of the project on the nodes (unreachable nodes are logged).
+
+    A finished job whose id is in ``settled`` (its outcome is recorded already) is
+    listed without reading its log: state "finished", no outcome.
+    """
     cfg = config.load()
     jobs: list[Job] = []
     for node in _nodes(nodes, cfg):
@@ -342,6 +348,9 @@ def list_jobs(nodes: Iterable[str] | None = None) -> list[Job]:
                 )
             )
         for entry in listing.get("finished", []):
+            if entry["id"] in settled:
+                jobs.append(Job(node, entry["id"], entry["spider"], "finished"))
+                continue
             outcome = parse_log(client.log(PROJECT, entry["spider"], entry["id"]))
             jobs.append(
                 Job(

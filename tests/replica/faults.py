@@ -112,6 +112,12 @@ def install(app: Flask, faults: frozenset[str], every: int) -> None:
                 mimetype="text/html",
                 direct_passthrough=True,
             )
+        if "http-403" in faults:
+            return Response(
+                "<html><body><h1>403 - Forbidden: Access is denied.</h1></body></html>",
+                status=403,
+                mimetype="text/html",
+            )
         if "http-503" in faults and hit("http-503"):
             return Response(
                 "<html><body><h1>Service Unavailable</h1></body></html>",

@@ -10,6 +10,7 @@ FAULTS = frozenset(
         "latency",  # every response is delayed (FAULT_LATENCY_SECONDS)
         "http-500",  # bursts of 500 responses
         "http-503",  # bursts of 503 responses with Retry-After
+        "http-403",  # every request refused 403 Forbidden (the court blocking us)
         "drop-connection",  # some requests get the connection closed, no response
         "truncated-html",  # some HTML bodies are cut off mid-page
         "changed-layout",  # the results grid id is renamed (a redesign)

@@ -36,6 +36,14 @@ def test_error_bursts_then_recovery(replica_factory, fault, status):
         )
 
 
+def test_http_403_fault_refuses_every_request_but_robots(replica_factory):
+    replica = replica_factory(faults=["http-403"])
+    base = replica.env["CTJUD_BASE_URL"]
+    assert set(_statuses(f"{base}/{SEARCH}", 4)) == {403}
+    root = base.split("/", 3)[:3]
+    assert requests.get("/".join(root) + "/robots.txt", timeout=10).status_code == 200
+
+
 def test_latency_fault_delays_responses(replica_factory):
     replica = replica_factory(faults=["latency"])
     started = time.monotonic()

@@ -185,12 +185,16 @@ def test_api_skiptrace_history_and_costs(api):
     }
 
 
-def test_api_scraper_status_and_history(api):
+def test_api_scraper_status_and_history(app, api):
+    from tests.webui.test_crawl_jobs import record_job
+
+    record_job(app, "job-abc", "finished", ["Hartford"])
     get, _ = api("viewer")
     assert get("/scraper/status/job-abc").get_json()["id"] == 1
     assert get("/scraper/status/1").get_json()["job_id"] == "job-abc"
     assert get("/scraper/status/nope").status_code == 404
-    assert [r["id"] for r in get("/scraper/history").get_json()] == [1]
+    history = get("/scraper/history").get_json()  # crawl jobs, with their run
+    assert [(r["job_id"], r["crawl_run_id"]) for r in history] == [("job-abc", 1)]
 
 
 def test_api_viewer_cannot_start_crawls_or_traces(api):
