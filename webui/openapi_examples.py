@@ -151,6 +151,24 @@ CRAWL_RUN = {
     "finished_at": "2026-12-04T06:41:37+00:00",
     "items_stored": 1204,
 }
+CRAWL_JOB = {
+    "job_id": "9c0e4a7f31d24b6f8e5a2d1c7b3f6e90",
+    "node": "node1",
+    "spider": "cases",
+    "towns": ["Bethel", "Danbury"],
+    "args": {"details": "changed"},
+    "started_by": "manager@example.org",
+    "status": "failed",
+    "created_at": "2026-12-04T06:00:00+00:00",
+    "started_at": "2026-12-04T06:00:02+00:00",
+    "ended_at": "2026-12-04T06:03:41+00:00",
+    "retry_of": None,
+    "attempt": 1,
+    "failure_reason": "the site did not answer (network errors above the limit)",
+    "failure_class": "transient",
+    "crawl_run_id": 913,
+}
+PAUSED = {"paused": True, "reason": "the court asked us to slow down"}
 QUOTE = {
     "records": 12,
     "reuse": 3,
@@ -266,7 +284,31 @@ OPERATION_EXAMPLES = {
         },
     },
     ("/scraper/status/{job_id}", "get"): {"response": CRAWL_RUN},
-    ("/scraper/history", "get"): {"response": [CRAWL_RUN]},
+    ("/scraper/history", "get"): {
+        "response": [CRAWL_JOB],
+        "query": {
+            "status": "failed",
+            "spider": "cases",
+            "town": "Bethel",
+            "started_by": "manager@example.org",
+            "created_from": "2026-12-01",
+            "created_to": "2026-12-04",
+        },
+    },
+    ("/scraper/jobs/{job_id}/retry", "post"): {
+        "response": {
+            "retry_of": CRAWL_JOB["job_id"],
+            "jobs": [{"job_id": "2f6b1d8e04c94a7fb3e5c9a1d0e7f4b2", "node": "node1"}],
+        }
+    },
+    ("/scraper/jobs/{job_id}/cancel", "post"): {
+        "response": {"job_id": CRAWL_JOB["job_id"], "was": ["running"]}
+    },
+    ("/scraper/pause", "post"): {
+        "request": {"reason": PAUSED["reason"]},
+        "response": PAUSED,
+    },
+    ("/scraper/resume", "post"): {"response": {"paused": False, "reason": None}},
     ("/status", "get"): {
         "response": {
             "database": {"ok": True},
