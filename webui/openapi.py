@@ -10,12 +10,16 @@ import re
 
 from ctforeclosure import __version__
 from ctforeclosure.services.tokens import SCOPES
+from ctforeclosure.store.changes import KINDS
 from webui import openapi_schemas as schemas
 from webui import params, queries, sales_queries
+from webui.api.changes import MAX_LIMIT
 from webui.api.common import required_scope
+from webui.openapi_schemas import EXAMPLE_CURSOR
 from webui.openapi_schemas import ref as _ref
 
 _TEXT = {"type": "string", "maxLength": params.MAX_TEXT}
+_ID = {"type": "integer", "minimum": 1, "maximum": params.MAX_ID}
 _DATE = {"type": "string", "format": "date"}
 FILTER_PARAMS = (
     ("q", _TEXT, "Docket number, party name or address"),
@@ -60,6 +64,32 @@ PAGE_PARAMS = (
         "per_page",
         {"type": "integer", "minimum": 1, "maximum": params.MAX_PER_PAGE},
         "Rows per page",
+    ),
+)
+
+#: The change feed's arguments, with examples (a real cursor: it decodes).
+CHANGES_PARAMS = (
+    (
+        "after",
+        {"type": "string", "maxLength": 4000, "examples": [EXAMPLE_CURSOR]},
+        "The `next` of the previous answer; omit it to start at the first change",
+    ),
+    (
+        "kinds",
+        {"type": "string", "examples": ["judgment,law_day,sale_scheduled"]},
+        "Only these kinds, separated by commas: " + ", ".join(KINDS),
+    ),
+    ("town", {"type": "string", "examples": ["Bethel"]}, "Town (any spelling)"),
+    ("county", {"type": "string", "examples": ["Fairfield"]}, "County"),
+    (
+        "saved_search",
+        {**_ID, "examples": [3]},
+        "Only the cases a saved search (your own or a shared one) matches now",
+    ),
+    (
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
+        "Changes per answer",
     ),
 )
 
@@ -221,11 +251,18 @@ OPERATIONS = (
         (("reason", {"type": "string", "minLength": 3, "maxLength": 200}, "Why"),),
         True,
     ),
+    (
+        "/changes",
+        "get",
+        "The change feed: changes after a cursor, oldest first, each once",
+        (),
+        CHANGES_PARAMS,
+        False,
+    ),
     ("/openapi.json", "get", "This description", (), (), False),
 )
 #: Path parameters that are not plain text: ids of INTEGER columns (a larger one
 #: matches no route: 404).
-_ID = {"type": "integer", "minimum": 1, "maximum": params.MAX_ID}
 PATH_SCHEMAS = {"party_id": _ID, "posting_id": _ID, "entry_id": _ID}
 
 

@@ -517,6 +517,18 @@ def _text_search_statements(shape: Shape) -> _Statements:
     )
 
 
+def matching_dockets(conn: sa.Connection, flt: CaseFilter) -> tuple[sa.Select, dict]:
+    """Return a statement selecting the dockets of the cases ``flt`` matches (for an
+    ``IN``) and its bound values: the cases a saved search watches."""
+    if problem := flt.search_problem():
+        raise ValueError(problem)
+    shape = _shape(conn, flt)
+    where = _conditions(shape)
+    if shape.q == "text":
+        where.append(_text_matches())
+    return sa.select(cases.c.docket_no).where(*where), flt.params()
+
+
 def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
     """Return every matching case (for exports), up to ``limit`` rows: the list's
     own first page, ``limit`` long."""

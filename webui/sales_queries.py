@@ -30,6 +30,7 @@ __all__ = [
     "get_sale",
     "iter_sales",
     "list_sales",
+    "matching_dockets",
     "sale_history",
     "week_groups",
 ]
@@ -125,14 +126,24 @@ class SaleFilter:
         )
 
 
+#: A posting with its case (the text filter reads the case's name).
+_WITH_CASE = sales.join(cases, cases.c.docket_no == sales.c.docket_no)
+
+
 def _select(flt: SaleFilter) -> sa.Select:
-    joined = sales.join(cases, cases.c.docket_no == sales.c.docket_no)
     return (
         sa.select(*LIST_COLUMNS)
-        .select_from(joined)
+        .select_from(_WITH_CASE)
         .where(*flt.conditions())
         .order_by(sales.c.sale_at, sales.c.posting_id)
     )
+
+
+def matching_dockets(flt: SaleFilter) -> sa.Select:
+    """Return a statement selecting the dockets of the postings ``flt`` matches (for
+    an ``IN``): the cases a saved sales search watches."""
+    statement = sa.select(sales.c.docket_no).select_from(_WITH_CASE)
+    return statement.where(*flt.conditions())
 
 
 def list_sales(conn: sa.Connection, flt: SaleFilter) -> tuple[list, int]:
