@@ -9,7 +9,9 @@ id 200 was skipped by a reader who had already read 200. So each row records its
 writing transaction (``txid``, ``pg_current_xact_id()``, migration 0020) and the
 feed runs in (txid, id) order; each read also takes the reader's snapshot
 (``pg_current_snapshot()``: xmin, xmax and the transactions in progress), in the
-same statement as its rows. The cursor holds:
+same statement as its rows (building a statement per page costs more than
+PostgreSQL's answer at 100 a page, so the statement stays a plain SELECT,
+BENCHMARKS.md). The cursor holds:
 
 - the last (txid, id) delivered in that order, and
 - ``pending``: transactions below that point that were still in progress when
@@ -155,10 +157,20 @@ def conditions(
     return where
 
 
-def _select(where, limit: int) -> sa.Select:
+#: The reader's snapshot, as text ("xmin:xmax:xip,..."): an uncorrelated scalar
+#: subquery, evaluated once per statement, under the statement's own snapshot.
+_SNAPSHOT = (
+    sa.select(sa.cast(sa.func.pg_current_snapshot(), sa.Text))
+    .scalar_subquery()
+    .label("snapshot")
+)
+
+
+def _select(where, limit: int, snapshot: bool) -> sa.Select:
     c = case_changes.c
+    columns = (*COLUMNS, _SNAPSHOT) if snapshot else COLUMNS
     return (
-        sa.select(*COLUMNS)
+        sa.select(*columns)
         .select_from(case_changes.join(cases, cases.c.docket_no == c.docket_no))
         .where(*where)
         .order_by(c.txid, c.id)
@@ -166,21 +178,22 @@ def _select(where, limit: int) -> sa.Select:
     )
 
 
-def _statement(cursor: Cursor, where, limit: int) -> sa.Select:
+def _statement(cursor: Cursor, where, limit: int, snapshot: bool) -> sa.Select:
     """Return the rows after the cursor: its pending transactions' rows first,
     then those after its point, each part read along the (txid, id) index."""
     c = case_changes.c
     after = sa.tuple_(c.txid, c.id) > sa.tuple_(
         sa.literal(cursor.txid, sa.BigInteger), sa.literal(cursor.id, sa.BigInteger)
     )
-    main = _select([after, *where], limit)
+    main = _select([after, *where], limit, snapshot)
     if not cursor.pending:
         return main
     unfinished = sa.or_(
         *(sa.and_(c.txid == txid, c.id > last) for txid, last in cursor.pending)
     )
-    both = sa.union_all(_select([unfinished, *where], limit), main).subquery()
-    return sa.select(both).order_by(both.c.txid, both.c.id).limit(limit)
+    both = sa.union_all(_select([unfinished, *where], limit, snapshot), main)
+    ordered = both.subquery()
+    return sa.select(ordered).order_by(ordered.c.txid, ordered.c.id).limit(limit)
 
 
 def read_changes(
@@ -191,24 +204,18 @@ def read_changes(
     params: Mapping | None = None,
 ) -> Page:
     """Return the next ``limit`` changes after ``cursor`` that meet ``where`` (its
-    bound values in ``params``), and the cursor to read on from."""
-    rows_of = _statement(cursor, where, limit + 1)
-    if conn.dialect.name != "postgresql":
-        rows = conn.execute(rows_of, dict(params or {})).all()
-        return _page(cursor, rows, limit, None)
-    # the rows and the snapshot they were read under, in one statement
-    snap = sa.select(
-        sa.cast(sa.func.pg_current_snapshot(), sa.Text).label("snapshot")
-    ).cte("snap")
-    found = rows_of.subquery().lateral("found")
-    statement = (
-        sa.select(snap.c.snapshot, found)
-        .select_from(snap.outerjoin(found, sa.true()))
-        .order_by(found.c.txid, found.c.id)
-    )
-    result = conn.execute(statement, dict(params or {})).all()
-    snapshot = _Snapshot.parse(result[0].snapshot)
-    rows = [row for row in result if row.id is not None]
+    bound values in ``params``), and the cursor to read on from.
+
+    On PostgreSQL each row carries the snapshot it was read under (the same for
+    all: one statement). A read that finds nothing returns the cursor it was given:
+    nothing was delivered, and its pending transactions wait for a read with rows.
+    """
+    postgresql = conn.dialect.name == "postgresql"
+    statement = _statement(cursor, where, limit + 1, postgresql)
+    rows = conn.execute(statement, dict(params or {})).all()
+    if not rows:
+        return Page(rows=[], next=cursor, more=False)
+    snapshot = _Snapshot.parse(rows[0].snapshot) if postgresql else None
     return _page(cursor, rows, limit, snapshot)
 
 
