@@ -99,3 +99,10 @@ def test_the_timeline_merges_entries_changes_and_notes_newest_first():
         "law day set to 2026-03-01",
         "#101.00 COMPLAINT",
     ]
+
+
+def test_every_recorded_kind_has_a_sentence_of_its_own():
+    """The change feed and the timeline read every kind the stores record."""
+    from ctforeclosure.store.changes import KINDS
+
+    assert [kind for kind in KINDS if kind not in timeline.SENTENCES] == []
