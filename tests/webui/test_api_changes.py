@@ -145,3 +145,33 @@ def test_a_saved_search_narrows_to_its_cases_when_visible_and_valid(app, feed):
     body = response.get_json()
     assert body["parameter"] == "saved_search"
     assert "no longer reads" in body["error"] and "Atlantis" in body["error"]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_change_committed_late_still_reaches_the_integrator_once(app, feed):
+    """Through the API, on PostgreSQL: transaction A writes a change and stays open,
+    B writes one and commits; a read returns B; A commits; the next read returns A;
+    then nothing."""
+    cursor = feed(limit=1000).get_json()["next"]
+    with _engine(app).connect() as a:
+        a.begin()
+        a.execute(
+            db.case_changes.insert().values(
+                docket_no=DOCKET_OLD, kind="judgment", new_value="sale", seen_at=NOW
+            )
+        )
+        with _engine(app).begin() as b:
+            b.execute(
+                db.case_changes.insert().values(
+                    docket_no=DOCKET_HARTFORD, kind="law_day", seen_at=NOW
+                )
+            )
+        body = feed(after=cursor).get_json()
+        assert [c["kind"] for c in body["changes"]] == ["law_day"]
+        cursor = body["next"]
+        a.commit()
+    body = feed(after=cursor).get_json()
+    assert [(c["docket_no"], c["text"]) for c in body["changes"]] == [
+        (DOCKET_OLD, "judgment of foreclosure by sale entered")
+    ]
+    assert feed(after=body["next"]).get_json()["changes"] == []
