@@ -32,6 +32,7 @@ from ctforeclosure.db import (
 )
 from ctforeclosure.parsers.court_clock import court_today
 from ctforeclosure.services import lead_signals
+from ctforeclosure.store.changes import SHOWN_COLUMNS
 from ctforeclosure.store.sales import effective_sale_date
 from webui import params
 from webui.params import County, Day, Flag, Page, PerPage, Text, Town, text
@@ -609,7 +610,7 @@ _COURT_DATES = (
     .order_by(court_dates.c.court_date.desc().nulls_last())
 )
 _CHANGES = (
-    sa.select(case_changes)
+    sa.select(*SHOWN_COLUMNS)
     .where(case_changes.c.docket_no == _DOCKET)
     .order_by(case_changes.c.seen_at.desc(), case_changes.c.id.desc())
     .limit(200)

@@ -18,6 +18,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from ctforeclosure import dockets
 from ctforeclosure.db import case_changes, cases, sales
 from ctforeclosure.parsers.court_clock import COURT_TZ
+from ctforeclosure.store.changes import SHOWN_COLUMNS
 from webui import params
 from webui.params import County, Day, Page, PerPage, Text, Town
 
@@ -188,7 +189,7 @@ def case_sales(conn: sa.Connection, docket_no: str) -> list:
 def sale_history(conn: sa.Connection, docket_no: str) -> list:
     """Return a case's sale changes, oldest first."""
     return conn.execute(
-        sa.select(case_changes)
+        sa.select(*SHOWN_COLUMNS)
         .where(
             case_changes.c.docket_no == docket_no,
             case_changes.c.kind.in_(SALE_CHANGE_KINDS),

@@ -10,7 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-__all__ = ["KINDS", "Changes", "json_value"]
+from ctforeclosure.db import case_changes
+
+__all__ = ["KINDS", "SHOWN_COLUMNS", "Changes", "json_value"]
+
+#: A change's columns as the web UI and the API show it: the writing transaction's
+#: id (``txid``) only orders the change feed.
+SHOWN_COLUMNS = tuple(c for c in case_changes.c if c.name != "txid")
 
 #: Every kind of change the stores record: the cases' (store.cases, store.children),
 #: the sales' (store.sales) and the skip traces' (skiptrace.store). The change
