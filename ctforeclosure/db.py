@@ -299,13 +299,19 @@ case_changes = sa.Table(
         index=True,
     ),
     # new_case | disposition | docket_entry_added | law_day | sale_date |
-    # party_added | party_removed | no_longer_listed | relisted | ...
+    # party_added | party_removed | no_longer_listed | relisted | judgment |
+    # phones_found | ...
     sa.Column("kind", sa.String(32), nullable=False, index=True),
     sa.Column("field", sa.String(64)),
     sa.Column("old_value", JSON),
     sa.Column("new_value", JSON),
     sa.Column("seen_at", TS, nullable=False, index=True),
     sa.Column("crawl_id", sa.Integer, sa.ForeignKey("crawl_runs.id")),
+    # The writing transaction's id on PostgreSQL (its default there is
+    # pg_current_xact_id(), migration 0019); 0 on SQLite and for older rows. The
+    # change feed orders by (txid, id): ctforeclosure.store.feed.
+    sa.Column("txid", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Index("ix_case_changes_txid_id", "txid", "id"),
 )
 
 #: One row per sale posting on the pending-sales site (migration 0014;

@@ -12,12 +12,16 @@ from ctforeclosure import __version__
 from ctforeclosure.db import CRAWL_JOB_STATUSES
 from ctforeclosure.services.tokens import SCOPES
 from ctforeclosure.store import quality
+from ctforeclosure.store.changes import KINDS
 from webui import openapi_schemas as schemas
 from webui import params, queries, sales_queries
+from webui.api.changes import MAX_LIMIT
 from webui.api.common import required_scope
+from webui.openapi_schemas import EXAMPLE_CURSOR
 from webui.openapi_schemas import ref as _ref
 
 _TEXT = {"type": "string", "maxLength": params.MAX_TEXT}
+_ID = {"type": "integer", "minimum": 1, "maximum": params.MAX_ID}
 _DATE = {"type": "string", "format": "date"}
 FILTER_PARAMS = (
     ("q", _TEXT, "Docket number, party name or address"),
@@ -84,6 +88,32 @@ JOB_FILTER_PARAMS = (
     ("started_by", {"type": "string", "maxLength": 254}, "Who started it (email)"),
     ("created_from", _DATE, "Posted on or after (YYYY-MM-DD)"),
     ("created_to", _DATE, "Posted on or before (YYYY-MM-DD)"),
+)
+
+#: The change feed's arguments, with examples (a real cursor: it decodes).
+CHANGES_PARAMS = (
+    (
+        "after",
+        {"type": "string", "maxLength": 4000, "examples": [EXAMPLE_CURSOR]},
+        "The `next` of the previous answer; omit it to start at the first change",
+    ),
+    (
+        "kinds",
+        {"type": "string", "examples": ["judgment,law_day,sale_scheduled"]},
+        "Only these kinds, separated by commas: " + ", ".join(KINDS),
+    ),
+    ("town", {"type": "string", "examples": ["Bethel"]}, "Town (any spelling)"),
+    ("county", {"type": "string", "examples": ["Fairfield"]}, "County"),
+    (
+        "saved_search",
+        {**_ID, "examples": [3]},
+        "Only the cases a saved search (your own or a shared one) matches now",
+    ),
+    (
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 100},
+        "Changes per answer",
+    ),
 )
 
 # path, method, summary, path parameters, query parameters, manager only
@@ -283,11 +313,18 @@ OPERATIONS = (
         (("reason", {"type": "string", "minLength": 3, "maxLength": 200}, "Why"),),
         True,
     ),
+    (
+        "/changes",
+        "get",
+        "The change feed: changes after a cursor, oldest first, each once",
+        (),
+        CHANGES_PARAMS,
+        False,
+    ),
     ("/openapi.json", "get", "This description", (), (), False),
 )
 #: Path parameters that are not plain text: ids of INTEGER columns (a larger one
 #: matches no route: 404).
-_ID = {"type": "integer", "minimum": 1, "maximum": params.MAX_ID}
 PATH_SCHEMAS = {"party_id": _ID, "posting_id": _ID, "entry_id": _ID}
 
 

@@ -33,6 +33,7 @@ from ctforeclosure.db import (
 from ctforeclosure.parsers.court_clock import court_today
 from ctforeclosure.services import lead_signals
 from ctforeclosure.store import quality
+from ctforeclosure.store.changes import SHOWN_COLUMNS
 from ctforeclosure.store.sales import effective_sale_date
 from webui import params
 from webui.params import County, Day, Flag, Page, PerPage, Text, Town, text
@@ -542,6 +543,18 @@ def _text_search_statements(shape: Shape) -> _Statements:
     )
 
 
+def matching_dockets(conn: sa.Connection, flt: CaseFilter) -> tuple[sa.Select, dict]:
+    """Return a statement selecting the dockets of the cases ``flt`` matches (for an
+    ``IN``) and its bound values: the cases a saved search watches."""
+    if problem := flt.search_problem():
+        raise ValueError(problem)
+    shape = _shape(conn, flt)
+    where = _conditions(shape)
+    if shape.q == "text":
+        where.append(_text_matches())
+    return sa.select(cases.c.docket_no).where(*where), flt.params()
+
+
 def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
     """Return every matching case (for exports), up to ``limit`` rows: the list's
     own first page, ``limit`` long."""
@@ -622,7 +635,7 @@ _COURT_DATES = (
     .order_by(court_dates.c.court_date.desc().nulls_last())
 )
 _CHANGES = (
-    sa.select(case_changes)
+    sa.select(*SHOWN_COLUMNS)
     .where(case_changes.c.docket_no == _DOCKET)
     .order_by(case_changes.c.seen_at.desc(), case_changes.c.id.desc())
     .limit(200)

@@ -18,6 +18,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from ctforeclosure import dockets
 from ctforeclosure.db import case_changes, cases, sales
 from ctforeclosure.parsers.court_clock import COURT_TZ
+from ctforeclosure.store.changes import SHOWN_COLUMNS
 from webui import params
 from webui.params import County, Day, Page, PerPage, Text, Town
 
@@ -30,6 +31,7 @@ __all__ = [
     "get_sale",
     "iter_sales",
     "list_sales",
+    "matching_dockets",
     "sale_history",
     "week_groups",
 ]
@@ -125,14 +127,24 @@ class SaleFilter:
         )
 
 
+#: A posting with its case (the text filter reads the case's name).
+_WITH_CASE = sales.join(cases, cases.c.docket_no == sales.c.docket_no)
+
+
 def _select(flt: SaleFilter) -> sa.Select:
-    joined = sales.join(cases, cases.c.docket_no == sales.c.docket_no)
     return (
         sa.select(*LIST_COLUMNS)
-        .select_from(joined)
+        .select_from(_WITH_CASE)
         .where(*flt.conditions())
         .order_by(sales.c.sale_at, sales.c.posting_id)
     )
+
+
+def matching_dockets(flt: SaleFilter) -> sa.Select:
+    """Return a statement selecting the dockets of the postings ``flt`` matches (for
+    an ``IN``): the cases a saved sales search watches."""
+    statement = sa.select(sales.c.docket_no).select_from(_WITH_CASE)
+    return statement.where(*flt.conditions())
 
 
 def list_sales(conn: sa.Connection, flt: SaleFilter) -> tuple[list, int]:
@@ -177,7 +189,7 @@ def case_sales(conn: sa.Connection, docket_no: str) -> list:
 def sale_history(conn: sa.Connection, docket_no: str) -> list:
     """Return a case's sale changes, oldest first."""
     return conn.execute(
-        sa.select(case_changes)
+        sa.select(*SHOWN_COLUMNS)
         .where(
             case_changes.c.docket_no == docket_no,
             case_changes.c.kind.in_(SALE_CHANGE_KINDS),

@@ -69,6 +69,27 @@ _REVALIDATED = {
 }
 
 
+#: How a stored judgment type reads ("strict" → "strict foreclosure").
+JUDGMENTS = {"strict": "strict foreclosure", "sale": "foreclosure by sale"}
+
+
+def _judgment(old, new, _field) -> str:
+    """A judgment entered (ctforeclosure.store.cases), or one of another kind."""
+    entered = f"judgment of {JUDGMENTS.get(new, _text(new))} entered"
+    if old:
+        return f"{entered} (was {JUDGMENTS.get(old, _text(old))})"
+    return entered
+
+
+def _phones_found(_old, new, _field) -> str:
+    """A skip trace's phones for a party: how many, never which."""
+    new = new if isinstance(new, Mapping) else {}
+    count = new.get("phones")
+    numbers = "phones" if count is None else f"{count} phone" + "s" * (count != 1)
+    party = f" for party {new['party_no']}" if new.get("party_no") else ""
+    return f"skip trace found {numbers}{party}"
+
+
 #: The sentence of each kind of recorded change (ctforeclosure.store.changes).
 def _sale_change(kind: str) -> Sentence:
     """The sales' own sentences (:func:`webui.sales_queries.describe`)."""
@@ -86,6 +107,8 @@ SENTENCES: dict[str, Sentence] = {
     "disposition": _value_change("disposition"),
     "law_day": _date_change("law day"),
     "sale_date": _date_change("sale date"),
+    "judgment": _judgment,
+    "phones_found": _phones_found,
     "relisted": lambda *_: "listed on the court's site again",
     "no_longer_listed": lambda *_: "no longer listed on the court's site",
     "party_added": _child("party", "added"),

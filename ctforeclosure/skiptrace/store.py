@@ -1,15 +1,18 @@
 """Skip-trace rows in the database: candidates, earlier results, ledger, results.
 
 SQLAlchemy Core over ``ctforeclosure.db``, one code path for SQLite and PostgreSQL.
-The service decides; this module only reads and writes.
+The service decides; this module only reads and writes. Storing phones for a party
+also records a ``phones_found`` change of its case (the party and how many numbers,
+never the numbers), so that the change feed and watchers hear of it.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +21,7 @@ import sqlalchemy as sa
 from ctforeclosure import db
 from ctforeclosure.skiptrace.normalize import e164, mask_phone
 from ctforeclosure.store.bulk import chunks
+from ctforeclosure.store.changes import Changes
 
 __all__ = [
     "candidates",
@@ -262,6 +266,8 @@ def insert_results(conn: sa.Connection, results: Sequence[dict[str, Any]]) -> li
     if phones:
         conn.execute(db.skiptrace_phones.insert(), phones)
         mark_has_phones(conn, {row["result_id"] for row in phones})
+        party_of = {i: r["party_id"] for i, r in zip(ids, results, strict=True)}
+        _record_phones_found(conn, party_of, phones)
     if emails:
         conn.execute(db.skiptrace_emails.insert(), emails)
     return list(ids)
@@ -298,7 +304,25 @@ def copy_result(conn: sa.Connection, source_id: int, party_id: int) -> int:
             conn.execute(table.insert(), copies)
             if table is db.skiptrace_phones:
                 mark_has_phones(conn, [new_id])
+                _record_phones_found(conn, {new_id: party_id}, copies)
     return new_id
+
+
+def _record_phones_found(conn, party_of: dict[int, int], phones: list[dict]) -> None:
+    """Add a ``phones_found`` change per party given phones: which party and how
+    many numbers, never the numbers (the change feed and notifications carry it).
+
+    ``party_of`` maps the phones' result ids to their parties' ids.
+    """
+    counts = Counter(party_of[row["result_id"]] for row in phones)
+    p = db.parties.c
+    changes = Changes(datetime.now(UTC), crawl_id=None)
+    for chunk in chunks(sorted(counts)):
+        query = sa.select(p.id, p.docket_no, p.party_no).where(p.id.in_(chunk))
+        for party in conn.execute(query):
+            new = {"party_no": party.party_no, "phones": counts[party.id]}
+            changes.add(party.docket_no, "phones_found", "party", None, new)
+    conn.execute(db.case_changes.insert(), changes.rows)
 
 
 # -- the cases' "has phones" flag (migration 0005) ---------------------------------

@@ -18,7 +18,9 @@ Rules:
   (``detail_fetched``): an item with only the grid row says nothing about parties.
 - ``case_changes`` gets one row per meaningful change, old and new values included:
   ``new_case``, ``disposition``, ``docket_entry_added``/``_removed``, ``law_day``,
-  ``sale_date``, ``court_date_added``/``_removed``, ``party_added``/``_removed``,
+  ``sale_date``, ``judgment`` (a judgment of strict foreclosure or of foreclosure
+  by sale entered: ``judgment_type`` became "strict" or "sale"),
+  ``court_date_added``/``_removed``, ``party_added``/``_removed``,
   ``no_longer_listed``, ``relisted``. Changes to what the case page shows are recorded
   only when the page had been read before (a first read has nothing to compare with).
 - Every case written gets its search text, what the web UI's search box matches. A
@@ -174,6 +176,7 @@ def _load_existing(conn, dockets: list[str]) -> dict[str, Any]:
         cases.c.disposition,
         cases.c.law_day,
         cases.c.sale_date,
+        cases.c.judgment_type,
         cases.c.listed,
         cases.c.flags,
     ]
@@ -317,6 +320,16 @@ def _record_case_changes(changes: Changes, case: CaseItem, old) -> None:
         before, after = getattr(old, name), getattr(case, name)
         if before != after:
             changes.add(case.docket_no, name, name, before, after)
+    if case.judgment_type and case.judgment_type != old.judgment_type:
+        # a judgment entered (or a strict one turned into one by sale); one
+        # vacated leaves judgment_type empty and is no news to watchers
+        changes.add(
+            case.docket_no,
+            "judgment",
+            "judgment_type",
+            old.judgment_type,
+            case.judgment_type,
+        )
 
 
 def _touch(conn, touch, touch_read, now, crawl_id) -> None:

@@ -10,7 +10,38 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Changes", "json_value"]
+from ctforeclosure.db import case_changes
+
+__all__ = ["KINDS", "SHOWN_COLUMNS", "Changes", "json_value"]
+
+#: A change's columns as the web UI and the API show it: the writing transaction's
+#: id (``txid``) only orders the change feed.
+SHOWN_COLUMNS = tuple(c for c in case_changes.c if c.name != "txid")
+
+#: Every kind of change the stores record: the cases' (store.cases, store.children),
+#: the sales' (store.sales) and the skip traces' (skiptrace.store). The change
+#: feed's ``kinds`` filter accepts these; the web UI reads each as a sentence.
+KINDS = (
+    "new_case",
+    "disposition",
+    "law_day",
+    "sale_date",
+    "judgment",
+    "no_longer_listed",
+    "relisted",
+    "party_added",
+    "party_removed",
+    "docket_entry_added",
+    "docket_entry_removed",
+    "court_date_added",
+    "court_date_removed",
+    "sale_scheduled",
+    "sale_moved",
+    "sale_cancelled",
+    "sale_unlisted",
+    "sale_relisted",
+    "phones_found",
+)
 
 
 def json_value(value: Any) -> Any:

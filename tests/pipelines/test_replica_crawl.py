@@ -109,10 +109,12 @@ EXPECTED_KIND = {
     "withdraw": "no_longer_listed",
 }
 #: What else a change may bring: judgment motions and a withdrawal are docket
-#: entries too, and a disposed case loses its scheduled court dates.
+#: entries too, a granted judgment motion on a case without a judgment enters one
+#: (strict with its law day, by sale with its sale date), and a disposed case
+#: loses its scheduled court dates.
 CONSEQUENCES = {
-    "law_day": {"docket_entry_added"},
-    "sale_date": {"docket_entry_added"},
+    "law_day": {"docket_entry_added", "judgment"},
+    "sale_date": {"docket_entry_added", "judgment"},
     "disposition": {"docket_entry_added", "court_date_removed"},
 }
 

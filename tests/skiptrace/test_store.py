@@ -117,3 +117,46 @@ def test_insert_result_stores_what_fits_of_a_hostile_person(migrated_engine):
     assert [(p.number, p.type, p.score, p.rank) for p in phones] == [
         ("+12035550199", "M" * 24, None, 2)
     ]
+
+
+def _changes_of(engine, docket_no: str) -> list[tuple]:
+    c = db.case_changes.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(c.kind, c.field, c.old_value, c.new_value)
+            .where(c.docket_no == docket_no)
+            .order_by(c.id)
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def test_phones_found_is_recorded_per_party_without_the_numbers(migrated_engine):
+    """A trace that stored phones, and its free copy for another party, each add a
+    phones_found change naming the party and how many numbers; no numbers, no
+    change."""
+    now = datetime.now(UTC)
+    docket = "HHDCV266000902S"
+    traced = {"sandbox": True, "fetched_at": now, "expires_at": now}
+    with migrated_engine.begin() as conn:
+        add_case(conn, docket)
+        first = add_party(conn, docket, "D-01", "AVERY EXAMPLE")
+        second = add_party(conn, docket, "D-02", "BLAKE EXAMPLE")
+        third = add_party(conn, docket, "D-03", "CASEY EXAMPLE")
+        result_id = store.insert_result(
+            conn,
+            party_id=first,
+            person_key="k" * 64,
+            status="matched",
+            person=MOCK_PERSON,
+            **traced,
+        )
+        store.insert_result(
+            conn, party_id=third, person_key="m" * 64, status="no_match", **traced
+        )
+        store.copy_result(conn, result_id, second)
+    changes = _changes_of(migrated_engine, docket)
+    assert changes == [
+        ("phones_found", "party", None, {"party_no": "D-01", "phones": 1}),
+        ("phones_found", "party", None, {"party_no": "D-02", "phones": 1}),
+    ]
+    assert "2222222222" not in repr(changes)

@@ -134,9 +134,10 @@ def snapshot(engine: sa.Engine, with_times: bool = False) -> dict[str, list[tupl
             db.case_changes,
             db.sales,
         ):
-            cols = [
-                c for c in table.c if with_times or c.name not in TIME_COLUMNS | {"id"}
-            ]
+            # ids and the writing transaction's id (case_changes.txid) are
+            # bookkeeping: two databases given the same items differ in them
+            left_out = TIME_COLUMNS | {"id", "txid"}
+            cols = [c for c in table.c if with_times or c.name not in left_out]
             rows = conn.execute(sa.select(*cols)).all()
             out[table.name] = sorted((tuple(r) for r in rows), key=repr)
     return out

@@ -329,3 +329,18 @@ def test_a_new_cases_search_text_is_the_one_its_stored_rows_give(migrated_engine
         rewritten = {d: sorted(t.split("\n")) for d, t in conn.execute(query)}
     assert inserted == rewritten
     assert "12 EXAMPLE AVE." in inserted["HHDCV246000002S"]
+
+
+def test_upsert_cases_a_judgment_entered_is_a_judgment_change(migrated_engine):
+    """judgment_type becoming strict (then sale) is news; its vacating is not."""
+    store(migrated_engine, [make_case()], now=T1)
+    strict = make_case(judgment_type="strict")
+    store(migrated_engine, [strict], now=T2)
+    by_sale = make_case(judgment_type="sale")
+    store(migrated_engine, [by_sale], now=T2 + timedelta(days=1))
+    store(migrated_engine, [make_case()], now=T2 + timedelta(days=2))
+    judgments = [c for c in changes(migrated_engine) if c[1] == "judgment"]
+    assert judgments == [
+        ("HHDCV246000001S", "judgment", "judgment_type", None, "strict"),
+        ("HHDCV246000001S", "judgment", "judgment_type", "strict", "sale"),
+    ]

@@ -41,6 +41,25 @@ from webui import timeline
             {"sale_at": "2026-09-12T16:00:00+00:00"},
             "Sale moved from 08/15/2026 12:00 PM to 09/12/2026 12:00 PM",
         ),
+        ("judgment", None, "strict", "judgment of strict foreclosure entered"),
+        (
+            "judgment",
+            "strict",
+            "sale",
+            "judgment of foreclosure by sale entered (was strict foreclosure)",
+        ),
+        (  # how many phones, for which party: never the numbers
+            "phones_found",
+            None,
+            {"party_no": "D-01", "phones": 2},
+            "skip trace found 2 phones for party D-01",
+        ),
+        (
+            "phones_found",
+            None,
+            {"party_no": "D-02", "phones": 1},
+            "skip trace found 1 phone for party D-02",
+        ),
         (  # a kind with no sentence of its own still reads as words
             "appraisal_filed",
             "2026-08-15",
@@ -80,3 +99,10 @@ def test_the_timeline_merges_entries_changes_and_notes_newest_first():
         "law day set to 2026-03-01",
         "#101.00 COMPLAINT",
     ]
+
+
+def test_every_recorded_kind_has_a_sentence_of_its_own():
+    """The change feed and the timeline read every kind the stores record."""
+    from ctforeclosure.store.changes import KINDS
+
+    assert [kind for kind in KINDS if kind not in timeline.SENTENCES] == []

@@ -1,5 +1,5 @@
-"""The JSON API ``/api/v1``: read cases, sales, towns, defendants, skip traces and
-crawls; keep leads, notes and the do-not-contact list.
+"""The JSON API ``/api/v1``: read cases, sales, towns, defendants, skip traces,
+crawls and the change feed; keep leads, notes and the do-not-contact list.
 
 Authenticated with per-user API tokens (``Authorization: Bearer ctf_...``), never
 with the session cookie, so CSRF cannot apply. Each token has scopes, never more
@@ -19,6 +19,7 @@ from flask import current_app, jsonify
 # Each resource's module registers its routes on the blueprint when imported.
 from webui.api import (  # noqa: F401
     cases,
+    changes,
     defendants,
     guard,
     leads,
