@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 
 from ctforeclosure import towns as ct_towns
+from ctforeclosure.store.feed import Cursor
 
 #: What each path parameter is: description, schema additions, example.
 PATH_PARAMS = {
@@ -168,6 +169,42 @@ CRAWL_JOB = {
     "failure_class": "transient",
     "crawl_run_id": 913,
 }
+#: A cursor as the change feed writes it: it decodes (a point, one pending
+#: transaction), so Try it out with it answers.
+EXAMPLE_CURSOR = Cursor(812, 40, ((790, 0),)).encode()
+CHANGE_PAGE = {
+    "changes": [
+        {
+            "id": 41,
+            "docket_no": "DBDCV266000002S",
+            "town": "Bethel",
+            "county": "Fairfield",
+            "kind": "judgment",
+            "field": "judgment_type",
+            "old_value": None,
+            "new_value": "strict",
+            "seen_at": "2026-12-04T14:05:09+00:00",
+            "crawl_id": 118,
+            "text": "judgment of strict foreclosure entered",
+        },
+        {
+            "id": 42,
+            "docket_no": "DBDCV266000002S",
+            "town": "Bethel",
+            "county": "Fairfield",
+            "kind": "law_day",
+            "field": "law_day",
+            "old_value": None,
+            "new_value": "2027-01-12",
+            "seen_at": "2026-12-04T14:05:09+00:00",
+            "crawl_id": 118,
+            "text": "law day set to 2027-01-12",
+        },
+    ],
+    "next": EXAMPLE_CURSOR,
+    "more": False,
+}
+
 PAUSED = {"paused": True, "reason": "the court asked us to slow down"}
 QUOTE = {
     "records": 12,
@@ -333,6 +370,15 @@ OPERATION_EXAMPLES = {
         "response": SUPPRESSION,
     },
     ("/suppressions/{entry_id}", "delete"): {"response": {"removed": 7}},
+    ("/changes", "get"): {
+        "response": CHANGE_PAGE,
+        "query": {
+            "after": EXAMPLE_CURSOR,
+            "kinds": "judgment,law_day,sale_scheduled",
+            "saved_search": 3,
+            "limit": 100,
+        },
+    },
     ("/openapi.json", "get"): {"response": {"openapi": "3.1.0", "paths": {}}},
 }
 
