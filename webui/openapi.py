@@ -115,7 +115,10 @@ CHANGES_PARAMS = (
     ),
 )
 
-# path, method, summary, path parameters, query parameters, manager only
+#: What an operation's summary says of who may call it, by its last field.
+ROLE_NOTES = {False: "", True: " (manager and up)", "admin": " (admins only)"}
+# path, method, summary, path parameters, query parameters, manager only (True),
+# admins only ("admin") or anyone with the scope (False)
 OPERATIONS = (
     ("/towns", "get", "List the 169 towns", (), (), False),
     ("/towns/by-county/{county}", "get", "Towns of one county", ("county",), (), False),
@@ -307,10 +310,10 @@ OPERATIONS = (
     (
         "/suppressions/{entry_id}",
         "delete",
-        "Take an entry off the do-not-contact list (admins)",
+        "Take an entry off the do-not-contact list",
         ("entry_id",),
         (("reason", {"type": "string", "minLength": 3, "maxLength": 200}, "Why"),),
-        True,
+        "admin",
     ),
     (
         "/changes",
@@ -412,7 +415,7 @@ def spec(scopes: dict[tuple[str, str], str | None]) -> dict:
         responses = _responses(path, method, path_params, query_params, manager)
         responses.update(_refusals(needed, query_params, manager))
         operation = {
-            "summary": summary + (" (manager and up)" if manager else ""),
+            "summary": summary + ROLE_NOTES[manager],
             "operationId": (method + path)
             .replace("/", "_")
             .replace("{", "")

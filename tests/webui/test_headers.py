@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.webui.conftest import api_token
@@ -62,3 +64,14 @@ def test_no_store_keeps_a_stricter_header_an_endpoint_set(app, as_role):
     assert response.cache_control.no_cache
     assert response.cache_control.private
     assert response.cache_control.max_age == 0
+
+
+def test_every_page_names_an_icon_the_app_serves(client):
+    # Without one, browsers ask for /favicon.ico on every page: a 404 (or, signed
+    # out, a redirect to the sign-in) in every log.
+    page = client.get("/auth/login").get_data(as_text=True)
+    href = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
+    icon = client.get(href)
+    assert icon.status_code == 200
+    assert icon.mimetype == "image/svg+xml"
+    icon.close()
