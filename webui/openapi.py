@@ -320,11 +320,64 @@ OPERATIONS = (
         CHANGES_PARAMS,
         False,
     ),
+    (
+        "/saved-searches",
+        "get",
+        "Your saved searches and the shared ones",
+        (),
+        (),
+        False,
+    ),
+    (
+        "/saved-searches",
+        "post",
+        "Save a cases-list or sales-list filter under a name (audited)",
+        (),
+        (),
+        False,
+    ),
+    (
+        "/saved-searches/{search_id}",
+        "get",
+        "One saved search (yours or a shared one)",
+        ("search_id",),
+        (),
+        False,
+    ),
+    (
+        "/saved-searches/{search_id}",
+        "patch",
+        "Rename, share or re-save the filter of your saved search (audited)",
+        ("search_id",),
+        (),
+        False,
+    ),
+    (
+        "/saved-searches/{search_id}",
+        "delete",
+        "Delete your saved search (audited)",
+        ("search_id",),
+        (),
+        False,
+    ),
+    (
+        "/saved-searches/{search_id}/cases",
+        "get",
+        "The cases a saved search matches now, paged as GET /cases",
+        ("search_id",),
+        PAGE_PARAMS,
+        False,
+    ),
     ("/openapi.json", "get", "This description", (), (), False),
 )
 #: Path parameters that are not plain text: ids of INTEGER columns (a larger one
 #: matches no route: 404).
-PATH_SCHEMAS = {"party_id": _ID, "posting_id": _ID, "entry_id": _ID}
+PATH_SCHEMAS = {
+    "party_id": _ID,
+    "posting_id": _ID,
+    "entry_id": _ID,
+    "search_id": _ID,
+}
 
 
 def _param(name: str, where: str, schema: dict, text: str = "") -> dict:
