@@ -48,15 +48,23 @@ def _read(list_name: str, args: Mapping, me: str | None):
     return flt
 
 
-def kept_args(list_name: str, args: Mapping, me: str | None) -> dict[str, str]:
+def kept_args(
+    list_name: str, args: Mapping, me: str | None, *, strict: bool = False
+) -> dict[str, str]:
     """Return the arguments a saved search keeps from a list's ``args`` (its
-    filter's, not empty, not the page); raise BadParameter naming a bad one."""
+    filter's, not empty, not the page); raise BadParameter naming a bad one, and
+    with ``strict`` one that is not the list's (a page's address may carry others;
+    an API body that does has a typo, which would widen the search)."""
     if list_name not in FILTERS:
         raise params.BadParameter("list", " | ".join(FILTERS))
     if not isinstance(args, MultiDict):
         args = MultiDict({k: _text(v) for k, v in args.items()})
-    _read(list_name, args, me)
     fields = FILTERS[list_name].__dataclass_fields__
+    unknown = sorted(set(args) - set(fields)) if strict else []
+    if unknown:
+        accepts = f"an argument of the {list_name} list: " + ", ".join(fields)
+        raise params.BadParameter(unknown[0], accepts, f"not a {list_name} filter")
+    _read(list_name, args, me)
     return {
         k: v
         for k, v in args.to_dict(flat=True).items()

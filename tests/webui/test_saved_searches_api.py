@@ -16,6 +16,7 @@ from tests.webui.conftest import (
     api_token,
     save_search,
 )
+from tests.webui.test_sales import NEW_DOCKET, _sale, _store
 
 BASE = "/api/v1/saved-searches"
 
@@ -119,3 +120,32 @@ def test_a_filter_that_no_longer_reads_is_a_409_naming_it(app):
         body = response.get_json()
         assert body["parameter"] == parameter and "no longer reads" in body["error"]
         assert "cases" not in body
+
+
+def test_a_sales_search_pages_the_cases_of_its_postings(app):
+    _store(
+        app,
+        [
+            _sale(61001, DOCKET_HARTFORD, 10),
+            _sale(61002, NEW_DOCKET, 3, property_type="Commercial"),
+        ],
+    )
+    call = _api(app, "manager")
+    made = call(
+        "POST",
+        json={
+            "name": "Commercial",
+            "list": "sales",
+            "query": {"property_type": "commercial"},
+        },
+    )
+    assert made.status_code == 201, made.get_json()
+    page = call("GET", f"/{made.get_json()['id']}/cases")
+    assert _dockets(page) == {NEW_DOCKET}
+    assert page.get_json()["filters"] == {"property_type": "commercial"}
+    # a cases-list argument means nothing to sales: refused, not dropped
+    wrong = call(
+        "POST", json={"name": "x", "list": "sales", "query": {"filed_from": "x"}}
+    )
+    assert wrong.status_code == 400
+    assert wrong.get_json()["parameter"] == "query.filed_from"

@@ -25,7 +25,7 @@ from webui.params import JsonBody, text
 NAME_TEXT = "a name of 1 to 120 characters"
 QUERY_TEXT = (
     "the list page's query arguments (as in GET /cases or GET /sales), "
-    "by name; page is not kept"
+    "by name (an argument the list has not is a 400); page is not kept"
 )
 #: A filter's argument value as a JSON body may give it.
 ArgValue = text(params.MAX_TEXT) | int | bool
@@ -51,7 +51,7 @@ class SearchChangeBody(JsonBody):
 def _kept(list_name: str, query: dict) -> dict:
     """Return the arguments to keep; a bad one is a 400 naming ``query.<name>``."""
     try:
-        return saved_queries.kept_args(list_name, query, g.api_user.email)
+        return saved_queries.kept_args(list_name, query, g.api_user.email, strict=True)
     except params.BadParameter as exc:
         abort(error(400, f"query.{exc}", parameter=f"query.{exc.name}"))
 
