@@ -444,11 +444,14 @@ def _security_scheme() -> dict:
     }
 
 
-def _refusals(needed: str, query_params, manager: bool) -> dict:
-    """Return the 403 and 429 answers: the scope, the role, the rate limit."""
+def _refusals(needed: str, query_params, manager: bool, owner_only=False) -> dict:
+    """Return the 403 and 429 answers: the scope, the role, ownership, the rate
+    limit."""
     why = [f"The token lacks the {needed} scope (the body's `missing_scope`)"]
     if manager:
         why.append("the user is not a manager")
+    if owner_only:
+        why.append("the saved search is shared with you but not yours")
     if INCLUDE_DNC in query_params:
         why.append("include_dnc needs the manager role and the contacts scope")
     return {
@@ -463,7 +466,8 @@ def spec(scopes: dict[tuple[str, str], str | None]) -> dict:
     for path, method, summary, path_params, query_params, manager in OPERATIONS:
         needed = scopes[(path, method)]
         responses = _responses(path, method, path_params, query_params, manager)
-        responses.update(_refusals(needed, query_params, manager))
+        owner_only = (path, method) in schemas.OWNER_ONLY
+        responses.update(_refusals(needed, query_params, manager, owner_only))
         operation = {
             "summary": summary + (" (manager and up)" if manager else ""),
             "operationId": (method + path)

@@ -447,6 +447,11 @@ _NOT_NOW = {
         "content": {"application/json": {"schema": ref("Error")}},
     },
 }
+#: Operations only the owner of the thing may do (others: 403).
+OWNER_ONLY = {
+    ("/saved-searches/{search_id}", "patch"),
+    ("/saved-searches/{search_id}", "delete"),
+}
 _NAME_TAKEN = {
     "409": {
         "description": "You already have a saved search of that name",

@@ -14,6 +14,7 @@ changed, never the filter's values (a search text may be a defendant's name).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,6 +32,10 @@ class SavedSearchError(ValueError):
 
 class NameTaken(SavedSearchError):
     """The owner already has a saved search of that name."""
+
+    @classmethod
+    def of(cls, name: str) -> NameTaken:
+        return cls(f"name: you already have a saved search named {name!r}")
 
 
 class NotOwner(SavedSearchError):
@@ -132,8 +137,17 @@ def _check_name(conn, owner_id: int, name: str, search_id: int | None = None) ->
     if search_id is not None:
         clash = clash.where(_s.id != search_id)
     if conn.execute(clash).first():
-        raise NameTaken(f"name: you already have a saved search named {name!r}")
+        raise NameTaken.of(name) from None
     return name
+
+
+@contextmanager
+def _one_name_each(name: str):
+    """Turn a race lost to another request saving the same name into NameTaken."""
+    try:
+        yield
+    except sa.exc.IntegrityError:
+        raise NameTaken.of(name) from None
 
 
 def _audit(conn, actor: str, action: str, search: SavedSearch, changed=()) -> None:
@@ -160,19 +174,11 @@ def create(
         raise SavedSearchError(f"list: one of {', '.join(LISTS)}")
     name = _check_name(conn, owner_id, name)
     now = datetime.now(UTC)
-    search_id = conn.execute(
-        saved_searches.insert()
-        .values(
-            owner_id=owner_id,
-            name=name,
-            list=list_name,
-            query=query,
-            shared=shared,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(_s.id)
-    ).scalar_one()
+    row = {"owner_id": owner_id, "name": name, "list": list_name, "query": query}
+    row |= {"shared": shared, "created_at": now, "updated_at": now}
+    insert = saved_searches.insert().values(row)
+    with _one_name_each(name):
+        search_id = conn.execute(insert.returning(_s.id)).scalar_one()
     search = get_visible(conn, search_id, owner_id)
     _audit(conn, actor, "create", search)
     return search
@@ -190,7 +196,10 @@ def update(
         values["name"] = _check_name(conn, user_id, values["name"], search.id)
     if values:
         values["updated_at"] = datetime.now(UTC)
-        conn.execute(saved_searches.update().where(_s.id == search.id).values(values))
+        with _one_name_each(values.get("name", search.name)):
+            conn.execute(
+                saved_searches.update().where(_s.id == search.id).values(values)
+            )
     changed = get_visible(conn, search.id, user_id)
     _audit(conn, actor, "update", changed, set(values) - {"updated_at"})
     return changed
