@@ -181,6 +181,7 @@ def _register(app: Flask) -> None:
         links,
         quality,
         sales,
+        saved_searches,
         second_factor,
         skiptrace,
         status,
@@ -193,6 +194,7 @@ def _register(app: Flask) -> None:
     for module in (leads, suppressions, account, links, second_factor, status, quality):
         app.register_blueprint(module.bp)
     app.register_blueprint(crawl_history.bp)
+    app.register_blueprint(saved_searches.bp)
     from webui import kill_switch
 
     kill_switch.init_app(app)

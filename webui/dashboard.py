@@ -6,10 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template
+from flask_login import current_user
 
 from ctforeclosure.db import cases, crawl_runs, skiptrace_ledger
 from ctforeclosure.parsers.court_clock import court_today
+from ctforeclosure.services import saved_searches
 from ctforeclosure.store.sales import effective_sale_date
+from webui import saved_queries
 from webui.db import get_conn
 
 bp = Blueprint("dashboard", __name__)
@@ -73,7 +76,17 @@ def index():
         sales=sales,
         crawls=crawls,
         spend=month_spend(conn, today),
+        watched=_watched(conn),
     )
+
+
+def _watched(conn: sa.Connection) -> list:
+    """Return the user's saved searches, each with how many of its cases are new
+    since the user last opened it (None: its filter no longer reads)."""
+    return [
+        (search, saved_queries.new_since_opened(conn, search, current_user.email))
+        for search in saved_searches.owned(conn, current_user.id)
+    ]
 
 
 def _cases_by_county(conn: sa.Connection) -> list:

@@ -323,11 +323,64 @@ OPERATIONS = (
         CHANGES_PARAMS,
         False,
     ),
+    (
+        "/saved-searches",
+        "get",
+        "Your saved searches and the shared ones",
+        (),
+        (),
+        False,
+    ),
+    (
+        "/saved-searches",
+        "post",
+        "Save a cases-list or sales-list filter under a name (audited)",
+        (),
+        (),
+        False,
+    ),
+    (
+        "/saved-searches/{search_id}",
+        "get",
+        "One saved search (yours or a shared one)",
+        ("search_id",),
+        (),
+        False,
+    ),
+    (
+        "/saved-searches/{search_id}",
+        "patch",
+        "Rename, share or re-save the filter of your saved search (audited)",
+        ("search_id",),
+        (),
+        False,
+    ),
+    (
+        "/saved-searches/{search_id}",
+        "delete",
+        "Delete your saved search (audited)",
+        ("search_id",),
+        (),
+        False,
+    ),
+    (
+        "/saved-searches/{search_id}/cases",
+        "get",
+        "The cases a saved search matches now, paged as GET /cases",
+        ("search_id",),
+        PAGE_PARAMS,
+        False,
+    ),
     ("/openapi.json", "get", "This description", (), (), False),
 )
 #: Path parameters that are not plain text: ids of INTEGER columns (a larger one
 #: matches no route: 404).
-PATH_SCHEMAS = {"party_id": _ID, "posting_id": _ID, "entry_id": _ID}
+PATH_SCHEMAS = {
+    "party_id": _ID,
+    "posting_id": _ID,
+    "entry_id": _ID,
+    "search_id": _ID,
+}
 
 
 def _param(name: str, where: str, schema: dict, text: str = "") -> dict:
@@ -394,11 +447,14 @@ def _security_scheme() -> dict:
     }
 
 
-def _refusals(needed: str, query_params, manager: bool) -> dict:
-    """Return the 403 and 429 answers: the scope, the role, the rate limit."""
+def _refusals(needed: str, query_params, manager: bool, owner_only=False) -> dict:
+    """Return the 403 and 429 answers: the scope, the role, ownership, the rate
+    limit."""
     why = [f"The token lacks the {needed} scope (the body's `missing_scope`)"]
     if manager:
         why.append("the user is not a manager")
+    if owner_only:
+        why.append("the saved search is shared with you but not yours")
     if INCLUDE_DNC in query_params:
         why.append("include_dnc needs the manager role and the contacts scope")
     return {
@@ -413,7 +469,8 @@ def spec(scopes: dict[tuple[str, str], str | None]) -> dict:
     for path, method, summary, path_params, query_params, manager in OPERATIONS:
         needed = scopes[(path, method)]
         responses = _responses(path, method, path_params, query_params, manager)
-        responses.update(_refusals(needed, query_params, manager))
+        owner_only = (path, method) in schemas.OWNER_ONLY
+        responses.update(_refusals(needed, query_params, manager, owner_only))
         operation = {
             "summary": summary + ROLE_NOTES[manager],
             "operationId": (method + path)

@@ -37,6 +37,11 @@ PATH_PARAMS = {
     "party_id": ("A party's id (a defendant's, from /defendants)", {}, 4101),
     "posting_id": ("A sale posting's id (from /sales)", {}, 52114),
     "entry_id": ("A do-not-contact entry's id (from /suppressions)", {}, 7),
+    "search_id": (
+        "A saved search's id (from /saved-searches): your own or a shared one",
+        {},
+        3,
+    ),
     "job_id": (
         "A scrapyd job id, or a crawl run's id; for /skiptraces/jobs the id a "
         "confirmed lookup answered",
@@ -232,6 +237,19 @@ CASE_PAGE = _page(
     "cases", [CASE], total_is_lower_bound=False, filters={"town": "Bethel"}
 )
 
+SAVED_SEARCH = {
+    "id": 3,
+    "name": "Bethel, filed this year",
+    "list": "cases",
+    "query": {"town": "Bethel", "filed_from": "2026-01-01"},
+    "shared": True,
+    "owner": "manager@example.org",
+    "mine": True,
+    "created_at": "2026-11-02T14:05:00+00:00",
+    "updated_at": "2026-11-02T14:05:00+00:00",
+    "last_opened_at": "2026-12-01T09:12:44+00:00",
+}
+
 #: Per operation: the success's example answer (``response``), other answers'
 #: by status (``more``), the request body's (``request``), and query examples that
 #: differ from :data:`QUERY_EXAMPLES` (``query``).
@@ -377,6 +395,50 @@ OPERATION_EXAMPLES = {
             "kinds": "judgment,law_day,sale_scheduled",
             "saved_search": 3,
             "limit": 100,
+        },
+    },
+    ("/saved-searches", "get"): {"response": [SAVED_SEARCH]},
+    ("/saved-searches", "post"): {
+        "request": {
+            "name": SAVED_SEARCH["name"],
+            "list": "cases",
+            "query": SAVED_SEARCH["query"],
+            "shared": True,
+        },
+        "response": SAVED_SEARCH,
+        "more": {
+            "409": {
+                "error": "name: you already have a saved search named "
+                "'Bethel, filed this year'",
+                "parameter": "name",
+            }
+        },
+    },
+    ("/saved-searches/{search_id}", "get"): {"response": SAVED_SEARCH},
+    ("/saved-searches/{search_id}", "patch"): {
+        "request": {"name": "Bethel, all", "query": {"town": "Bethel"}},
+        "response": {
+            **SAVED_SEARCH,
+            "name": "Bethel, all",
+            "query": {"town": "Bethel"},
+        },
+        "more": {
+            "409": {
+                "error": "name: you already have a saved search named 'Bethel, all'",
+                "parameter": "name",
+            }
+        },
+    },
+    ("/saved-searches/{search_id}", "delete"): {"response": {"deleted": 3}},
+    ("/saved-searches/{search_id}/cases", "get"): {
+        "response": CASE_PAGE,
+        "query": {"page": 1, "per_page": 50},
+        "more": {
+            "409": {
+                "error": "saved search 'Old town' no longer reads: town: "
+                "'Atlantis' is not a Connecticut town (edit its filter or delete it)",
+                "parameter": "town",
+            }
         },
     },
     ("/openapi.json", "get"): {"response": {"openapi": "3.1.0", "paths": {}}},

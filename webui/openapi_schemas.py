@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ctforeclosure.db import CRAWL_JOB_STATUSES
 from webui.api.leads import LeadBody, NoteBody
+from webui.api.saved_searches import NewSearchBody, SearchChangeBody
 from webui.api.scraper import PauseBody, ScrapeBody
 from webui.api.skiptraces import LookupBody
 from webui.api.suppressions import SuppressionBody
@@ -273,6 +274,19 @@ _CHANGE = _object(
     crawl_id={"type": ["integer", "null"]},
     text=STR,
 )
+_SAVED_SEARCH = _object(
+    ("id", "name", "list", "query", "shared", "owner", "mine", "created_at"),
+    id=INT,
+    name=STR,
+    list={"enum": ["cases", "sales"]},
+    query={"type": "object", "additionalProperties": STR},
+    shared=BOOL,
+    owner=STR,
+    mine=BOOL,
+    created_at={"type": "string", "format": "date-time"},
+    updated_at={"type": "string", "format": "date-time"},
+    last_opened_at=MOMENT,
+)
 #: The body of each operation's success (200, or 202 for a crawl start).
 RESPONSES = {
     ("/towns", "get"): _list(ref("Town")),
@@ -410,12 +424,22 @@ RESPONSES = {
     ("/changes", "get"): _object(
         ("changes", "next", "more"), changes=_list(_CHANGE), next=STR, more=BOOL
     ),
+    ("/saved-searches", "get"): _list(_SAVED_SEARCH),
+    ("/saved-searches", "post"): _SAVED_SEARCH,
+    ("/saved-searches/{search_id}", "get"): _SAVED_SEARCH,
+    ("/saved-searches/{search_id}", "patch"): _SAVED_SEARCH,
+    ("/saved-searches/{search_id}", "delete"): _object(("deleted",), deleted=INT),
+    ("/saved-searches/{search_id}/cases", "get"): ref("CasePage"),
     ("/openapi.json", "get"): _object(("openapi", "paths"), openapi=STR),
 }
 #: Operations that answer 202 Accepted (the work goes on in scrapyd).
 ACCEPTED = {("/scraper/scrape", "post"), ("/scraper/jobs/{job_id}/retry", "post")}
 #: Operations that answer 201 Created.
-CREATED = {("/cases/{docket_no}/notes", "post"), ("/suppressions", "post")}
+CREATED = {
+    ("/cases/{docket_no}/notes", "post"),
+    ("/suppressions", "post"),
+    ("/saved-searches", "post"),
+}
 
 _NOT_NOW = {
     "409": {
@@ -423,8 +447,28 @@ _NOT_NOW = {
         "content": {"application/json": {"schema": ref("Error")}},
     },
 }
+#: Operations only the owner of the thing may do (others: 403).
+OWNER_ONLY = {
+    ("/saved-searches/{search_id}", "patch"),
+    ("/saved-searches/{search_id}", "delete"),
+}
+_NAME_TAKEN = {
+    "409": {
+        "description": "You already have a saved search of that name",
+        "content": {"application/json": {"schema": ref("Error")}},
+    },
+}
 #: Answers besides the usual ones (success, 400, 401, 403, 404, 503).
 EXTRA_RESPONSES = {
+    ("/saved-searches", "post"): _NAME_TAKEN,
+    ("/saved-searches/{search_id}", "patch"): _NAME_TAKEN,
+    ("/saved-searches/{search_id}/cases", "get"): {
+        "409": {
+            "description": "The saved filter no longer reads (a renamed town, a "
+            "bad date): the body names the argument; edit or delete the search",
+            "content": {"application/json": {"schema": ref("Error")}},
+        },
+    },
     ("/scraper/jobs/{job_id}/retry", "post"): _NOT_NOW,
     ("/scraper/jobs/{job_id}/cancel", "post"): _NOT_NOW,
     ("/changes", "get"): {
@@ -474,4 +518,6 @@ BODIES = {
     ("/cases/{docket_no}/lead", "patch"): _body(LeadBody),
     ("/cases/{docket_no}/notes", "post"): _body(NoteBody),
     ("/suppressions", "post"): _body(SuppressionBody),
+    ("/saved-searches", "post"): _body(NewSearchBody),
+    ("/saved-searches/{search_id}", "patch"): _body(SearchChangeBody),
 }

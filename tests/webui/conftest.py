@@ -498,6 +498,29 @@ def api_token(app, role: str, scopes=None) -> str:
         ).secret
 
 
+def save_search(
+    app, owner: str, name: str, query: dict, shared=False, list_="cases", at=None
+) -> int:
+    """Store a saved search of ``owner`` (a role) as if saved at ``at`` (now);
+    return its id."""
+    at = at or datetime.now(UTC)
+    with app.extensions["ctforeclosure_engine"].begin() as conn:
+        owner_id = conn.execute(
+            sa.select(db.users.c.id).where(db.users.c.email == EMAILS[owner])
+        ).scalar_one()
+        row = {
+            "owner_id": owner_id,
+            "name": name,
+            "list": list_,
+            "query": query,
+            "shared": shared,
+            "created_at": at,
+            "updated_at": at,
+        }
+        inserted = conn.execute(db.saved_searches.insert().values(**row))
+        return inserted.inserted_primary_key[0]
+
+
 @pytest.fixture(scope="module")
 def frozen_node(tmp_path_factory):
     """A scrapyd node with the project deployed that polls its queue once an hour."""

@@ -14,8 +14,8 @@ from tests.webui.conftest import (
     DOCKET_HARTFORD,
     DOCKET_NEW_HAVEN,
     DOCKET_OLD,
-    EMAILS,
     api_token,
+    save_search,
 )
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -107,29 +107,12 @@ def test_a_bad_argument_is_a_400_naming_it(feed):
         assert response.get_json()["parameter"] == parameter, args
 
 
-def _save(app, owner: str, name: str, query: dict, shared=False, list_="cases"):
-    """Store a saved search of ``owner`` (a role); return its id."""
-    with _engine(app).begin() as conn:
-        owner_id = conn.execute(
-            sa.select(db.users.c.id).where(db.users.c.email == EMAILS[owner])
-        ).scalar_one()
-        row = {
-            "owner_id": owner_id,
-            "name": name,
-            "list": list_,
-            "query": query,
-            "shared": shared,
-            "created_at": NOW,
-            "updated_at": NOW,
-        }
-        inserted = conn.execute(db.saved_searches.insert().values(**row))
-        return inserted.inserted_primary_key[0]
-
-
 def test_a_saved_search_narrows_to_its_cases_when_visible_and_valid(app, feed):
-    own = _save(app, "viewer", "New Haven", {"town": "New Haven"})
-    shared = _save(app, "manager", "Hartford", {"county": "Hartford"}, shared=True)
-    private = _save(app, "manager", "Mine", {"town": "New Haven"})
+    own = save_search(app, "viewer", "New Haven", {"town": "New Haven"})
+    shared = save_search(
+        app, "manager", "Hartford", {"county": "Hartford"}, shared=True
+    )
+    private = save_search(app, "manager", "Mine", {"town": "New Haven"})
     in_new_haven = _page_through(feed, saved_search=own)
     assert {c["docket_no"] for c in in_new_haven} == {DOCKET_NEW_HAVEN}
     assert len(in_new_haven) == 2
@@ -139,7 +122,7 @@ def test_a_saved_search_narrows_to_its_cases_when_visible_and_valid(app, feed):
     assert hidden.status_code == 404
     assert hidden.get_json()["parameter"] == "saved_search"
     # a filter that no longer reads (a renamed town) is refused, never widened
-    renamed = _save(app, "viewer", "Gone", {"town": "Atlantis"})
+    renamed = save_search(app, "viewer", "Gone", {"town": "Atlantis"})
     response = feed(saved_search=renamed)
     assert response.status_code == 400
     body = response.get_json()

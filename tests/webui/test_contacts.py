@@ -36,6 +36,7 @@ PATH_VALUES = {
     "name": "Hartford",
     "token_id": "1",
     "posting_id": "1",
+    "search_id": "1",
     "token": "no-such-link",  # an emailed reset or invitation link
     "filename": "swagger-ui.css",  # Swagger UI's files under /api/docs/assets
 }

@@ -24,6 +24,7 @@ from webui.api import (  # noqa: F401
     guard,
     leads,
     sales,
+    saved_searches,
     scraper,
     skiptraces,
     status,

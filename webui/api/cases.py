@@ -24,7 +24,9 @@ from webui.api.sales import sale_json
 from webui.db import get_conn
 
 
-def _case_page(flt: queries.CaseFilter):
+def case_page(flt: queries.CaseFilter):
+    """Answer one page of the filter's cases (a saved search's too), or a 400 for
+    search text too short to search for."""
     if problem := flt.search_problem():
         return error(400, problem, parameter="q", accepts=params.TEXT_TEXT)
     rows, total, more = queries.list_cases(get_conn(), flt)
@@ -44,7 +46,7 @@ def _case_page(flt: queries.CaseFilter):
 @scope("read")
 def cases_list():
     """List cases, filtered and paginated (same arguments as the cases page)."""
-    return _case_page(queries.CaseFilter.from_args(request.args, me=g.api_user.email))
+    return case_page(queries.CaseFilter.from_args(request.args, me=g.api_user.email))
 
 
 @bp.get("/cases/search")
@@ -54,7 +56,7 @@ def cases_search():
     flt = queries.CaseFilter.from_args(request.args, me=g.api_user.email)
     if not flt.q:
         return error(400, "q is required", parameter="q", accepts=params.TEXT_TEXT)
-    return _case_page(flt)
+    return case_page(flt)
 
 
 @bp.get("/cases/by-town/<town>")
@@ -67,7 +69,7 @@ def cases_by_town(town: str):
         return error(404, str(exc), suggestions=exc.suggestions)
     flt = queries.CaseFilter.from_args(request.args, me=g.api_user.email)
     flt.town = name
-    return _case_page(flt)
+    return case_page(flt)
 
 
 @bp.get("/cases/<docket_no>")
