@@ -13,12 +13,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, g, jsonify, request
 from pydantic import Field
-from werkzeug.datastructures import MultiDict
 
-from ctforeclosure.db import case_changes, saved_searches
+from ctforeclosure.db import case_changes
 from ctforeclosure.store import feed
 from ctforeclosure.store.changes import KINDS
-from webui import params, queries, sales_queries, timeline
+from webui import params, saved_search_match, timeline
 from webui.api.common import bp, error, plain, scope
 from webui.db import get_conn
 
@@ -64,28 +63,14 @@ def _watched(conn: sa.Connection, search_id: int) -> tuple[sa.ColumnElement, dic
     """Return the condition "the change's case matches the saved search" and its
     bound values; a search the asker may not see is a 404, one whose filter no
     longer reads (a renamed town) a 400 saying why, never every case."""
-    s = saved_searches.c
-    visible = sa.or_(s.owner_id == g.api_user.id, s.shared.is_(True))
-    search = conn.execute(
-        sa.select(s.list, s.query).where(s.id == search_id, visible)
-    ).first()
-    if search is None:
-        abort(
-            error(404, f"no such saved search: {search_id}", parameter="saved_search")
-        )
-    args = MultiDict(search.query if isinstance(search.query, dict) else {})
     try:
-        if search.list == "sales":
-            dockets = sales_queries.matching_dockets(
-                sales_queries.SaleFilter.from_args(args)
-            )
-            bound = {}
-        else:
-            flt = queries.CaseFilter.from_args(args, me=g.api_user.email)
-            dockets, bound = queries.matching_dockets(conn, flt)
-    except ValueError as exc:  # a BadParameter, or search text too short
-        problem = f"saved search {search_id} no longer reads: {exc}"
-        abort(error(400, problem, parameter="saved_search"))
+        dockets, bound = saved_search_match.watched_dockets(
+            conn, search_id, g.api_user.id, g.api_user.email
+        )
+    except saved_search_match.SearchNotVisible as exc:
+        abort(error(404, str(exc), parameter="saved_search"))
+    except saved_search_match.SearchNoLongerReads as exc:
+        abort(error(400, str(exc), parameter="saved_search"))
     return case_changes.c.docket_no.in_(dockets), bound
 
 
