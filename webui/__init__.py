@@ -172,6 +172,7 @@ def _register(app: Flask) -> None:
         admin,
         api,
         apidocs,
+        calendar,
         cases,
         crawl_history,
         crawls,
@@ -193,6 +194,7 @@ def _register(app: Flask) -> None:
     for module in (leads, suppressions, account, links, second_factor, status, quality):
         app.register_blueprint(module.bp)
     app.register_blueprint(crawl_history.bp)
+    app.register_blueprint(calendar.bp)  # public: its secret is the credential
     from webui import kill_switch
 
     kill_switch.init_app(app)
