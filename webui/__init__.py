@@ -85,6 +85,9 @@ def _settings(cfg: config.Config) -> dict:
         RESET_PER_EMAIL=3,
         RESET_PER_ADDRESS=10,
         ACCOUNT_CLOCK=_utcnow,
+        # Unknown or revoked calendar-feed secrets an address may ask for before
+        # each further one waits, as failed sign-ins do (webui.calendar).
+        CALENDAR_FREE_MISSES=20,
     )
 
 

@@ -4,8 +4,10 @@ a saved search (or of all cases) as iCalendar events (issue 18 part 5).
 Calendar apps (Google Calendar, Outlook, Apple Calendar) fetch a subscribed URL
 without signing in, so this endpoint is public and the secret in its path is the
 credential (:mod:`ctforeclosure.services.calendar_feeds`): an unknown or revoked
-secret, or a disabled user's, is a 404. Its path is never logged (the request log
-writes the route's pattern, never its values).
+secret, or a disabled user's, is a 404, and an address asking for many of them is
+told to wait (429) as failed sign-ins are (:class:`webui.ratelimit.UnknownSecretLimit`).
+Its path is never logged (the request log writes the route's pattern, never its
+values).
 
 Each event carries the docket, the town, what happens and when, and a link to the
 case page; never the caption (it names the defendants), phones or emails. A law day
@@ -30,6 +32,7 @@ from ctforeclosure.db import aware, cases, sales
 from ctforeclosure.parsers.court_clock import COURT_TZ, court_today
 from ctforeclosure.services import calendar_feeds
 from webui import db, saved_search_match
+from webui.ratelimit import UnknownSecretLimit
 
 bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
@@ -132,6 +135,23 @@ def _text(status: int, message: str) -> Response:
     return Response(message + "\n", status, mimetype="text/plain")
 
 
+def _unknown() -> Response:
+    """Answer an unknown or revoked secret: 404, or 429 once this address has
+    asked for too many (a live feed is always served: a calendar app still polling
+    a revoked address must not lock out the new one from the same office)."""
+    limit = UnknownSecretLimit(
+        current_app.extensions["login_throttle"],
+        free=current_app.config["CALENDAR_FREE_MISSES"],
+    )
+    address = request.remote_addr or ""
+    if wait := limit.retry_after(address):
+        answer = _text(429, f"Too many unknown calendar feeds. Retry in {wait} s.")
+        answer.headers["Retry-After"] = str(wait)
+        return answer
+    limit.missed(address)
+    return _text(404, "No such calendar feed: unknown or revoked.")
+
+
 @bp.get("/<secret>.ics")
 def feed(secret: str):
     """Answer a calendar feed: its upcoming law days and sales (public: the secret
@@ -139,7 +159,7 @@ def feed(secret: str):
     conn = db.get_conn()
     found = calendar_feeds.find_feed(conn, secret)
     if found is None:
-        return _text(404, "No such calendar feed: unknown or revoked.")
+        return _unknown()
     watched, bound, name = None, {}, "Foreclosures: law days and sales"
     if found.saved_search_id is not None:
         try:

@@ -1,9 +1,10 @@
 """Calendar feeds (issue 18 part 5): a user makes a feed on "My account", a calendar
 app fetches ``/calendar/<secret>.ics`` without signing in and reads the upcoming law
 days (all day) and sales (New York time, with its VTIMEZONE) under stable UIDs, with
-no caption, names, phones or emails; a revoked or replaced address answers 404; a
-saved search follows the visibility rules, and one that no longer reads answers 409
-(SQLite and PostgreSQL). The output is read back with the icalendar library."""
+no caption, names, phones or emails; a revoked or replaced address, or a disabled
+user's, answers 404, and many unknown ones from one address 429; a saved search
+follows the visibility rules, and one that no longer reads answers 409 (SQLite and
+PostgreSQL). The output is read back with the icalendar library."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.webui.conftest import (
     DOCKET_NEW_HAVEN,
     DOCKET_OLD,
     EMAIL,
+    EMAILS,
     PHONE_OK,
     csrf_token,
 )
@@ -190,3 +192,27 @@ def test_a_saved_search_that_no_longer_reads_answers_409_not_every_case(
     text = answer.get_data(as_text=True)
     assert f"saved search {renamed} no longer reads" in text
     assert "BEGIN:VCALENDAR" not in text
+
+
+def _set_active(app, role: str, active: bool) -> None:
+    with _engine(app).begin() as conn:
+        conn.execute(
+            db.users.update()
+            .where(db.users.c.email == EMAILS[role])
+            .values(active=active)
+        )
+
+
+def test_a_disabled_users_feed_is_gone_and_unknown_secrets_are_throttled(
+    app, as_role, dates
+):
+    app.config["CALENDAR_FREE_MISSES"] = 2
+    url = _make_feed(as_role("viewer"))
+    _set_active(app, "viewer", False)
+    assert _fetch(app, url).status_code == 404  # a disabled user's feed
+    assert _fetch(app, "/calendar/guess.ics").status_code == 404
+    refused = _fetch(app, "/calendar/another-guess.ics")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "1"
+    _set_active(app, "viewer", True)
+    assert _fetch(app, url).status_code == 200  # a live feed is always served
