@@ -174,12 +174,19 @@ def test_a_saved_search_feed_follows_only_searches_the_user_sees(app, as_role, d
     assert "New Haven sales" in page and "Hartford" in page and "Mine" not in page
     in_new_haven = _events(_fetch(app, _make_feed(viewer, str(own))))
     assert set(in_new_haven) == {f"{DOCKET_NEW_HAVEN}-sale@ctforeclosure"}
-    in_hartford = _events(_fetch(app, _make_feed(viewer, str(shared))))
+    hartford_url = _make_feed(viewer, str(shared))
+    in_hartford = _events(_fetch(app, hartford_url))
     assert set(in_hartford) == {f"{DOCKET_HARTFORD}-law-day@ctforeclosure"}
     assert _make_feed(viewer, str(private), status=400) is None
     with _engine(app).connect() as conn:
         made = conn.execute(sa.select(db.calendar_feeds.c.saved_search_id)).scalars()
         assert sorted(made) == sorted([own, shared])
+    with _engine(app).begin() as conn:  # its owner stops sharing it
+        searches = db.saved_searches
+        conn.execute(
+            searches.update().where(searches.c.id == shared).values(shared=False)
+        )
+    assert _fetch(app, hartford_url).status_code == 404
 
 
 def test_a_saved_search_that_no_longer_reads_answers_409_not_every_case(
