@@ -41,6 +41,8 @@ SALE_LENGTH = timedelta(hours=1)
 #: The event kinds: the UID's part and the summary's words.
 KINDS = {"law_day": "Law day", "sale": "Sale"}
 PRODID = "-//ctforeclosure//Calendar feed//EN"
+#: How often calendar apps are asked to fetch again (the crawls run daily).
+REFRESH = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,10 @@ def to_ical(dates: list[CourtDate], name: str, base_url: str) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", name)
+    cal.add("x-wr-timezone", COURT_TZ.key)
+    cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    ttl = icalendar.vDuration(REFRESH).to_ical().decode()
+    cal.add("x-published-ttl", ttl)  # Outlook's name for the same
     stamp = datetime.now(UTC)
     for when in dates:
         cal.add_component(_event(when, base_url, stamp))

@@ -110,7 +110,9 @@ def test_a_feed_of_all_cases_carries_upcoming_law_days_and_sales(app, as_role, d
     assert sale["DTSTART"].params["TZID"] == "America/New_York"
     assert sale.decoded("DTSTART") == dates
     assert sale.decoded("DTSTART").hour == 12
-    zones = icalendar.Calendar.from_ical(first.data).walk("VTIMEZONE")
+    calendar = icalendar.Calendar.from_ical(first.data)
+    assert calendar.decoded("REFRESH-INTERVAL") == timedelta(hours=12)
+    zones = calendar.walk("VTIMEZONE")
     assert [str(z["TZID"]) for z in zones] == ["America/New_York"]
     body = first.get_data(as_text=True).upper()
     assert not [word for word in NEVER if word.upper() in body]
