@@ -603,6 +603,31 @@ saved_searches = sa.Table(
 )
 
 
+# Calendar feeds (migration 0020; issue 18 part 5): a user's secret iCalendar
+# address of the upcoming law days and sales of a saved search (none: all cases).
+# Only the secret's SHA-256 digest is kept (ctforeclosure.services.calendar_feeds).
+calendar_feeds = sa.Table(
+    "calendar_feeds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column(
+        "saved_search_id",
+        sa.Integer,
+        sa.ForeignKey("saved_searches.id", ondelete="CASCADE"),
+    ),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("revoked_at", TS),
+    sa.Column("last_fetched_at", TS),
+)
+
 lead_statuses = sa.Table(
     "lead_statuses",
     metadata,

@@ -85,6 +85,9 @@ def _settings(cfg: config.Config) -> dict:
         RESET_PER_EMAIL=3,
         RESET_PER_ADDRESS=10,
         ACCOUNT_CLOCK=_utcnow,
+        # Unknown or revoked calendar-feed secrets an address may ask for before
+        # each further one waits, as failed sign-ins do (webui.calendar).
+        CALENDAR_FREE_MISSES=20,
     )
 
 
@@ -172,6 +175,7 @@ def _register(app: Flask) -> None:
         admin,
         api,
         apidocs,
+        calendar,
         cases,
         crawl_history,
         crawls,
@@ -195,6 +199,7 @@ def _register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(crawl_history.bp)
     app.register_blueprint(saved_searches.bp)
+    app.register_blueprint(calendar.bp)  # public: its secret is the credential
     from webui import kill_switch
 
     kill_switch.init_app(app)

@@ -46,7 +46,8 @@ login_manager = LoginManager()
 
 #: Endpoints reachable without a session (the API checks its own tokens): the
 #: sign-in form and its second step, and the pages of emailed links; ``/metrics``
-#: checks an API token with the admin scope itself (webui.metrics).
+#: checks an API token with the admin scope itself (webui.metrics); a calendar feed's
+#: secret address is its own credential (webui.calendar), for apps that cannot sign in.
 PUBLIC_ENDPOINTS = frozenset(
     {
         "auth.login",
@@ -59,6 +60,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "links.forgot",
         "links.reset",
         "links.invite",
+        "calendar.feed",
     }
 )
 #: Session keys: the user's session version at sign-in, and the browser's digest.

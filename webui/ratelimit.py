@@ -48,7 +48,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ctforeclosure.db import aware, login_failures
 
-__all__ = ["LoginThrottle", "ResetRequestLimit"]
+__all__ = ["LoginThrottle", "ResetRequestLimit", "UnknownSecretLimit"]
 
 
 def _utcnow() -> datetime:
@@ -87,9 +87,15 @@ class LoginThrottle:
 
     def retry_after(self, email: str, address: str) -> int:
         """Return the whole seconds this attempt must wait; 0 lets it through."""
-        now = self.clock()
         pair, address_key = self._keys(email, address)
-        free = {pair: self.max_failures, address_key: self.max_address_failures}
+        return self.wait_for(
+            {pair: self.max_failures, address_key: self.max_address_failures}
+        )
+
+    def wait_for(self, free: dict[str, int]) -> int:
+        """Return the whole seconds to wait for the counters of these keys, each
+        with its free failures; 0 lets the attempt through."""
+        now = self.clock()
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(login_failures).where(login_failures.c.key.in_(free))
@@ -189,3 +195,36 @@ class ResetRequestLimit:
             for key in sorted(limits):
                 LoginThrottle._count(conn, key, now, forgotten)
         return True
+
+
+@dataclass(frozen=True)
+class UnknownSecretLimit:
+    """Unknown or revoked secrets asked for on a public address (a calendar feed's
+    ``/calendar/<secret>.ics``), per client address: the first ``free`` cost
+    nothing, then each waits as a failed sign-in does (doubling, 429 with
+    ``Retry-After``) until the address is quiet for the throttle's ``forget``.
+
+    A secret of 32 random bytes cannot be guessed; this stops one address making
+    the server look up secrets without end. The counter has a key kind of its own,
+    so a calendar app still polling a revoked feed from an office never slows the
+    sign-ins from that office.
+    """
+
+    throttle: LoginThrottle
+    free: int = 20
+    kind: str = "calendar-address"
+
+    def retry_after(self, address: str) -> int:
+        """Return the whole seconds this address must wait; 0 lets it through."""
+        return self.throttle.wait_for(
+            {self.throttle.key(self.kind, address): self.free}
+        )
+
+    def missed(self, address: str) -> None:
+        """Count one unknown or revoked secret asked for by this address."""
+        now = self.throttle.clock()
+        forgotten = now - timedelta(seconds=self.throttle.forget)
+        with self.throttle.engine.begin() as conn:
+            LoginThrottle._count(
+                conn, self.throttle.key(self.kind, address), now, forgotten
+            )

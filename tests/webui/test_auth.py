@@ -11,6 +11,9 @@ from tests.webui.conftest import EMAILS, PASSWORD, SECRET_KEY, csrf_token, login
 PUBLIC = {"auth.login", "healthz", "readyz", "metrics", "static"}
 # The pages of emailed links (tests/webui/test_accounts.py checks what they show).
 PUBLIC |= {"links.forgot", "links.reset", "links.invite"}
+# A calendar feed's secret address is its credential (tests/webui/test_calendar.py:
+# unknown, revoked and disabled users' addresses are 404s).
+PUBLIC |= {"calendar.feed"}
 
 
 def _sample_url(rule) -> str:

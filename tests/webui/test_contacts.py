@@ -38,6 +38,7 @@ PATH_VALUES = {
     "posting_id": "1",
     "search_id": "1",
     "token": "no-such-link",  # an emailed reset or invitation link
+    "secret": "no-such-feed",  # a calendar feed's address
     "filename": "swagger-ui.css",  # Swagger UI's files under /api/docs/assets
 }
 CASE_PAGE = f"/cases/{DOCKET_HARTFORD}"
