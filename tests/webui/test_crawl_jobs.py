@@ -243,7 +243,7 @@ def test_cli_retry_failed_posts_due_transient_failures_only(app, scrapyd_env):
         "failed",
         ["Hartford"],
         failure_class="transient",
-        ended_at=NOW,
+        ended_at=datetime.now(UTC),  # not NOW: the module's import may be long past
         node=scrapyd_env.url,
     )  # not due for 5 minutes
     record_job(
