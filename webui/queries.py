@@ -548,11 +548,8 @@ def matching_dockets(conn: sa.Connection, flt: CaseFilter) -> tuple[sa.Select, d
     ``IN``) and its bound values: the cases a saved search watches."""
     if problem := flt.search_problem():
         raise ValueError(problem)
-    shape = _shape(conn, flt)
-    where = _conditions(shape)
-    if shape.q == "text":
-        where.append(_text_matches())
-    return sa.select(cases.c.docket_no).where(*where), flt.params()
+    where = _matches(_shape(conn, flt))
+    return sa.select(cases.c.docket_no).where(*where), _values(conn, flt)
 
 
 def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
@@ -563,6 +560,15 @@ def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):
     statements = _list_statements(_shape(conn, flt))
     params = {**_values(conn, flt), "limit": limit, "offset": 0}
     return conn.execute(statements.page, params).all()
+
+
+def _matches(shape: Shape) -> list:
+    """Every condition a case must meet, without the list page's LIMIT: a text
+    search's through the search text's trigram index."""
+    where = _conditions(shape)
+    if shape.q == "text":
+        where.append(_text_matches())
+    return where
 
 
 class _Export(NamedTuple):
@@ -577,9 +583,7 @@ def _export_statements(shape: Shape) -> _Export:
     """Every match of a list shape, in its order, without a page's LIMIT: the
     search text's trigram index finds a text search's matches, then they are
     sorted (no LIMIT for the planner to walk the shown order for)."""
-    where = _conditions(shape)
-    if shape.q == "text":
-        where.append(_text_matches())
+    where = _matches(shape)
     return _Export(
         rows=_ordered(sa.select(*LIST_COLUMNS).where(*where), shape),
         count=sa.select(sa.func.count()).select_from(cases).where(*where),

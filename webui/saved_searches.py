@@ -12,7 +12,7 @@ wrong with it, never opened as a list of every case.
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from flask import (
     Blueprint,
@@ -68,7 +68,8 @@ def _page(problem=None, status: int = 200):
         "saved_searches/index.html",
         searches=found,
         problem=problem,
-        filter_text=lambda s: "&".join(f"{k}={v}" for k, v in s.query.items()),
+        # Encoded: the edit form sends it back, and "a & b" must stay one value.
+        filter_text=lambda s: urlencode(s.query),
     )
     return make_response(page, status)
 

@@ -5,6 +5,7 @@ each search's cases new since its owner last opened it (SQLite and PostgreSQL)."
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -131,3 +132,27 @@ def test_the_dashboard_counts_cases_new_since_the_owner_last_opened(app, as_role
     assert count() == "1"  # DOCKET_OLD, first seen now; DOCKET_HARTFORD before
     assert viewer.get(f"{PAGE}{search}/open").status_code == 302
     assert count() == "0"
+
+
+def test_renaming_a_search_keeps_a_filter_with_ampersands_and_pluses(app, as_role):
+    viewer = as_role("viewer")
+    search = save_search(app, "viewer", "Firm", {"q": "a & b+c", "town": "Hartford"})
+    page = viewer.get(PAGE).get_data(as_text=True)
+    # what a browser sends back: the attribute's text, unescaped
+    query = html.unescape(page.split('name="query" value="')[1].split('"')[0])
+    renamed = _post(viewer, f"{PAGE}{search}", name="Firm, renamed", query=query)
+    assert renamed.status_code == 302, renamed.get_data(as_text=True)
+    (saved,) = _saved(app)
+    assert saved.name == "Firm, renamed"
+    assert saved.query == {"q": "a & b+c", "town": "Hartford"}
+
+
+def test_a_search_for_cases_not_seen_lately_counts_on_the_dashboard(app, as_role):
+    # quality=not_seen reads the crawl runs for its dockets: every reader of a
+    # saved search must pass them (the dashboard, the feeds), not only the list
+    search = save_search(app, "viewer", "Unseen", {"quality": "not_seen"})
+    viewer = as_role("viewer")
+    page = viewer.get("/")
+    assert page.status_code == 200
+    row = page.get_data(as_text=True).split(f'data-search="{search}"')[1]
+    assert 'class="num new-count">0<' in row.split("</tr>")[0]
