@@ -191,17 +191,21 @@ def update(
     raise NotOwner, NameTaken or SavedSearchError."""
     if search.owner_id != user_id:
         raise NotOwner("only its owner may change a saved search")
-    values = {k: v for k, v in changes.items() if v is not None}
+    values = {
+        k: v for k, v in changes.items() if v is not None and v != getattr(search, k)
+    }
+    if not values:
+        return search  # nothing changed: nothing written, nothing audited
     if "name" in values:
         values["name"] = _check_name(conn, user_id, values["name"], search.id)
-    if values:
-        values["updated_at"] = datetime.now(UTC)
-        with _one_name_each(values.get("name", search.name)):
-            conn.execute(
-                saved_searches.update().where(_s.id == search.id).values(values)
-            )
+    with _one_name_each(values.get("name", search.name)):
+        conn.execute(
+            saved_searches.update()
+            .where(_s.id == search.id)
+            .values({**values, "updated_at": datetime.now(UTC)})
+        )
     changed = get_visible(conn, search.id, user_id)
-    _audit(conn, actor, "update", changed, set(values) - {"updated_at"})
+    _audit(conn, actor, "update", changed, set(values))
     return changed
 
 

@@ -70,6 +70,9 @@ def test_a_manager_saves_pages_changes_and_deletes_a_search(app):
     assert changed.status_code == 200, changed.get_json()
     assert changed.get_json()["shared"] is True
     assert _dockets(call("GET", path + "/cases")) == {DOCKET_NEW_HAVEN}
+    # a change to what it already is changes nothing, and is not audited
+    same = call("PATCH", path, json={"shared": True, "name": "New Haven"})
+    assert same.status_code == 200 and same.get_json()["name"] == "New Haven"
     # a second search of the same name (any case) is a conflict naming the name
     again = call("POST", json={"name": "new haven", "query": {}})
     assert again.status_code == 409 and again.get_json()["parameter"] == "name"
