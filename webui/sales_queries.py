@@ -18,7 +18,7 @@ from pydantic.dataclasses import dataclass as pydantic_dataclass
 from ctforeclosure import dockets
 from ctforeclosure.db import case_changes, cases, sales
 from ctforeclosure.parsers.court_clock import COURT_TZ
-from ctforeclosure.store.changes import SHOWN_COLUMNS
+from ctforeclosure.store.changes import SALE_KINDS, SHOWN_COLUMNS
 from webui import params
 from webui.params import County, Day, Page, PerPage, Text, Town
 
@@ -40,13 +40,7 @@ SALE_STATUSES = ("all", "scheduled", "cancelled")
 #: The court's clock: sale times are Connecticut's.
 SALE_TZ = COURT_TZ
 #: The change-history kinds the sales store writes.
-SALE_CHANGE_KINDS = (
-    "sale_scheduled",
-    "sale_moved",
-    "sale_cancelled",
-    "sale_unlisted",
-    "sale_relisted",
-)
+SALE_CHANGE_KINDS = SALE_KINDS
 LIST_COLUMNS = (
     sales.c.posting_id,
     sales.c.docket_no,

@@ -12,15 +12,24 @@ from typing import Any
 
 from ctforeclosure.db import case_changes
 
-__all__ = ["KINDS", "SHOWN_COLUMNS", "Changes", "json_value"]
+__all__ = ["KINDS", "SALE_KINDS", "SHOWN_COLUMNS", "Changes", "json_value"]
 
 #: A change's columns as the web UI and the API show it: the writing transaction's
 #: id (``txid``) only orders the change feed.
 SHOWN_COLUMNS = tuple(c for c in case_changes.c if c.name != "txid")
 
+#: The kinds of change a sale posting records (store.sales).
+SALE_KINDS = (
+    "sale_scheduled",
+    "sale_moved",
+    "sale_cancelled",
+    "sale_unlisted",
+    "sale_relisted",
+)
 #: Every kind of change the stores record: the cases' (store.cases, store.children),
-#: the sales' (store.sales) and the skip traces' (skiptrace.store). The change
-#: feed's ``kinds`` filter accepts these; the web UI reads each as a sentence.
+#: the sales' (store.sales), the skip traces' (skiptrace.store) and the towns
+#: re-check's (store.town_check). The change feed's ``kinds`` filter accepts these;
+#: the web UI reads each as a sentence.
 KINDS = (
     "new_case",
     "disposition",
@@ -35,12 +44,9 @@ KINDS = (
     "docket_entry_removed",
     "court_date_added",
     "court_date_removed",
-    "sale_scheduled",
-    "sale_moved",
-    "sale_cancelled",
-    "sale_unlisted",
-    "sale_relisted",
+    *SALE_KINDS,
     "phones_found",
+    "town_revalidated",
 )
 
 

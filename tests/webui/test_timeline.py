@@ -106,3 +106,5 @@ def test_every_recorded_kind_has_a_sentence_of_its_own():
     from ctforeclosure.store.changes import KINDS
 
     assert [kind for kind in KINDS if kind not in timeline.SENTENCES] == []
+    # and every kind with a sentence is one the feed's `kinds` filter accepts
+    assert [kind for kind in timeline.SENTENCES if kind not in KINDS] == []
