@@ -458,17 +458,19 @@ _NAME_TAKEN = {
         "content": {"application/json": {"schema": ref("Error")}},
     },
 }
+#: A saved search whose filter no longer reads, for every reader of one.
+_SEARCH_BROKEN = {
+    "409": {
+        "description": "The saved filter no longer reads (a renamed town, a "
+        "bad date): the body names the argument; edit or delete the search",
+        "content": {"application/json": {"schema": ref("Error")}},
+    },
+}
 #: Answers besides the usual ones (success, 400, 401, 403, 404, 503).
 EXTRA_RESPONSES = {
     ("/saved-searches", "post"): _NAME_TAKEN,
     ("/saved-searches/{search_id}", "patch"): _NAME_TAKEN,
-    ("/saved-searches/{search_id}/cases", "get"): {
-        "409": {
-            "description": "The saved filter no longer reads (a renamed town, a "
-            "bad date): the body names the argument; edit or delete the search",
-            "content": {"application/json": {"schema": ref("Error")}},
-        },
-    },
+    ("/saved-searches/{search_id}/cases", "get"): _SEARCH_BROKEN,
     ("/scraper/jobs/{job_id}/retry", "post"): _NOT_NOW,
     ("/scraper/jobs/{job_id}/cancel", "post"): _NOT_NOW,
     ("/changes", "get"): {
@@ -477,6 +479,7 @@ EXTRA_RESPONSES = {
             "or a shared one)",
             "content": {"application/json": {"schema": ref("Error")}},
         },
+        **_SEARCH_BROKEN,
     },
     ("/suppressions", "post"): {
         "409": {

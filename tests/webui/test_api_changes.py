@@ -124,7 +124,7 @@ def test_a_saved_search_narrows_to_its_cases_when_visible_and_valid(app, feed):
     # a filter that no longer reads (a renamed town) is refused, never widened
     renamed = save_search(app, "viewer", "Gone", {"town": "Atlantis"})
     response = feed(saved_search=renamed)
-    assert response.status_code == 400
+    assert response.status_code == 409
     body = response.get_json()
     assert body["parameter"] == "saved_search"
     assert "no longer reads" in body["error"] and "Atlantis" in body["error"]

@@ -63,7 +63,8 @@ def _kinds(text: str) -> list[str]:
 def _watched(conn: sa.Connection, search_id: int) -> tuple[sa.ColumnElement, dict]:
     """Return the condition "the change's case matches the saved search" and its
     bound values; a search the asker may not see is a 404, one whose filter no
-    longer reads (a renamed town) a 400 saying why, never every case."""
+    longer reads (a renamed town) a 409 saying why, as every reader of saved searches
+    answers, never every case."""
     search = saved_searches.get_visible(conn, search_id, g.api_user.id)
     if search is None:
         abort(
@@ -72,7 +73,7 @@ def _watched(conn: sa.Connection, search_id: int) -> tuple[sa.ColumnElement, dic
     try:
         dockets, bound = saved_queries.matching_dockets(conn, search, g.api_user.email)
     except saved_queries.BrokenSearch as exc:
-        abort(error(400, str(exc), parameter="saved_search"))
+        abort(error(409, str(exc), parameter="saved_search"))
     return case_changes.c.docket_no.in_(dockets), bound
 
 
