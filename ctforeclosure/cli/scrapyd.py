@@ -162,7 +162,7 @@ def _retry_failed(nodes: list[str] | None, listing=None) -> None:
                 listing = _list_jobs(nodes, crawl_jobs.settled(conn))
             crawl_jobs.sync(conn, listing)
         paused = bool(
-            (site_budget.pause_state(database_url=cfg.database_url) or {}).get("paused")
+            (site_budget.SiteBudget(engine).pause_state() or {}).get("paused")
         )
         try:
             outcome = auto_retry.retry_due(engine, paused=paused)
@@ -177,6 +177,21 @@ def _retry_failed(nodes: list[str] | None, listing=None) -> None:
             click.echo(f"waiting {row.job_id}: {decision.why}")
 
 
+def _record_cancelled(job_id: str) -> None:
+    """Record the job cancelled in ``crawl_jobs``, as the web UI does, so the next
+    sync does not read it as failed and retry it (a job no sync has recorded yet
+    is not there to mark). The cancel itself is done: a database that cannot
+    record it is said on stderr, not an error."""
+    engine = db.make_engine(config.load().database_url)
+    try:
+        with engine.begin() as conn:
+            crawl_jobs.record_cancelled(conn, job_id)
+    except SQLAlchemyError as exc:
+        click.echo(f"not recorded as cancelled: {_first_line(exc)}", err=True)
+    finally:
+        engine.dispose()
+
+
 @click.command()
 @click.argument("job_id")
 @click.option("--node", help="The scrapyd URL that has the job (default: all).")
@@ -188,6 +203,7 @@ def cancel(job_id, node):
         raise click.ClickException(str(exc)) from exc
     if not done:
         raise click.ClickException(f"no pending or running job {job_id}")
+    _record_cancelled(job_id)
     for url, previous in done:
         click.echo(f"cancelled {job_id} on {url} (was {previous})")
 

@@ -121,9 +121,11 @@ def decide(row, *, paused: bool, now: datetime) -> Decision:
 def retry_due(engine: sa.Engine, *, paused: bool, now: datetime | None = None) -> list:
     """Retry every failed job whose transient failure's delay has passed.
 
-    Returns ``[(row, decision, new job ids)]`` for every failed job not yet
-    retried. A job retried once is never retried again from the same row
-    (its retry, a new job, carries the next attempt).
+    Returns ``[(row, decision, new job ids)]`` for every transiently failed job
+    not yet retried and with retries left (the others never will be: the query
+    leaves them out rather than judge the whole history every 5 minutes). A job
+    retried once is never retried again from the same row (its retry, a new job,
+    carries the next attempt).
     """
     from ctforeclosure.jobs import crawl_jobs as jobs_store
 
@@ -132,7 +134,12 @@ def retry_due(engine: sa.Engine, *, paused: bool, now: datetime | None = None) -
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(crawl_jobs)
-            .where(crawl_jobs.c.status == "failed", crawl_jobs.c.job_id.not_in(retried))
+            .where(
+                crawl_jobs.c.status == "failed",
+                crawl_jobs.c.failure_class == TRANSIENT,
+                crawl_jobs.c.attempt <= MAX_RETRIES,
+                crawl_jobs.c.job_id.not_in(retried),
+            )
             .order_by(crawl_jobs.c.id)
         ).all()
     outcome = []

@@ -40,6 +40,8 @@ __all__ = [
 STATUSES = CRAWL_JOB_STATUSES
 #: States scrapyd may still change (and a cancel can stop).
 ACTIVE = ("pending", "running")
+#: A job's states that nothing changes any more.
+FINAL = ("finished", "failed", "cancelled")
 #: States a staff retry starts again from.
 RETRYABLE = ("failed", "cancelled")
 
@@ -179,7 +181,7 @@ def failure_of(job: scheduling.Job, run) -> str | None:
 
 def settled(conn: sa.Connection) -> set[str]:
     """Return the ids of jobs whose outcome is recorded (their logs need no reading)."""
-    final = crawl_jobs.c.status.in_(("finished", "failed", "cancelled"))
+    final = crawl_jobs.c.status.in_(FINAL)
     return set(conn.execute(sa.select(crawl_jobs.c.job_id).where(final)).scalars())
 
 
@@ -189,16 +191,26 @@ def sync(conn: sa.Connection, listing: Iterable[scheduling.Job]) -> int:
     Jobs found on a node that are not recorded yet (posted by hand, or by a
     routine) are recorded without a user. A cancelled job stays cancelled.
     """
+    jobs = list(listing)
+    c = crawl_jobs.c
+    ids = [job.job_id for job in jobs]
+    rows = {
+        r.job_id: r
+        for r in conn.execute(sa.select(crawl_jobs).where(c.job_id.in_(ids)))
+    }
+    # a job whose outcome is recorded needs no crawl run: scrapyd knows no more
+    open_ids = [i for i in ids if i not in rows or rows[i].status not in FINAL]
+    runs = {
+        r.job_id: r
+        for r in conn.execute(
+            sa.select(crawl_runs).where(crawl_runs.c.job_id.in_(open_ids))
+        )
+    }
     changed = 0
-    for job in listing:
-        row = conn.execute(
-            sa.select(crawl_jobs).where(crawl_jobs.c.job_id == job.job_id)
-        ).first()
-        if row is not None and row.status in ("cancelled", "finished", "failed"):
+    for job in jobs:
+        row, run = rows.get(job.job_id), runs.get(job.job_id)
+        if row is not None and row.status in FINAL:
             continue  # final: scrapyd keeps no more than the record has
-        run = conn.execute(
-            sa.select(crawl_runs).where(crawl_runs.c.job_id == job.job_id)
-        ).first()
         values = _state_values(job, run)
         if row is None:
             try:
@@ -294,9 +306,16 @@ def cancel(conn: sa.Connection, row) -> list[tuple[str, str]]:
         raise NotRetryable(
             f"job {row.job_id} is no longer pending or running on {row.node}"
         )
+    record_cancelled(conn, row.job_id)
+    return done
+
+
+def record_cancelled(conn: sa.Connection, job_id: str) -> None:
+    """Record a job cancelled (by the web UI, the API or the CLI), so the sync that
+    later finds it among scrapyd's finished jobs keeps it cancelled: not failed,
+    and never retried."""
     conn.execute(
         crawl_jobs.update()
-        .where(crawl_jobs.c.id == row.id)
+        .where(crawl_jobs.c.job_id == job_id, crawl_jobs.c.status.in_(ACTIVE))
         .values(status="cancelled", ended_at=datetime.now(UTC))
     )
-    return done

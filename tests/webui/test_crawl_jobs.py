@@ -277,3 +277,24 @@ def test_cli_retry_failed_posts_due_transient_failures_only(app, scrapyd_env):
         )
     paused = CliRunner().invoke(main, ["jobs", "--retry-failed"], env=env)
     assert "waiting late-1: the kill switch is on" in paused.output
+
+
+@PG_ONLY
+def test_cli_cancel_records_the_job_cancelled_so_it_is_never_retried(app, scrapyd_env):
+    from click.testing import CliRunner
+
+    from ctforeclosure.cli.app import main
+
+    started = _client(app, "manager")("POST", "/scraper/scrape", json={"town": "Avon"})
+    (job,) = started.get_json()["jobs"]
+    env = {"DATABASE_URL": app.config["DATABASE_URL"]}
+    result = CliRunner().invoke(main, ["cancel", job["job_id"]], env=env)
+    assert result.exit_code == 0, result.output
+    assert job["job_id"] not in _pending(scrapyd_env)
+    with _engine(app).connect() as conn:
+        status = conn.execute(
+            sa.select(db.crawl_jobs.c.status).where(
+                db.crawl_jobs.c.job_id == job["job_id"]
+            )
+        ).scalar_one()
+    assert status == "cancelled"  # as the web UI's cancel records it
