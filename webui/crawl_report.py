@@ -10,16 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ctforeclosure.extensions.crawl_stats import ERROR_CATEGORIES
-
-#: Stats keys counted in each category (crawl_stats.errors_by_category), by prefix;
-#: the part after the prefix is the example (an exception class, a name).
-_EXAMPLE_PREFIXES = {
-    "network": ("downloader/exception_type_count/", "retry/max_reached"),
-    "parsing": ("spider_exceptions/",),
-    "validation": ("ctf/dropped/",),
-    "system": (),
-}
+from ctforeclosure.extensions.crawl_stats import error_example
 
 
 @dataclass(frozen=True)
@@ -65,13 +56,7 @@ def error_examples(errors: dict | None, stats: dict | None) -> list[ErrorCategor
 
 def _example(category: str, stats: dict) -> str | None:
     for key in sorted(stats):
-        if not stats[key]:
-            continue
-        for prefix in _EXAMPLE_PREFIXES.get(category, ()):
-            if key.startswith(prefix):
-                return key[len(prefix) :] or key
-        if key.startswith("ctf/errors/"):
-            name = key[len("ctf/errors/") :]
-            if ERROR_CATEGORIES.get(name, "system") == category:
-                return key
+        found = error_example(key) if stats[key] else None
+        if found and found[0] == category:
+            return found[1]
     return None

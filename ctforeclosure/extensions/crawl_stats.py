@@ -60,21 +60,49 @@ ERROR_CATEGORIES = {
 }
 
 
+#: Scrapy's totals that count errors: every download that failed for good, and
+#: every exception a spider callback raised (Scrapy also counts each under its
+#: class, ``spider_exceptions/<Class>``: those name examples, not more errors).
+_ERROR_TOTALS = {
+    "downloader/exception_count": "network",
+    "retry/max_reached": "network",
+    "spider_exceptions/count": "parsing",
+}
+#: Stats keys that name what an error was (an exception's class), by prefix.
+_EXAMPLE_PREFIXES = {
+    "downloader/exception_type_count/": "network",
+    "spider_exceptions/": "parsing",
+}
+
+
+def error_category(key: str) -> str | None:
+    """Return the category (network, parsing, validation, system) whose count the
+    stats key adds to, None when it adds to none."""
+    if key in _ERROR_TOTALS:
+        return _ERROR_TOTALS[key]
+    if key.startswith("ctf/errors/"):
+        return ERROR_CATEGORIES.get(key[len("ctf/errors/") :], "system")
+    return None
+
+
+def error_example(key: str) -> tuple[str, str] | None:
+    """Return (category, example) when the stats key names one of a category's
+    errors: an exception's class, or our own ``ctf/errors/<name>`` key."""
+    if key in ("downloader/exception_count", "spider_exceptions/count"):
+        return None  # a total: its classes are the examples
+    for prefix, category in _EXAMPLE_PREFIXES.items():
+        if key.startswith(prefix):
+            return category, key[len(prefix) :]
+    category = error_category(key)
+    return (category, key) if category else None
+
+
 def errors_by_category(stats: dict) -> dict[str, int]:
     """Return error counts by category (network, parsing, validation, system)."""
-    counts = {
-        "network": stats.get("downloader/exception_count", 0)
-        + stats.get("retry/max_reached", 0),
-        "parsing": sum(
-            v for k, v in stats.items() if k.startswith("spider_exceptions/")
-        ),
-        "validation": 0,
-        "system": 0,
-    }
+    counts = dict.fromkeys(("network", "parsing", "validation", "system"), 0)
     for key, value in stats.items():
-        if key.startswith("ctf/errors/"):
-            name = key[len("ctf/errors/") :]
-            counts[ERROR_CATEGORIES.get(name, "system")] += value
+        if (category := error_category(key)) is not None:
+            counts[category] += value
     return counts
 
 
