@@ -11,22 +11,18 @@ the clock instead of sleeping.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from ctforeclosure.db import account_links
+from ctforeclosure.services.tokens import secret_digest
 
 __all__ = ["LIFETIMES", "issue", "peek", "redeem"]
 
 #: How long each kind of link works.
 LIFETIMES = {"reset": timedelta(minutes=30), "invite": timedelta(hours=72)}
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def issue(conn: sa.Connection, user_id: int, purpose: str, *, now: datetime) -> str:
@@ -37,7 +33,7 @@ def issue(conn: sa.Connection, user_id: int, purpose: str, *, now: datetime) -> 
         account_links.insert().values(
             user_id=user_id,
             purpose=purpose,
-            token_hash=_digest(secret),
+            token_hash=secret_digest(secret),
             created_at=now,
             expires_at=now + LIFETIMES[purpose],
         )
@@ -47,7 +43,7 @@ def issue(conn: sa.Connection, user_id: int, purpose: str, *, now: datetime) -> 
 
 def _open(secret: str, purpose: str, now: datetime):
     return sa.and_(
-        account_links.c.token_hash == _digest(secret or ""),
+        account_links.c.token_hash == secret_digest(secret or ""),
         account_links.c.purpose == purpose,
         account_links.c.used_at.is_(None),
         account_links.c.expires_at > now,

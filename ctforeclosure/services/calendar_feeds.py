@@ -16,7 +16,6 @@ functions; :mod:`webui.calendar` answers the feed.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ import sqlalchemy as sa
 from ctforeclosure.db import calendar_feeds, saved_searches, users
 from ctforeclosure.services import audit
 from ctforeclosure.services import saved_searches as searches
+from ctforeclosure.services.tokens import secret_digest
 from ctforeclosure.services.users import User, UserError
 
 __all__ = [
@@ -72,11 +72,6 @@ class Feed:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def secret_digest(secret: str) -> str:
-    """Return the stored form of a feed's secret."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def create_feed(

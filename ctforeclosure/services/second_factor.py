@@ -26,7 +26,6 @@ produced, and returns the recovery codes.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 import secrets
@@ -43,6 +42,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from ctforeclosure.db import account_settings, recovery_codes, users
 from ctforeclosure.services import audit
 from ctforeclosure.services import users as user_service
+from ctforeclosure.services.tokens import secret_digest
 
 __all__ = [
     "ISSUER",
@@ -87,10 +87,6 @@ def _fernet(secret_key: str) -> Fernet:
         info=b"ctforeclosure totp secret",
     ).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(key))
-
-
-def _digest(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def _clean(code: str) -> str:
@@ -221,7 +217,9 @@ def _new_recovery_codes(conn: sa.Connection, user_id: int) -> list[str]:
         raw = secrets.token_hex(8)
         codes.append("-".join(raw[i : i + 4] for i in range(0, 16, 4)))
         conn.execute(
-            recovery_codes.insert().values(user_id=user_id, code_hash=_digest(raw))
+            recovery_codes.insert().values(
+                user_id=user_id, code_hash=secret_digest(raw)
+            )
         )
     return codes
 
@@ -243,7 +241,7 @@ def verify(
         recovery_codes.update()
         .where(
             recovery_codes.c.user_id == user_id,
-            recovery_codes.c.code_hash == _digest(code),
+            recovery_codes.c.code_hash == secret_digest(code),
             recovery_codes.c.used_at.is_(None),
         )
         .values(used_at=now)

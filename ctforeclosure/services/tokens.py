@@ -132,7 +132,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _token_digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
+    """Return the stored form of a random secret (an API token, an account link, a
+    recovery code, a calendar feed's address): its SHA-256, enough for a value too
+    random to guess, where a slow password hash is for what people choose."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -185,7 +188,7 @@ def issue_token(
         .values(
             user_id=row.id,
             name=name[:80],
-            token_hash=_token_digest(secret),
+            token_hash=secret_digest(secret),
             created_at=_now(),
             scopes=",".join(wanted),
         )
@@ -311,7 +314,7 @@ def verify_token(
         return None
     since = window_since or _now() - timedelta(minutes=1)
     row = conn.execute(
-        _BEARER, {"digest": _token_digest(secret), "since": since}
+        _BEARER, {"digest": secret_digest(secret), "since": since}
     ).first()
     if row is None:
         return None
