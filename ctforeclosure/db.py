@@ -85,9 +85,6 @@ crawl_runs = sa.Table(
     sa.Column("stats", JSON),
 )
 
-#: One row per remote site (``ctjud``): the deployment-wide rate limit, the search
-#: session lease and the kill switch (ctforeclosure.store.site_budget). Times
-#: are seconds since the epoch on the database's clock, so nodes' clocks don't matter.
 # Crawl jobs (migration 0018; ctforeclosure/jobs/crawl_jobs.py): every job posted to
 # scrapyd, with who started it (kept here by job id, never a scrapyd argument), its
 # state as last synced from scrapyd, and for a failed one why and whether that is
@@ -120,6 +117,9 @@ crawl_jobs = sa.Table(
     ),
 )
 
+#: One row per remote site (``ctjud``): the deployment-wide rate limit, the search
+#: session lease and the kill switch (ctforeclosure.store.site_budget). Times
+#: are seconds since the epoch on the database's clock, so nodes' clocks don't matter.
 site_budget = sa.Table(
     "site_budget",
     metadata,

@@ -64,8 +64,8 @@ def status() -> None:
 def replay(batch_size: int) -> None:
     """Load the spooled items into the database; remove only what was stored."""
     import sqlalchemy as sa
-    from tqdm import tqdm
 
+    from ctforeclosure.cli import progress
     from ctforeclosure.cli.group import unavailable_error
     from ctforeclosure.db import make_engine
     from ctforeclosure.migrate import SchemaNotCurrent, require_current
@@ -84,7 +84,7 @@ def replay(batch_size: int) -> None:
                 f"database {cfg.database_url_redacted} cannot be used: "
                 f"{str(exc).splitlines()[0]}. The spool is untouched."
             ) from exc
-        with tqdm(total=waiting, unit="record", desc="replay", disable=None) as bar:
+        with progress.bar(total=waiting, unit="record", desc="replay") as bar:
             try:
                 result = store_spool.replay(
                     engine, cfg.spool_dir, batch_size=batch_size, progress=bar.update

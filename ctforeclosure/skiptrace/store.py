@@ -322,7 +322,8 @@ def _record_phones_found(conn, party_of: dict[int, int], phones: list[dict]) -> 
         for party in conn.execute(query):
             new = {"party_no": party.party_no, "phones": counts[party.id]}
             changes.add(party.docket_no, "phones_found", "party", None, new)
-    conn.execute(db.case_changes.insert(), changes.rows)
+    if changes.rows:
+        conn.execute(db.case_changes.insert(), changes.rows)
 
 
 # -- the cases' "has phones" flag (migration 0005) ---------------------------------

@@ -121,12 +121,7 @@ def _note_refusal(text: str, seen: dict) -> None:
 
 def _read_and_try(page, root: str, token: str, shots: Path, seen: dict) -> None:
     page.on("request", lambda r: seen["requests"].append(r.url))
-    page.on(
-        "console",
-        lambda m: (
-            "Content Security Policy" in m.text and seen["refused"].append(m.text)
-        ),
-    )
+    page.on("console", lambda m: _note_refusal(m.text, seen))
     page.goto(f"{root}/auth/login")
     page.fill("input[name=email]", EMAILS["viewer"])
     page.fill("input[name=password]", PASSWORD)
