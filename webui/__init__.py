@@ -82,6 +82,9 @@ def _settings(cfg: config.Config) -> dict:
         # reset-by-email requests per hour, per email and per client address; the
         # clock of links and codes (tests move it).
         BASE_URL=cfg.base_url,
+        # Hosts a subscription's webhook may reach over http:// or at a private
+        # address (CTF_WEBHOOK_ALLOW_HOSTS; ctforeclosure.services.webhooks).
+        WEBHOOK_ALLOW_HOSTS=cfg.webhook_allow_hosts,
         RESET_PER_EMAIL=3,
         RESET_PER_ADDRESS=10,
         ACCOUNT_CLOCK=_utcnow,
@@ -183,12 +186,14 @@ def _register(app: Flask) -> None:
         exports,
         leads,
         links,
+        notifications,
         quality,
         sales,
         saved_searches,
         second_factor,
         skiptrace,
         status,
+        subscriptions,
         suppressions,
         towns,
     )
@@ -199,6 +204,8 @@ def _register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(crawl_history.bp)
     app.register_blueprint(saved_searches.bp)
+    app.register_blueprint(subscriptions.bp)
+    notifications.init_app(app)  # the bell's count, and its page
     app.register_blueprint(calendar.bp)  # public: its secret is the credential
     from webui import kill_switch
 

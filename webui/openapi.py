@@ -371,6 +371,63 @@ OPERATIONS = (
         PAGE_PARAMS,
         False,
     ),
+    ("/subscriptions", "get", "Your subscriptions", (), (), False),
+    (
+        "/subscriptions",
+        "post",
+        "Subscribe to a saved search (audited); a webhook's secret is answered once",
+        (),
+        (),
+        False,
+    ),
+    (
+        "/subscriptions/{sub_id}",
+        "get",
+        "One of your subscriptions (never its webhook's address or secret)",
+        ("sub_id",),
+        (),
+        False,
+    ),
+    (
+        "/subscriptions/{sub_id}",
+        "patch",
+        "Change your subscription (audited)",
+        ("sub_id",),
+        (),
+        False,
+    ),
+    (
+        "/subscriptions/{sub_id}",
+        "delete",
+        "Delete your subscription (audited)",
+        ("sub_id",),
+        (),
+        False,
+    ),
+    (
+        "/subscriptions/{sub_id}/secret",
+        "post",
+        "Give your subscription's webhook a new secret, answered once (audited)",
+        ("sub_id",),
+        (),
+        False,
+    ),
+    (
+        "/notifications",
+        "get",
+        "Your notifications (the bell), newest first",
+        (),
+        (("unread", {"type": "boolean"}, "Only unread ones"), *PAGE_PARAMS),
+        False,
+    ),
+    (
+        "/notifications/read",
+        "post",
+        "Mark your notifications read: some by id, or all",
+        (),
+        (),
+        False,
+    ),
     ("/openapi.json", "get", "This description", (), (), False),
 )
 #: Path parameters that are not plain text: ids of INTEGER columns (a larger one
@@ -380,6 +437,7 @@ PATH_SCHEMAS = {
     "posting_id": _ID,
     "entry_id": _ID,
     "search_id": _ID,
+    "sub_id": _ID,
 }
 
 

@@ -42,6 +42,7 @@ PATH_PARAMS = {
         {},
         3,
     ),
+    "sub_id": ("One of your subscriptions' ids (from /subscriptions)", {}, 5),
     "job_id": (
         "A scrapyd job id, or a crawl run's id; for /skiptraces/jobs the id a "
         "confirmed lookup answered",
@@ -77,6 +78,7 @@ QUERY_EXAMPLES = {
     "page": 1,
     "per_page": 50,
     "reason": "entered by mistake",
+    "unread": True,
 }
 
 DOCKET = "HHDCV226160660S"
@@ -236,6 +238,36 @@ def _page(key: str, rows: list, **more) -> dict:
 CASE_PAGE = _page(
     "cases", [CASE], total_is_lower_bound=False, filters={"town": "Bethel"}
 )
+
+SUBSCRIPTION = {
+    "id": 5,
+    "saved_search_id": 3,
+    "saved_search_name": "Bethel, filed this year",
+    "events": ["new_case", "judgment", "law_day", "sale_scheduled", "sale_moved"],
+    "email_mode": "digest",
+    "digest_hour": 7,
+    "webhook": {"host": "hooks.example.org"},
+    "include_caption": False,
+    "created_at": "2026-12-04T14:05:00+00:00",
+    "updated_at": "2026-12-04T14:05:00+00:00",
+}
+#: Made up: a real one is 43 random characters, answered once.
+WEBHOOK_SECRET = "example-secret-shown-once-0123456789abcdef"  # noqa: S105
+NOTIFICATION = {
+    "id": 88,
+    "docket_no": DOCKET,
+    "town": "Bethel",
+    "kind": "law_day",
+    "text": "law day set to 2027-01-12",
+    "seen_at": "2026-12-04T06:12:09+00:00",
+    "created_at": "2026-12-04T06:15:00+00:00",
+    "read": False,
+    "read_at": None,
+    "change_id": 41,
+    "subscription_id": 5,
+    "saved_search_id": 3,
+    "saved_search_name": "Bethel, filed this year",
+}
 
 SAVED_SEARCH = {
     "id": 3,
@@ -440,6 +472,57 @@ OPERATION_EXAMPLES = {
                 "parameter": "town",
             }
         },
+    },
+    ("/subscriptions", "get"): {"response": [SUBSCRIPTION]},
+    ("/subscriptions", "post"): {
+        "request": {
+            "saved_search_id": 3,
+            "events": SUBSCRIPTION["events"],
+            "email_mode": "digest",
+            "digest_hour": 7,
+            "webhook_url": "https://hooks.example.org/ctf",
+            "include_caption": False,
+        },
+        "response": {**SUBSCRIPTION, "webhook_secret": WEBHOOK_SECRET},
+        "more": {
+            "400": {
+                "error": "digest_hour: a daily digest needs its hour",
+                "parameter": "digest_hour",
+            },
+            "404": {
+                "error": "no such saved search: 3",
+                "parameter": "saved_search_id",
+            },
+        },
+    },
+    ("/subscriptions/{sub_id}", "get"): {"response": SUBSCRIPTION},
+    ("/subscriptions/{sub_id}", "patch"): {
+        "request": {"email_mode": "immediate", "include_caption": True},
+        "response": {
+            **SUBSCRIPTION,
+            "email_mode": "immediate",
+            "digest_hour": None,
+            "include_caption": True,
+        },
+    },
+    ("/subscriptions/{sub_id}", "delete"): {"response": {"deleted": 5}},
+    ("/subscriptions/{sub_id}/secret", "post"): {
+        "response": {**SUBSCRIPTION, "webhook_secret": WEBHOOK_SECRET},
+        "more": {"409": {"error": "this subscription has no webhook"}},
+    },
+    ("/notifications", "get"): {
+        "response": {
+            "total": 1,
+            "unread": 1,
+            "page": 1,
+            "per_page": 50,
+            "notifications": [NOTIFICATION],
+        },
+        "query": {"unread": True, "page": 1, "per_page": 50},
+    },
+    ("/notifications/read", "post"): {
+        "request": {"ids": [88]},
+        "response": {"marked": 1, "unread": 0},
     },
     ("/openapi.json", "get"): {"response": {"openapi": "3.1.0", "paths": {}}},
 }

@@ -14,6 +14,11 @@ from webui.api.saved_searches import NewSearchBody, SearchChangeBody
 from webui.api.scraper import PauseBody, ScrapeBody
 from webui.api.skiptraces import LookupBody
 from webui.api.suppressions import SuppressionBody
+from webui.subscription_forms import (
+    NewSubscriptionBody,
+    ReadBody,
+    SubscriptionChangeBody,
+)
 
 
 def ref(name: str) -> dict:
@@ -287,6 +292,40 @@ _SAVED_SEARCH = _object(
     updated_at={"type": "string", "format": "date-time"},
     last_opened_at=MOMENT,
 )
+_SUBSCRIPTION = _object(
+    ("id", "saved_search_id", "events", "email_mode", "webhook", "include_caption"),
+    id=INT,
+    saved_search_id=INT,
+    saved_search_name=TEXT,
+    events=_list(STR),
+    email_mode={"enum": ["off", "immediate", "digest"]},
+    digest_hour={"type": ["integer", "null"], "minimum": 0, "maximum": 23},
+    webhook={"anyOf": [_object(("host",), host=STR), {"type": "null"}]},
+    include_caption=BOOL,
+    created_at={"type": "string", "format": "date-time"},
+    updated_at={"type": "string", "format": "date-time"},
+)
+#: A subscription as answered once with its webhook's new secret.
+_WITH_SECRET = {
+    **_SUBSCRIPTION,
+    "properties": {**_SUBSCRIPTION["properties"], "webhook_secret": STR},
+}
+_NOTIFICATION = _object(
+    ("id", "docket_no", "kind", "text", "seen_at", "read", "saved_search_id"),
+    id=INT,
+    docket_no=STR,
+    town=TEXT,
+    kind=STR,
+    text=STR,
+    seen_at={"type": "string", "format": "date-time"},
+    created_at={"type": "string", "format": "date-time"},
+    read=BOOL,
+    read_at=MOMENT,
+    change_id=INT,
+    subscription_id=INT,
+    saved_search_id=INT,
+    saved_search_name=STR,
+)
 #: The body of each operation's success (200, or 202 for a crawl start).
 RESPONSES = {
     ("/towns", "get"): _list(ref("Town")),
@@ -430,6 +469,23 @@ RESPONSES = {
     ("/saved-searches/{search_id}", "patch"): _SAVED_SEARCH,
     ("/saved-searches/{search_id}", "delete"): _object(("deleted",), deleted=INT),
     ("/saved-searches/{search_id}/cases", "get"): ref("CasePage"),
+    ("/subscriptions", "get"): _list(_SUBSCRIPTION),
+    ("/subscriptions", "post"): _WITH_SECRET,
+    ("/subscriptions/{sub_id}", "get"): _SUBSCRIPTION,
+    ("/subscriptions/{sub_id}", "patch"): _WITH_SECRET,
+    ("/subscriptions/{sub_id}", "delete"): _object(("deleted",), deleted=INT),
+    ("/subscriptions/{sub_id}/secret", "post"): _WITH_SECRET,
+    ("/notifications", "get"): _object(
+        ("total", "unread", "page", "per_page", "notifications"),
+        total=COUNT,
+        unread=COUNT,
+        page=INT,
+        per_page=INT,
+        notifications=_list(_NOTIFICATION),
+    ),
+    ("/notifications/read", "post"): _object(
+        ("marked", "unread"), marked=COUNT, unread=COUNT
+    ),
     ("/openapi.json", "get"): _object(("openapi", "paths"), openapi=STR),
 }
 #: Operations that answer 202 Accepted (the work goes on in scrapyd).
@@ -439,6 +495,7 @@ CREATED = {
     ("/cases/{docket_no}/notes", "post"),
     ("/suppressions", "post"),
     ("/saved-searches", "post"),
+    ("/subscriptions", "post"),
 }
 
 _NOT_NOW = {
@@ -471,6 +528,19 @@ EXTRA_RESPONSES = {
     ("/saved-searches", "post"): _NAME_TAKEN,
     ("/saved-searches/{search_id}", "patch"): _NAME_TAKEN,
     ("/saved-searches/{search_id}/cases", "get"): _SEARCH_BROKEN,
+    ("/subscriptions", "post"): {
+        "404": {
+            "description": "No saved search of that id that you may see (yours "
+            "or a shared one)",
+            "content": {"application/json": {"schema": ref("Error")}},
+        },
+    },
+    ("/subscriptions/{sub_id}/secret", "post"): {
+        "409": {
+            "description": "The subscription has no webhook",
+            "content": {"application/json": {"schema": ref("Error")}},
+        },
+    },
     ("/scraper/jobs/{job_id}/retry", "post"): _NOT_NOW,
     ("/scraper/jobs/{job_id}/cancel", "post"): _NOT_NOW,
     ("/changes", "get"): {
@@ -523,4 +593,7 @@ BODIES = {
     ("/suppressions", "post"): _body(SuppressionBody),
     ("/saved-searches", "post"): _body(NewSearchBody),
     ("/saved-searches/{search_id}", "patch"): _body(SearchChangeBody),
+    ("/subscriptions", "post"): _body(NewSubscriptionBody),
+    ("/subscriptions/{sub_id}", "patch"): _body(SubscriptionChangeBody),
+    ("/notifications/read", "post"): _body(ReadBody),
 }

@@ -76,6 +76,10 @@ class _Refused(ValueError):
         super().__init__(text)
 
 
+#: For validators in other modules: a refusal whose text the 400 carries.
+Refused = _Refused
+
+
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise _Refused("NUL bytes are not allowed")

@@ -28,6 +28,7 @@ from webui.api import (  # noqa: F401
     scraper,
     skiptraces,
     status,
+    subscriptions,
     suppressions,
     towns,
 )
