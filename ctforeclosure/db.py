@@ -628,6 +628,93 @@ calendar_feeds = sa.Table(
     sa.Column("last_fetched_at", TS),
 )
 
+
+def _cascading(name: str, table: str, **kwargs) -> sa.Column:
+    """A required reference to ``table``'s id, deleted with the row it names."""
+    return sa.Column(
+        name,
+        sa.Integer,
+        sa.ForeignKey(f"{table}.id", ondelete="CASCADE"),
+        nullable=False,
+        **kwargs,
+    )
+
+
+# Subscriptions on saved searches (migration 0021; issue 18 parts 2, 3, 6): which
+# events a user wants of a saved search, by email (immediately or a daily digest at
+# digest_hour, America/New_York) and/or a signed webhook. The webhook's URL and
+# secret are Fernet-encrypted (ctforeclosure.services.subscriptions).
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    _cascading("user_id", "users", index=True),
+    _cascading("saved_search_id", "saved_searches", index=True),
+    sa.Column("events", JSON, nullable=False),  # ["new_case", "sale_moved", ...]
+    sa.Column("email_mode", sa.String(9), nullable=False, server_default="off"),
+    sa.Column("digest_hour", sa.SmallInteger),  # 0-23 America/New_York, digest only
+    sa.Column("webhook_url", sa.Text),  # encrypted; None: no webhook
+    sa.Column("webhook_secret", sa.Text),  # encrypted
+    sa.Column("include_caption", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.CheckConstraint(
+        "email_mode IN ('off', 'immediate', 'digest')", name="email_mode"
+    ),
+    sa.CheckConstraint(
+        "(email_mode = 'digest') = (digest_hour IS NOT NULL)"
+        " AND (digest_hour IS NULL OR digest_hour BETWEEN 0 AND 23)",
+        name="digest_hour",
+    ),
+)
+
+#: One delivery per (subscription, change, channel), made once by the matcher and
+#: sent (retried with backoff) by the sender (ctforeclosure.services.notify). Every
+#: attempt carries the row's delivery_id, so a resend after a crash between sending
+#: and recording is recognisable.
+notification_outbox = sa.Table(
+    "notification_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    _cascading("subscription_id", "subscriptions"),
+    _cascading("change_id", "case_changes", index=True),
+    sa.Column("channel", sa.String(8), nullable=False),  # email | webhook
+    sa.Column("delivery_id", sa.String(36), nullable=False, unique=True),  # a uuid4
+    sa.Column("status", sa.String(8), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", TS, nullable=False),
+    sa.Column("last_error", sa.Text),  # no personal data
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("sent_at", TS),
+    sa.UniqueConstraint("subscription_id", "change_id", "channel"),
+    sa.CheckConstraint("channel IN ('email', 'webhook')", name="channel"),
+    sa.CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+    sa.Index("ix_notification_outbox_due", "status", "next_attempt_at"),
+)
+
+#: The in-app bell: one row per (subscription, change), read or not.
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    _cascading("user_id", "users"),
+    _cascading("subscription_id", "subscriptions"),
+    _cascading("change_id", "case_changes", index=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("read_at", TS),
+    sa.UniqueConstraint("subscription_id", "change_id"),
+    sa.Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+)
+
+#: Where the notify matcher stopped: the change feed's cursor (store.feed.Cursor).
+notify_state = sa.Table(
+    "notify_state",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("cursor", sa.Text, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
 lead_statuses = sa.Table(
     "lead_statuses",
     metadata,

@@ -25,7 +25,6 @@ produced, and returns the recovery codes.
 
 from __future__ import annotations
 
-import base64
 import hmac
 import re
 import secrets
@@ -36,13 +35,11 @@ import pyotp
 import segno
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ctforeclosure.db import account_settings, recovery_codes, users
 from ctforeclosure.services import audit
 from ctforeclosure.services import users as user_service
-from ctforeclosure.services.tokens import secret_digest
+from ctforeclosure.services.tokens import fernet, secret_digest
 
 __all__ = [
     "ISSUER",
@@ -80,13 +77,7 @@ class Status:
 
 def _fernet(secret_key: str) -> Fernet:
     """Return the cipher for TOTP secrets, keyed from the app's secret key."""
-    key = HKDF(
-        algorithm=hashes.SHA256(),
-        length=32,
-        salt=None,
-        info=b"ctforeclosure totp secret",
-    ).derive(secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+    return fernet(secret_key, "totp secret")
 
 
 def _clean(code: str) -> str:
