@@ -202,9 +202,8 @@ def _register(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (leads, suppressions, account, links, second_factor, status, quality):
         app.register_blueprint(module.bp)
-    app.register_blueprint(crawl_history.bp)
-    app.register_blueprint(saved_searches.bp)
-    app.register_blueprint(subscriptions.bp)
+    for module in (crawl_history, saved_searches, subscriptions):
+        app.register_blueprint(module.bp)
     notifications.init_app(app)  # the bell's count, and its page
     app.register_blueprint(calendar.bp)  # public: its secret is the credential
     from webui import kill_switch

@@ -523,18 +523,20 @@ _SEARCH_BROKEN = {
         "content": {"application/json": {"schema": ref("Error")}},
     },
 }
+#: A saved search's id given in the query or the body that the asker may not see.
+_NO_SEARCH = {
+    "404": {
+        "description": "No saved search of that id that you may see (yours "
+        "or a shared one)",
+        "content": {"application/json": {"schema": ref("Error")}},
+    },
+}
 #: Answers besides the usual ones (success, 400, 401, 403, 404, 503).
 EXTRA_RESPONSES = {
     ("/saved-searches", "post"): _NAME_TAKEN,
     ("/saved-searches/{search_id}", "patch"): _NAME_TAKEN,
     ("/saved-searches/{search_id}/cases", "get"): _SEARCH_BROKEN,
-    ("/subscriptions", "post"): {
-        "404": {
-            "description": "No saved search of that id that you may see (yours "
-            "or a shared one)",
-            "content": {"application/json": {"schema": ref("Error")}},
-        },
-    },
+    ("/subscriptions", "post"): _NO_SEARCH,
     ("/subscriptions/{sub_id}/secret", "post"): {
         "409": {
             "description": "The subscription has no webhook",
@@ -543,14 +545,7 @@ EXTRA_RESPONSES = {
     },
     ("/scraper/jobs/{job_id}/retry", "post"): _NOT_NOW,
     ("/scraper/jobs/{job_id}/cancel", "post"): _NOT_NOW,
-    ("/changes", "get"): {
-        "404": {
-            "description": "No saved search of that id that you may see (yours "
-            "or a shared one)",
-            "content": {"application/json": {"schema": ref("Error")}},
-        },
-        **_SEARCH_BROKEN,
-    },
+    ("/changes", "get"): {**_NO_SEARCH, **_SEARCH_BROKEN},
     ("/suppressions", "post"): {
         "409": {
             "description": "Already on the do-not-contact list",

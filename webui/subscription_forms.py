@@ -103,10 +103,19 @@ class _Choices(BaseModel):
         return hour
 
 
+def choices(model: _Choices) -> dict:
+    """Return what a form or a POST body chose, as the service takes it."""
+    return model.model_dump(
+        include={"events", "email_mode", "digest_hour", "include_caption"}
+    )
+
+
 class SubscriptionForm(_Choices, QueryArgs):
     """The "Get notified" form (its checkboxes come as a list: see :func:`form`)."""
 
-    saved_search_id: int = Field(ge=1, le=params.MAX_ID, description=SEARCH_TEXT)
+    saved_search_id: int | None = Field(
+        None, ge=1, le=params.MAX_ID, description=SEARCH_TEXT
+    )
     remove_webhook: Flag = Field(False, description=params.FLAG_TEXT)
 
 

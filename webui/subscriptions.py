@@ -52,9 +52,12 @@ def secret_key() -> str:
     return current_app.config["SECRET_KEY"]
 
 
-def allow_hosts() -> tuple[str, ...]:
-    """The hosts a webhook may reach over http:// or at a private address."""
-    return tuple(current_app.config["WEBHOOK_ALLOW_HOSTS"])
+def keys() -> dict:
+    """What the service needs besides the user's choices: the key the webhook's
+    address and secret are encrypted under, and the hosts a webhook may reach
+    over http:// or at a private address."""
+    hosts = current_app.config["WEBHOOK_ALLOW_HOSTS"]
+    return {"secret_key": secret_key(), "allow_hosts": hosts}
 
 
 def webhook_host(sub: subscriptions.Subscription) -> str | None:
@@ -139,13 +142,9 @@ def create():
                 conn,
                 current_user.user,
                 search.id,
-                events=form.events,
-                email_mode=form.email_mode,
-                digest_hour=form.digest_hour,
                 webhook_url=form.webhook_url or None,
-                include_caption=form.include_caption,
-                secret_key=secret_key(),
-                allow_hosts=allow_hosts(),
+                **subscription_forms.choices(form),
+                **keys(),
             )
     except params.BadParameter as exc:
         return _form_page(search, None, exc, 400)
@@ -191,13 +190,9 @@ def edit(sub_id: int):
                 conn,
                 current_user.user,
                 sub.id,
-                events=form.events,
-                email_mode=form.email_mode,
-                digest_hour=form.digest_hour,
-                include_caption=form.include_caption,
-                secret_key=secret_key(),
-                allow_hosts=allow_hosts(),
+                **subscription_forms.choices(form),
                 **changes,
+                **keys(),
             )
     except params.BadParameter as exc:
         return _form_page(search, sub, exc, 400)
@@ -215,7 +210,7 @@ def rotate(sub_id: int):
     search = _search_or_404(sub.saved_search_id)
     with write() as conn:
         made = subscriptions.update(
-            conn, current_user.user, sub.id, secret_key=secret_key(), new_secret=True
+            conn, current_user.user, sub.id, new_secret=True, **keys()
         )
     return _saved(search, made, "New secret")
 

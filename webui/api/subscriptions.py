@@ -19,7 +19,7 @@ from webui import params, subscription_forms
 from webui.api.common import bp, error, plain, scope
 from webui.db import get_conn, write
 from webui.notifications import sentence
-from webui.subscriptions import allow_hosts, search_names, secret_key, webhook_host
+from webui.subscriptions import keys, search_names, secret_key, webhook_host
 
 
 def _json(sub: subscriptions.Subscription, names: dict, secret=None) -> dict:
@@ -85,13 +85,9 @@ def subscriptions_create():
                 conn,
                 g.api_user,
                 search_id,
-                events=body.events,
-                email_mode=body.email_mode,
-                digest_hour=body.digest_hour,
                 webhook_url=body.webhook_url or None,
-                include_caption=body.include_caption,
-                secret_key=secret_key(),
-                allow_hosts=allow_hosts(),
+                **subscription_forms.choices(body),
+                **keys(),
             )
     except subscriptions.SubscriptionError as exc:
         return _refused(exc)
@@ -133,12 +129,7 @@ def subscription_update(sub_id: int):
     try:
         with write() as conn:
             changed = subscriptions.update(
-                conn,
-                g.api_user,
-                sub.id,
-                secret_key=secret_key(),
-                allow_hosts=allow_hosts(),
-                **_changes(sub, body),
+                conn, g.api_user, sub.id, **_changes(sub, body), **keys()
             )
     except subscriptions.SubscriptionError as exc:
         return _refused(exc)
@@ -154,9 +145,7 @@ def subscription_rotate_secret(sub_id: int):
     if sub.webhook_url is None:
         return error(409, "this subscription has no webhook (or an unreadable one)")
     with write() as conn:
-        made = subscriptions.update(
-            conn, g.api_user, sub.id, secret_key=secret_key(), new_secret=True
-        )
+        made = subscriptions.update(conn, g.api_user, sub.id, new_secret=True, **keys())
     return _answer(made)
 
 
