@@ -37,6 +37,7 @@ PATH_VALUES = {
     "token_id": "1",
     "posting_id": "1",
     "search_id": "1",
+    "sub_id": "1",
     "token": "no-such-link",  # an emailed reset or invitation link
     "secret": "no-such-feed",  # a calendar feed's address
     "filename": "swagger-ui.css",  # Swagger UI's files under /api/docs/assets
