@@ -132,6 +132,9 @@ class Config:
     # The web UI's public address, for the links sent by email (password resets,
     # invitations); never taken from a request's Host header, which a client writes.
     base_url: str | None = None
+    # Hosts (names or IP addresses) subscription webhooks may reach over http:// or
+    # at a private, loopback or link-local address (ctforeclosure.services.webhooks).
+    webhook_allow_hosts: tuple[str, ...] = ()
     # The crawl: ctforeclosure.settings makes Scrapy settings of these.
     judiciary_search_mode: str = "auto"
     crawl_window: str = ""
@@ -228,6 +231,9 @@ def load() -> Config:
         export_max_rows=_env("CTF_EXPORT_MAX_ROWS"),
         # CTF_BASE_URL: e.g. "https://ctf.example.org"; unset: no reset by email.
         base_url=(_env("CTF_BASE_URL") or "").rstrip("/") or None,
+        # CTF_WEBHOOK_ALLOW_HOSTS: e.g. "mattermost.internal,10.0.0.7"; unset: only
+        # https:// webhooks to public addresses.
+        webhook_allow_hosts=_list("CTF_WEBHOOK_ALLOW_HOSTS"),
         **_crawl_fields(),
         **_alert_fields(),
         ops={name: v for name in OPS_VARS if (v := _env(name)) is not None},

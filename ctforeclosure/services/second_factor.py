@@ -6,7 +6,8 @@ Why: a stolen password was all an attacker needed to export a town's traced phon
 ``require_2fa_managers`` (:func:`required_for`); anyone may enrol.
 
 - The TOTP secret is stored encrypted with Fernet (``cryptography``) under a key
-  derived (HKDF-SHA256) from the web UI's ``CTF_SECRET_KEY``: a database dump alone
+  derived (HKDF-SHA256) from the web UI's ``CTF_SECRET_KEY``
+  (:mod:`ctforeclosure.services.encryption`): a database dump alone
   does not give the codes. Changing ``CTF_SECRET_KEY`` makes the stored secrets
   unreadable: every enrolled user must then be reset (the admin page or
   ``ctforeclosure users reset-2fa``) and enrol again.
@@ -34,12 +35,11 @@ from datetime import datetime
 import pyotp
 import segno
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken
 
 from ctforeclosure.db import account_settings, recovery_codes, users
-from ctforeclosure.services import audit
+from ctforeclosure.services import audit, encryption
 from ctforeclosure.services import users as user_service
-from ctforeclosure.services.tokens import fernet, secret_digest
+from ctforeclosure.services.tokens import secret_digest
 
 __all__ = [
     "ISSUER",
@@ -75,9 +75,8 @@ class Status:
     recovery_codes_left: int
 
 
-def _fernet(secret_key: str) -> Fernet:
-    """Return the cipher for TOTP secrets, keyed from the app's secret key."""
-    return fernet(secret_key, "totp secret")
+#: The encryption purpose of TOTP secrets (part of their key's derivation).
+TOTP_PURPOSE = "totp secret"
 
 
 def _clean(code: str) -> str:
@@ -119,7 +118,7 @@ def start_enrolment(
     if _row(conn, user_id).totp_enabled_at is not None:
         raise user_service.UserError("a second factor is already set up")
     secret = secret or pyotp.random_base32()
-    encrypted = _fernet(secret_key).encrypt(secret.encode()).decode()
+    encrypted = encryption.encrypt(secret_key, TOTP_PURPOSE, secret)
     conn.execute(
         users.update().where(users.c.id == user_id).values(totp_secret=encrypted)
     )
@@ -130,8 +129,8 @@ def _secret(row, secret_key: str) -> str | None:
     if row.totp_secret is None:
         return None
     try:
-        return _fernet(secret_key).decrypt(row.totp_secret.encode()).decode()
-    except InvalidToken:
+        return encryption.decrypt(secret_key, TOTP_PURPOSE, row.totp_secret)
+    except encryption.InvalidToken:
         return None  # CTF_SECRET_KEY changed: see the module docstring
 
 
