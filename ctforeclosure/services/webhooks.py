@@ -504,8 +504,10 @@ def _day(value: Any) -> str | None:
 
 
 def _sale_day(value: Any) -> str | None:
-    """Return the date of a sale change's value ({"sale_at": ...})."""
-    return _day(value.get("sale_at")) if isinstance(value, Mapping) else None
+    """Return the date of a sale change's value: a posting's ({"sale_at": ...}),
+    or the case page's derived ``sale_date`` (a date), which a ``sale_moved``
+    event also takes (services.notify.match)."""
+    return _day(value.get("sale_at")) if isinstance(value, Mapping) else _day(value)
 
 
 def _about(event: str, change: Any, case: Any) -> tuple[str, str | None, str]:

@@ -5,10 +5,11 @@ through outages, and sends digests at the subscriber's hour, America/New_York.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from freezegun import freeze_time
 
 from ctforeclosure.db import notifications, sales
 from ctforeclosure.services import notify
@@ -27,6 +28,9 @@ from tests.services.notify_parts import (
     subscribe,
 )
 from webui.saved_queries import matching_dockets
+
+#: The SMTP server's event loop runs in its own thread on the real clock.
+AIOSMTPD_THREADS = ["asyncio", "aiosmtpd", "selectors", "threading"]
 
 
 def _run(engine, parts, now=NOW):
@@ -184,3 +188,48 @@ def test_a_webhook_that_never_recovers_is_given_up_with_a_reason(migrated_engine
     assert row.attempts == notify.schedule.MAX_ATTEMPTS
     assert row.last_error == "http://127.0.0.1 answered HTTP 500"
     assert len(receiver.posts) == notify.schedule.MAX_ATTEMPTS
+
+
+def test_a_moved_derived_sale_date_reads_as_a_sale_moved(migrated_engine, mailbox):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["sale_moved"], email_mode="immediate")
+        [docket] = new_cases(conn, "Bethel", 1)
+        change(conn, docket, "sale_date", "2027-02-01", "2027-03-01")
+    mailbox.start()
+    _run(migrated_engine, settings(mailbox.port))
+    [message] = mailbox.messages
+    assert "Sale moved" in message["Subject"]
+    assert "sale 2027-02-01 → 2027-03-01" in message.get_payload(decode=True).decode()
+
+
+def test_a_digest_waits_for_its_new_york_hour(migrated_engine, mailbox):
+    mailbox.start()
+    parts = settings(mailbox.port)
+    # 06:30 in New York on a summer day (EDT, UTC-4): 7 o'clock is 11:00 UTC
+    with freeze_time("2026-06-15 10:30:00", ignore=AIOSMTPD_THREADS) as clock:
+        with migrated_engine.begin() as conn:
+            ann = staff(conn)
+            bethel = search(conn, ann, {"town": "Bethel"})
+            subscribe(
+                conn, ann, bethel, ["new_case"], email_mode="digest", digest_hour=7
+            )
+            first = new_cases(conn, "Bethel", 2, now=datetime.now(UTC))
+        notify.run(migrated_engine, matching_dockets, parts)
+        clock.move_to("2026-06-15 10:59:59")
+        notify.run(migrated_engine, matching_dockets, parts)
+        assert mailbox.messages == []  # not yet seven in New York
+        clock.move_to("2026-06-15 11:00:05")
+        with migrated_engine.begin() as conn:  # after the hour: tomorrow's digest
+            later = new_cases(conn, "Bethel", 1, start=20, now=datetime.now(UTC))
+        notify.run(migrated_engine, matching_dockets, parts)
+        assert len(mailbox.messages) == 1
+        clock.move_to("2026-06-16 11:00:00")
+        notify.run(migrated_engine, matching_dockets, parts)
+    today, tomorrow = mailbox.messages
+    assert today["Subject"] == "[ctforeclosure] 2 updates: Bethel"
+    body = today.get_payload(decode=True).decode()
+    assert all(d[-7:-1] in body for d in first) and later[0][-7:-1] not in body
+    assert tomorrow["Subject"] == "[ctforeclosure] 1 update: Bethel"
+    assert today["X-CTF-Delivery"] != tomorrow["X-CTF-Delivery"]
