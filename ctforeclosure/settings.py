@@ -156,12 +156,19 @@ EXTENSIONS = {
     # Webhook/email alert when a crawl ends with anything but "finished" or its
     # checks fail; off unless ALERT_WEBHOOK_URL or SMTP_HOST + ALERT_EMAIL_TO are set.
     "ctforeclosure.extensions.alerts.CrawlAlerts": 600,
+    # Deliver subscriptions (`ctforeclosure notify`) once the crawl run is recorded;
+    # off with NOTIFY_AFTER_CRAWL = False (the deploy/ timer still runs it).
+    "ctforeclosure.extensions.notify.CrawlNotify": 650,
     # CTF_LOG_FORMAT=json: one JSON object per log line, each with the crawl's id
     # (after the crawl run, which writes that id). Off by default.
     "ctforeclosure.extensions.json_logs.JsonLogs": 700,
     # One updating progress line on stdout, only when stdout is a terminal.
     "ctforeclosure.extensions.progress.CrawlProgress": 800,
 }
+# Run `ctforeclosure notify` at the end of each crawl (extensions.notify); default
+# on. NOTIFY_TIMEOUT: the seconds the crawl waits for it at most.
+NOTIFY_AFTER_CRAWL = True
+NOTIFY_TIMEOUT = 300
 # Off: no progress line even on a terminal (logs are unchanged either way).
 PROGRESS_ENABLED = True
 

@@ -5,6 +5,7 @@ import click
 from ctforeclosure.cli.db import db
 from ctforeclosure.cli.group import DatabaseAwareGroup
 from ctforeclosure.cli.node import node
+from ctforeclosure.cli.notify import notify
 from ctforeclosure.cli.routines import backup, restore, routine_group
 from ctforeclosure.cli.scrapyd import cancel, jobs, pause, resume, schedule
 from ctforeclosure.cli.skiptrace import purge, reconcile, skiptrace
@@ -39,3 +40,4 @@ main.add_command(node)
 main.add_command(routine_group)
 main.add_command(backup)
 main.add_command(restore)
+main.add_command(notify)

@@ -127,6 +127,13 @@ def get_visible(conn: sa.Connection, search_id: int, user_id: int):
     return _search(row) if row else None
 
 
+def by_ids(conn: sa.Connection, search_ids) -> dict[int, SavedSearch]:
+    """Return the saved searches with these ids, whoever owns them, by id (for the
+    notify matcher, which checks each subscriber's right to see them)."""
+    rows = conn.execute(_SELECT.where(_s.id.in_(list(search_ids)))).all()
+    return {row.id: _search(row) for row in rows}
+
+
 def _check_name(conn, owner_id: int, name: str, search_id: int | None = None) -> str:
     name = name.strip()
     if not name:

@@ -10,8 +10,9 @@ pages, the API and ``ctforeclosure notify`` alike. It decides:
 - what: the events (:data:`EVENTS`, each a kind of change), how it emails
   (``off``, ``immediate``, or a daily ``digest`` at an hour, America/New_York),
   and an optional webhook;
-- the webhook's URL and its HMAC secret are stored Fernet-encrypted under a key
-  derived from ``CTF_SECRET_KEY`` (a database dump alone gives neither); the
+- the webhook's URL and its HMAC secret are checked and stored encrypted by
+  :mod:`ctforeclosure.services.webhooks` (Fernet under ``CTF_SECRET_KEY``: a
+  database dump alone gives neither); the
   secret is made here and returned in clear once, by :func:`create` (or by
   :func:`update` asked for a new one). Changing ``CTF_SECRET_KEY`` makes stored
   webhooks unreadable: their subscriptions read as having a broken webhook
@@ -23,18 +24,15 @@ the channels, never the webhook's URL or secret.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from cryptography.fernet import InvalidToken
 
 from ctforeclosure.db import aware, subscriptions
-from ctforeclosure.services import audit
+from ctforeclosure.services import audit, webhooks
 from ctforeclosure.services import saved_searches as searches
-from ctforeclosure.services.tokens import fernet
 from ctforeclosure.services.users import User
 from ctforeclosure.store.changes import SALE_KINDS
 
@@ -67,7 +65,6 @@ EMAIL_MODES = ("off", "immediate", "digest")
 CHANGEABLE = frozenset(
     {"events", "email_mode", "digest_hour", "webhook_url", "include_caption"}
 )
-_PURPOSE = "webhook"
 
 
 class SubscriptionError(ValueError):
@@ -124,15 +121,15 @@ def _decrypt(secret_key: str | None, value: str | None) -> str | None:
     if value is None or not secret_key:
         return None
     try:
-        return fernet(secret_key, _PURPOSE).decrypt(value.encode()).decode()
-    except InvalidToken:
+        return webhooks.decrypt(value, secret_key)
+    except ValueError:
         return None  # CTF_SECRET_KEY changed: see the module docstring
 
 
 def _encrypt(secret_key: str | None, value: str) -> str:
     if not secret_key:
         raise SubscriptionError("webhook_url", "webhooks need CTF_SECRET_KEY set")
-    return fernet(secret_key, _PURPOSE).encrypt(value.encode()).decode()
+    return webhooks.encrypt(value, secret_key)
 
 
 def _subscription(row, secret_key: str | None) -> Subscription:
@@ -182,8 +179,6 @@ def _email(mode: str, hour) -> tuple[str, int | None]:
 def _checked_url(url: str, allow_hosts: Sequence[str]) -> str:
     """Return the webhook URL if it may be used (https://, or http:// to an
     allow-listed host); raise SubscriptionError naming the problem."""
-    from ctforeclosure.services import webhooks  # the sender's one rule
-
     try:
         return webhooks.check_url(url, allow_hosts)
     except ValueError as exc:
@@ -234,7 +229,7 @@ def create(
     row |= {"created_at": now, "updated_at": now}
     secret = None
     if webhook_url:
-        secret = secrets.token_urlsafe(32)
+        secret = webhooks.new_secret()
         row["webhook_url"] = _encrypt(
             secret_key, _checked_url(webhook_url, allow_hosts)
         )
@@ -320,7 +315,7 @@ def update(
     secret = None
     has_webhook = values.get("webhook_url", sub.webhook_url)
     if has_webhook and (new_secret or not sub.webhook_secret):
-        secret = secrets.token_urlsafe(32)
+        secret = webhooks.new_secret()
         values["webhook_secret"] = _encrypt(secret_key, secret)
     if not values:
         return Created(replace(sub, webhook_secret=None), None)

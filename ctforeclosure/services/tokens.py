@@ -17,7 +17,6 @@ which :func:`verify_token` reads with the token. Rows older than
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -25,9 +24,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ctforeclosure.db import api_token_uses, api_tokens, aware, users
 from ctforeclosure.services import audit
@@ -134,19 +130,6 @@ class Bearer:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def fernet(secret_key: str, purpose: str) -> Fernet:
-    """Return a cipher keyed (HKDF-SHA256) from the web UI's ``CTF_SECRET_KEY``, one
-    key per ``purpose`` (``"totp secret"``, ``"webhook"``): secrets the server must
-    read back, stored so that a database dump alone does not give them."""
-    key = HKDF(
-        algorithm=hashes.SHA256(),
-        length=32,
-        salt=None,
-        info=f"ctforeclosure {purpose}".encode(),
-    ).derive(secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def secret_digest(secret: str) -> str:

@@ -52,10 +52,12 @@ defendants) only when the subscription opts in; never phones or emails.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import time
@@ -94,6 +96,9 @@ READ_TIMEOUT = 10.0
 #: How far a delivery's timestamp may be from the receiver's clock (:func:`verify`).
 TOLERANCE_SECONDS = 300
 MAX_URL_LENGTH = 2048
+#: How many of a host's addresses are tried when connecting fails (IPv6 first on a
+#: machine without an IPv6 route, say).
+MAX_ADDRESSES = 3
 #: The encryption purpose of webhook URLs and secrets.
 PURPOSE = "webhook"
 USER_AGENT = f"ctforeclosure-webhooks/{__version__}"
@@ -102,6 +107,7 @@ USER_AGENT = f"ctforeclosure-webhooks/{__version__}"
 CASE_PATH = "/cases/{docket_no}"
 COURT_TZ = ZoneInfo("America/New_York")
 
+_TOKEN = re.compile(r"[\x21-\x7e]{1,200}")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 #: The address properties that refuse a webhook, in the order their names are told.
 _REFUSED = ("unspecified", "loopback", "link_local", "multicast", "private", "reserved")
@@ -110,17 +116,23 @@ _REFUSED = ("unspecified", "loopback", "link_local", "multicast", "private", "re
 @dataclass(frozen=True)
 class Delivery:
     """What one delivery attempt came to: delivered (``ok``), worth retrying
-    (``retry``), the receiver's HTTP status if it answered, and why it failed (no
-    URL path, query or secret in it)."""
+    (``retry``), the receiver's HTTP status if it answered, why it failed (no URL
+    path, query or secret in it), and the seconds a 429 or 503 answer's
+    ``Retry-After`` asked to wait (None when it did not say)."""
 
     ok: bool
     retry: bool
     status: int | None
     error: str
+    retry_after: int | None = None
 
 
 class _Refused(Exception):
     """The host resolves to an address a webhook may not reach."""
+
+
+class _Unreachable(Exception):
+    """No connection could be made to one address (the next may answer)."""
 
 
 # -- URLs ---------------------------------------------------------------------------
@@ -144,6 +156,11 @@ def _split(url: str) -> SplitResult:
         raise ValueError(f"the webhook URL is longer than {MAX_URL_LENGTH} characters")
     if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
         raise ValueError("the webhook URL contains spaces or control characters")
+    if not url.isascii():
+        raise ValueError(
+            "the webhook URL must be ASCII: percent-encode its path, and write an "
+            "international host name in its xn-- form"
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - reading it checks it
@@ -225,9 +242,10 @@ def _refusal(address: str) -> str | None:
     return None
 
 
-def _resolve(host: str, port: int, allow_hosts: Iterable[str]) -> str:
-    """Return the address to connect to: the first the host resolves to, once every
-    one has been checked (raise _Refused), unless the host is allow-listed."""
+def _resolve(host: str, port: int, allow_hosts: Iterable[str]) -> list[str]:
+    """Return the addresses to try, in the resolver's order, once every one the
+    host resolves to has been checked (raise _Refused), unless the host is
+    allow-listed."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not _allowed(host, allow_hosts):
@@ -235,7 +253,7 @@ def _resolve(host: str, port: int, allow_hosts: Iterable[str]) -> str:
             reason = _refusal(address)
             if reason and not _allowed(address, allow_hosts):
                 raise _Refused(f"{host} resolves to a {reason} address ({address})")
-    return addresses[0]
+    return addresses[:MAX_ADDRESSES]
 
 
 # -- signing ------------------------------------------------------------------------
@@ -318,20 +336,28 @@ def deliver(
     allow_hosts = tuple(allow_hosts)
     try:
         parts = urlsplit(check_url(url, allow_hosts))
+        if not _TOKEN.fullmatch(delivery_id or ""):
+            raise ValueError("the delivery id must be printable ASCII without spaces")
     except ValueError as exc:
         return Delivery(False, False, None, str(exc))
     origin = _origin(parts)
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     try:
-        address = _resolve(parts.hostname, port, allow_hosts)
+        addresses = _resolve(parts.hostname, port, allow_hosts)
     except _Refused as exc:
         return Delivery(False, False, None, f"{origin}: refused: {exc}")
     except OSError:
         return Delivery(False, True, None, f"{origin}: the host name does not resolve")
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     headers = _headers(parts, port, secret, delivery_id, body)
-    pool = _pool(parts, address, port, ca_certs or certifi.where())
-    return _post(pool, parts, headers, body)
+    problem = "connection failed"
+    for address in addresses:
+        pool = _pool(parts, address, port, ca_certs or certifi.where())
+        try:
+            return _post(pool, parts, headers, body)
+        except _Unreachable as exc:
+            problem = str(exc)
+    return Delivery(False, True, None, f"{origin}: {problem}")
 
 
 def _headers(
@@ -390,8 +416,10 @@ def _post(
     try:
         response = pool.urlopen("POST", target, body=body, headers=headers, **_ONCE)
         response.release_conn()
-    except urllib3.exceptions.NewConnectionError:  # before TimeoutError: a subclass
-        return Delivery(False, True, None, f"{origin}: connection failed (refused)")
+    except urllib3.exceptions.NewConnectionError:  # a ConnectTimeoutError subclass
+        raise _Unreachable("connection failed (refused or unreachable)") from None
+    except urllib3.exceptions.ConnectTimeoutError:
+        raise _Unreachable("timed out connecting") from None
     except urllib3.exceptions.TimeoutError:
         return Delivery(False, True, None, f"{origin}: timed out")
     except urllib3.exceptions.SSLError:
@@ -401,10 +429,23 @@ def _post(
         return Delivery(False, True, None, f"{origin}: connection failed ({kind})")
     finally:
         pool.close()
-    return _outcome(response.status, origin)
+    return _outcome(response.status, origin, response.headers.get("Retry-After"))
 
 
-def _outcome(status: int, origin: str) -> Delivery:
+def _seconds(retry_after: str | None) -> int | None:
+    """Return a ``Retry-After`` header's wait in seconds (it may be a date)."""
+    if not retry_after:
+        return None
+    if retry_after.strip().isdigit():
+        return int(retry_after)
+    try:
+        when = email.utils.parsedate_to_datetime(retry_after)
+    except (TypeError, ValueError):
+        return None
+    return max(0, int(when.timestamp() - time.time()))
+
+
+def _outcome(status: int, origin: str, retry_after: str | None = None) -> Delivery:
     """Classify the receiver's answer."""
     if 200 <= status < 300:
         return Delivery(True, False, status, "")
@@ -417,7 +458,8 @@ def _outcome(status: int, origin: str) -> Delivery:
             "follow: give the subscription the final URL",
         )
     retry = status == 429 or status >= 500
-    return Delivery(False, retry, status, f"{origin} answered HTTP {status}")
+    wait = _seconds(retry_after) if status in (429, 503) else None
+    return Delivery(False, retry, status, f"{origin} answered HTTP {status}", wait)
 
 
 # -- the payload --------------------------------------------------------------------
@@ -462,8 +504,10 @@ def _day(value: Any) -> str | None:
 
 
 def _sale_day(value: Any) -> str | None:
-    """Return the date of a sale change's value ({"sale_at": ...})."""
-    return _day(value.get("sale_at")) if isinstance(value, Mapping) else None
+    """Return the date of a sale change's value: a posting's ({"sale_at": ...}),
+    or the case page's derived ``sale_date`` (a date), which a ``sale_moved``
+    event also takes (services.notify.match)."""
+    return _day(value.get("sale_at")) if isinstance(value, Mapping) else _day(value)
 
 
 def _about(event: str, change: Any, case: Any) -> tuple[str, str | None, str]:

@@ -66,20 +66,20 @@ def upsert(
     keys: Sequence[str] = (),
     keep: Sequence[str] = (),
     upper: Sequence[str] = (),
-):
-    """Insert rows or update them on a key conflict (all columns but keys/keep).
+) -> int:
+    """Insert rows or update them on a key conflict (all columns but keys/keep);
+    return how many rows were inserted or updated.
 
     Without keys, a plain insert. Every row has the same columns as the first.
     ``upper`` names text columns the database upper-cases on the way in, with its
     own ``upper()``: the one the web UI's search applies to its pattern.
     """
     if not rows:
-        return
+        return 0
     names = list(rows[0])
     updates = [n for n in names if n not in keys and n not in keep]
     if conn.dialect.name == "postgresql":
-        _copy_upsert(conn, table, rows, names, keys, updates, upper)
-        return
+        return _copy_upsert(conn, table, rows, names, keys, updates, upper)
     stmt = sqlite.insert(table)
     if upper:  # a bound value under another name: a column's own name is reserved
         stmt = stmt.values({n: sa.func.upper(sa.bindparam(f"p_{n}")) for n in upper})
@@ -88,18 +88,20 @@ def upsert(
             | {f"p_{n}": row[n] for n in upper}
             for row in rows
         ]
-    if keys:
+    if keys and not updates:  # every other column kept: a new key's row only
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    elif keys:
         stmt = stmt.on_conflict_do_update(
             index_elements=list(keys), set_={n: stmt.excluded[n] for n in updates}
         )
-    conn.execute(stmt, rows)
+    return conn.execute(stmt, rows).rowcount
 
 
-def _copy_upsert(conn, table, rows, names, keys, updates, upper) -> None:
+def _copy_upsert(conn, table, rows, names, keys, updates, upper) -> int:
     """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT."""
     if not keys and not upper:  # nothing to merge or compute: straight into the table
         copy_rows(conn, table, table.name, rows, names)
-        return
+        return len(rows)
     tmp = _stage(conn, table, rows, names)
     cols = ", ".join(f'"{n}"' for n in names)
     values = ", ".join(f'upper("{n}")' if n in upper else f'"{n}"' for n in names)
@@ -109,8 +111,9 @@ def _copy_upsert(conn, table, rows, names, keys, updates, upper) -> None:
         sets = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in updates)
         action = f"DO UPDATE SET {sets}" if updates else "DO NOTHING"
         sql += f" ON CONFLICT ({target}) {action}"
-    conn.exec_driver_sql(sql)
+    written = conn.exec_driver_sql(sql).rowcount
     conn.exec_driver_sql(f'DROP TABLE "{tmp}"')
+    return written
 
 
 def update_many(conn, table, rows, keys: Sequence[str]) -> None:

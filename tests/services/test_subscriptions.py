@@ -117,3 +117,50 @@ def test_bad_values_name_their_parameter(migrated_engine, people, values, parame
         count = conn.execute(sa.select(sa.func.count()).select_from(subscriptions))
         assert count.scalar_one() == 0
     assert refused.value.parameter == parameter
+
+
+KEY = "subscriptions-test-secret-key-0123"
+
+
+def test_a_webhook_is_stored_encrypted_and_its_secret_shown_once(
+    migrated_engine, people
+):
+    ann, _bob, mine, _shared, _private = people
+    url = "https://hooks.example.org/T000/secret-path"
+    with migrated_engine.begin() as conn:
+        made = subs.create(
+            conn, ann, mine.id, events=["new_case"], webhook_url=url, secret_key=KEY
+        )
+        stored = conn.execute(sa.select(subscriptions)).one()
+        audited = _actions(conn)
+    assert made.webhook_secret and made.subscription.webhook_secret is None
+    assert url not in stored.webhook_url and "secret-path" not in str(audited)
+    assert made.webhook_secret not in stored.webhook_secret
+    with migrated_engine.connect() as conn:
+        seen = subs.get(conn, made.subscription.id, ann.id, KEY)
+        unreadable = subs.get(conn, made.subscription.id, ann.id, "another key " * 3)
+    assert (seen.webhook_url, seen.webhook_secret) == (url, made.webhook_secret)
+    assert unreadable.webhook_url is None and unreadable.webhook_broken
+    with migrated_engine.begin() as conn:
+        renewed = subs.update(
+            conn, ann, seen.id, secret_key=KEY, new_secret=True, include_caption=True
+        )
+        removed = subs.update(conn, ann, seen.id, secret_key=KEY, webhook_url="")
+    assert renewed.webhook_secret not in (None, made.webhook_secret)
+    assert renewed.subscription.include_caption
+    assert removed.subscription.webhook_url is None and not removed.webhook_secret
+
+
+@pytest.mark.parametrize(
+    "url", ["http://hooks.example.org/x", "https://10.0.0.7/x", "ftp://example.org"]
+)
+def test_a_webhook_url_must_be_https_to_a_public_host(migrated_engine, people, url):
+    ann, _bob, mine, _shared, _private = people
+    with (
+        migrated_engine.begin() as conn,
+        pytest.raises(subs.SubscriptionError) as refused,
+    ):
+        subs.create(
+            conn, ann, mine.id, events=["new_case"], webhook_url=url, secret_key=KEY
+        )
+    assert refused.value.parameter == "webhook_url"

@@ -39,8 +39,8 @@ class _Handler(BaseHTTPRequestHandler):
         if server.delay:
             server.release.wait(server.delay)
         self.send_response(server.status)
-        if server.location:
-            self.send_header("Location", server.location)
+        for name, value in server.answer_headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -54,14 +54,14 @@ class Receiver(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, host="127.0.0.1", port=0, status=200, location=None, delay=0, tls=None
+        self, host="127.0.0.1", port=0, status=200, headers=None, delay=0, tls=None
     ):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.address_family = family
         super().__init__((host, port), _Handler)
         if tls is not None:  # an ssl.SSLContext: this receiver speaks https
             self.socket = tls.wrap_socket(self.socket, server_side=True)
-        self.received, self.status, self.location = [], status, location
+        self.received, self.status, self.answer_headers = [], status, headers or {}
         self.delay, self.release = delay, threading.Event()
         serve = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
         serve.start()
@@ -154,7 +154,7 @@ def test_deliver_tells_retry_from_permanent_failure(receivers, status, retry):
 
 def test_deliver_never_follows_a_redirect(receivers):
     target = receivers()
-    redirecting = receivers(status=302, location=target.url())
+    redirecting = receivers(status=302, headers={"Location": target.url()})
 
     delivery = webhooks.deliver(redirecting.url(), SECRET, PAYLOAD, "d", ["127.0.0.1"])
 
@@ -185,8 +185,38 @@ def test_deliver_retries_when_nothing_listens():
     delivery = webhooks.deliver(url, SECRET, PAYLOAD, "d", ["127.0.0.1"])
 
     assert (delivery.ok, delivery.retry, delivery.status) == (False, True, None)
-    assert delivery.error == "http://127.0.0.1: connection failed (refused)"
+    assert delivery.error == (
+        "http://127.0.0.1: connection failed (refused or unreachable)"
+    )
     _assert_no_secret_parts(delivery)
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "wait"),
+    [(429, "120", 120), (503, "7", 7), (429, None, None), (500, "9", None)],
+)
+def test_deliver_passes_on_how_long_the_receiver_asks_to_wait(
+    receivers, status, retry_after, wait
+):
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    receiver = receivers(status=status, headers=headers)
+
+    delivery = webhooks.deliver(receiver.url(), SECRET, PAYLOAD, "d", ["127.0.0.1"])
+
+    assert (delivery.retry, delivery.retry_after) == (True, wait)
+
+
+def test_deliver_refuses_a_delivery_id_that_could_split_headers(receivers):
+    receiver = receivers()
+
+    delivery = webhooks.deliver(
+        receiver.url(), SECRET, PAYLOAD, "d\r\nX-Evil: 1", ["127.0.0.1"]
+    )
+
+    assert delivery == webhooks.Delivery(
+        False, False, None, "the delivery id must be printable ASCII without spaces"
+    )
+    assert receiver.received == []
 
 
 # -- refused addresses --------------------------------------------------------------
@@ -219,15 +249,28 @@ def test_deliver_refuses_private_addresses_unless_allow_listed(receivers, url, r
     assert receiver.received == []
 
 
-def test_deliver_refuses_a_name_with_any_private_address(monkeypatch):
+def _fake_dns(monkeypatch, name, *answers):
+    """Make lookup n of ``name`` answer the addresses answers[n] (the last answer
+    repeats); other names resolve as usual. Return the list of lookups of ``name``.
+    The receivers stay real: only the DNS answers are simulated."""
+    real = socket.getaddrinfo
+    asked = []
+
     def resolve(host, port, *args, **kwargs):
-        assert host == "mixed.example.test"
-        addresses = ["93.184.216.34", "10.0.0.9"]
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        addresses = answers[min(len(asked), len(answers)) - 1]
         return [
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses
         ]
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return asked
+
+
+def test_deliver_refuses_a_name_with_any_private_address(monkeypatch):
+    _fake_dns(monkeypatch, "mixed.example.test", ["93.184.216.34", "10.0.0.9"])
 
     delivery = webhooks.deliver("https://mixed.example.test/h", SECRET, PAYLOAD, "d")
 
@@ -250,23 +293,6 @@ def tls(tmp_path):
     return str(bundle), context
 
 
-def _rebinding_resolver(monkeypatch, name, answers):
-    """Make ``name`` resolve to answers[0], then answers[1] on every later lookup
-    (other names resolve as usual); return the list of lookups of ``name``."""
-    real = socket.getaddrinfo
-    asked = []
-
-    def resolve(host, port, *args, **kwargs):
-        if host != name:
-            return real(host, port, *args, **kwargs)
-        asked.append(host)
-        address = answers[min(len(asked), len(answers)) - 1]
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    return asked
-
-
 def test_deliver_connects_to_the_address_it_checked(receivers, monkeypatch, tls):
     """DNS rebinding: the name answers an allowed address to the check and a
     forbidden one after; the request still goes to the checked address, over TLS
@@ -275,7 +301,7 @@ def test_deliver_connects_to_the_address_it_checked(receivers, monkeypatch, tls)
     checked = receivers(host="127.0.0.1", tls=context)
     rebound = receivers(host="127.0.0.2", port=checked.server_port, tls=context)
     name = "hooks.example.test"
-    asked = _rebinding_resolver(monkeypatch, name, ["127.0.0.1", "127.0.0.2"])
+    asked = _fake_dns(monkeypatch, name, ["127.0.0.1"], ["127.0.0.2"])
     url = checked.url(host=name, scheme="https")
 
     delivery = webhooks.deliver(
@@ -290,10 +316,24 @@ def test_deliver_connects_to_the_address_it_checked(receivers, monkeypatch, tls)
     assert _recipe_verifies(got["headers"], got["body"], SECRET)
 
 
+def test_deliver_tries_the_next_checked_address_when_one_is_unreachable(
+    receivers, monkeypatch
+):
+    receiver = receivers(host="127.0.0.1")
+    name = "two.example.test"
+    asked = _fake_dns(monkeypatch, name, ["127.0.0.3", "127.0.0.1"])  # .3: nothing
+
+    delivery = webhooks.deliver(receiver.url(host=name), SECRET, PAYLOAD, "d", [name])
+
+    assert delivery.ok
+    assert asked == [name]
+    assert len(receiver.received) == 1
+
+
 def test_deliver_checks_the_certificate_on_the_name(receivers, monkeypatch, tls):
     bundle, context = tls
     receiver = receivers(host="127.0.0.1", tls=context)
-    _rebinding_resolver(monkeypatch, "other.example.test", ["127.0.0.1"])
+    _fake_dns(monkeypatch, "other.example.test", ["127.0.0.1"])
     url = receiver.url(host="other.example.test", scheme="https")
 
     delivery = webhooks.deliver(
@@ -334,6 +374,8 @@ def test_deliver_reaches_an_allow_listed_ipv6_loopback(receivers):
         ("http://hooks.example.org/x", "hooks.example.org is not"),
         ("https://hooks.example.org:99999/x", "host or port is not valid"),
         ("https://hooks.example.org/a b", "spaces or control characters"),
+        ("https://hooks.example.org/a\r\nX: 1", "spaces or control characters"),
+        ("https://bücher.example/x", "write an international host name in its xn--"),
         ("https://10.0.0.1/x", "private address (10.0.0.1)"),
         ("https://" + "a" * 2050 + ".org/", "longer than 2048"),
     ],

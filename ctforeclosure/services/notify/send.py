@@ -1,0 +1,256 @@
+"""The sender: the outbox's due rows, delivered and recorded one by one.
+
+Each delivery (one email, one digest email, one webhook POST) is recorded in its
+own transaction right after it is sent: a crash can lose at most the record of the
+one delivery in flight, which the next run then sends again with the same delivery
+id (the one duplicate the issue allows, and recognisable by that id).
+
+A failure is retried later and later (:func:`~ctforeclosure.services.notify.
+schedule.retry_at`: 1, 5, 25, 125 minutes, then 6-hourly), and given up after
+:data:`~ctforeclosure.services.notify.schedule.MAX_ATTEMPTS` failures, or at once
+when retrying cannot help (a webhook answering 404, a URL no longer allowed); the
+row is then ``failed`` with the reason (no personal data: a webhook's scheme and
+host, an SMTP error's class). Within a run, after the SMTP server fails the other
+emails wait untried for the next run, and so do a subscription's other webhooks
+after its endpoint fails: one outage is not tried a thousand times in a row.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+
+from ctforeclosure.config import Config
+from ctforeclosure.db import (
+    case_changes,
+    cases,
+    notification_outbox,
+    saved_searches,
+    subscriptions,
+    users,
+)
+from ctforeclosure.services import alerts, webhooks
+from ctforeclosure.services.notify import messages
+from ctforeclosure.services.notify.match import KIND_EVENTS
+from ctforeclosure.services.notify.schedule import retry_at
+
+__all__ = ["SendCounts", "SendSettings", "send_due"]
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+#: The columns of a case a message or payload reads (never contact data).
+CASE_COLUMNS = (
+    "docket_no",
+    "docket_display",
+    "search_town",
+    "county",
+    "caption",
+    "file_date",
+    "law_day",
+    "sale_date",
+    "notice_sale_date",
+    "disposition_date",
+)
+CHANGE_COLUMNS = ("id", "docket_no", "kind", "old_value", "new_value", "seen_at")
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    """What the sender needs from the configuration."""
+
+    smtp: alerts.AlertChannels
+    secret_key: str | None
+    allow_hosts: tuple[str, ...]
+    base_url: str | None
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> SendSettings:
+        return cls(
+            smtp=alerts.AlertChannels.from_config(cfg),
+            secret_key=cfg.secret_key,
+            allow_hosts=tuple(cfg.webhook_allow_hosts),
+            base_url=cfg.base_url,
+        )
+
+
+@dataclass
+class SendCounts:
+    """What a run of the sender did (counts only)."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    emails: int = 0
+    webhooks: int = 0
+    waiting: set[int] = field(default_factory=set)  # outbox ids left for later
+
+
+def _due(conn: sa.Connection, now: datetime, skip: Iterable[int]) -> list:
+    """Return up to BATCH due outbox rows with all a delivery needs, oldest first."""
+    o, s, u = notification_outbox.c, subscriptions.c, users.c
+    statement = (
+        sa.select(
+            o.id,
+            o.delivery_id,
+            o.channel,
+            o.attempts,
+            o.subscription_id,
+            s.email_mode,
+            s.webhook_url,
+            s.webhook_secret,
+            s.include_caption,
+            u.email,
+            u.active,
+            saved_searches.c.name.label("search_name"),
+            *(case_changes.c[n].label(f"change_{n}") for n in CHANGE_COLUMNS),
+            *(cases.c[n].label(f"case_{n}") for n in CASE_COLUMNS),
+        )
+        .select_from(
+            notification_outbox.join(subscriptions)
+            .join(users, u.id == s.user_id)
+            .join(saved_searches, saved_searches.c.id == s.saved_search_id)
+            .join(case_changes, case_changes.c.id == o.change_id)
+            .join(cases, cases.c.docket_no == case_changes.c.docket_no)
+        )
+        .where(o.status == "pending", o.next_attempt_at <= now)
+        .order_by(o.id)
+        .limit(BATCH)
+    )
+    skip = list(skip)
+    if skip:
+        statement = statement.where(o.id.not_in(skip))
+    return conn.execute(statement).all()
+
+
+def _item(row, settings: SendSettings) -> SimpleNamespace:
+    """Return a due row as a delivery: its change, case and event as mappings."""
+    change = {n: getattr(row, f"change_{n}") for n in CHANGE_COLUMNS}
+    case = {n: getattr(row, f"case_{n}") for n in CASE_COLUMNS}
+    return SimpleNamespace(
+        **row._asdict(),
+        change=change,
+        case=case,
+        event=KIND_EVENTS.get(change["kind"], change["kind"]),
+        base_url=settings.base_url,
+    )
+
+
+def _record(engine, items, now: datetime, error: str | None, retry: bool, counts):
+    """Record the outcome of one delivery of ``items`` (outbox rows)."""
+    o = notification_outbox.c
+    with engine.begin() as conn:
+        for item in items:
+            failures = item.attempts + 1
+            values = {"attempts": failures}
+            if error is None:
+                values |= {"status": "sent", "sent_at": now, "last_error": None}
+                counts.sent += 1
+            else:
+                again = retry_at(failures, now) if retry else None
+                values["last_error"] = error
+                if again is None:
+                    values["status"] = "failed"
+                    counts.failed += 1
+                else:
+                    values["next_attempt_at"] = again
+                    counts.retrying += 1
+            conn.execute(
+                notification_outbox.update().where(o.id == item.id).values(values)
+            )
+
+
+def _units(items: list) -> list[list]:
+    """Return the deliveries of due rows: one each, but one per subscription for
+    its digest's emails."""
+    units, digests = [], {}
+    for item in items:
+        if item.channel == "email" and item.email_mode == "digest":
+            if item.subscription_id not in digests:
+                digests[item.subscription_id] = []
+                units.append(digests[item.subscription_id])
+            digests[item.subscription_id].append(item)
+        else:
+            units.append([item])
+    return units
+
+
+def _email(unit: list, settings: SendSettings) -> tuple[str | None, bool]:
+    """Send one email (a digest when the subscription collects them); return the
+    error (None: sent) and whether retrying may help."""
+    if not settings.smtp.smtp_enabled:
+        return "no SMTP server configured (SMTP_HOST)", True
+    sender = settings.smtp.email_from
+    if unit[0].email_mode == "digest":
+        message = messages.digest_message(unit, sender)
+    else:
+        message = messages.immediate_message(unit[0], sender)
+    try:
+        alerts.send_message(message, settings.smtp)
+    except (OSError, smtplib.SMTPException) as exc:
+        return f"SMTP: {type(exc).__name__}", True
+    return None, True
+
+
+def _webhook(item, settings: SendSettings) -> tuple[str | None, bool]:
+    """POST one change to the subscription's webhook; return the error (None:
+    delivered) and whether retrying may help."""
+    if not (item.webhook_url and item.webhook_secret):
+        return "the subscription no longer has a webhook", False
+    try:
+        url = webhooks.decrypt(item.webhook_url, settings.secret_key)
+        secret = webhooks.decrypt(item.webhook_secret, settings.secret_key)
+    except (ValueError, RuntimeError) as exc:
+        return str(exc), False
+    body = webhooks.payload(
+        item.change,
+        item.case,
+        item.event,
+        item.include_caption,
+        base_url=settings.base_url,
+    )
+    outcome = webhooks.deliver(
+        url, secret, body, item.delivery_id, settings.allow_hosts
+    )
+    return (None, False) if outcome.ok else (outcome.error, outcome.retry)
+
+
+def _deliver(engine, unit, settings, now, counts, down: set) -> None:
+    """Deliver one unit unless its channel failed earlier in this run, and record
+    what came of it."""
+    first = unit[0]
+    where = "smtp" if first.channel == "email" else first.subscription_id
+    if where in down:
+        counts.waiting.update(item.id for item in unit)
+        return
+    if not first.active:
+        error, retry = "the subscriber's account is deactivated", False
+    elif first.channel == "email":
+        error, retry = _email(unit, settings)
+    else:
+        error, retry = _webhook(first, settings)
+    if error is not None and retry:
+        down.add(where)
+    elif error is None:
+        counts.emails += first.channel == "email"
+        counts.webhooks += first.channel == "webhook"
+    _record(engine, unit, now, error, retry, counts)
+
+
+def send_due(engine: sa.Engine, settings: SendSettings, now: datetime) -> SendCounts:
+    """Deliver every outbox row due at ``now``; return the counts."""
+    counts = SendCounts()
+    down: set = set()
+    while True:
+        with engine.connect() as conn:
+            rows = _due(conn, now, counts.waiting)
+        if not rows:
+            return counts
+        for unit in _units([_item(row, settings) for row in rows]):
+            _deliver(engine, unit, settings, now, counts, down)

@@ -1,0 +1,83 @@
+"""``ctforeclosure notify`` as the timer and the crawls run it: a real process,
+killed mid-batch, leaves nothing undelivered and nothing sent twice but the one
+delivery in flight, resent with the same delivery id; its summary is counts only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.services.notify_parts import (
+    SECRET_KEY,
+    Receiver,
+    new_cases,
+    search,
+    serve,
+    staff,
+    subscribe,
+)
+
+COMMAND = [str(Path(sys.executable).with_name("ctforeclosure")), "notify"]
+
+
+def _env(url: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CTF_", "SMTP"))}
+    return env | {
+        "DATABASE_URL": url,
+        "CTF_SECRET_KEY": SECRET_KEY,
+        "CTF_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
+    }
+
+
+def _wait_for(receiver: Receiver, posts: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while len(receiver.posts) < posts:
+        assert time.monotonic() < deadline, "the receiver got too few posts"
+        time.sleep(0.02)
+
+
+def test_a_run_killed_mid_batch_is_finished_by_the_next(
+    migrated_engine, migrated_db_url
+):
+    receiver = Receiver(delay=0.15)
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        made = subscribe(conn, ann, bethel, ["new_case"], webhook_url=receiver.url)
+        receiver.secret = made.webhook_secret
+    with migrated_engine.begin() as conn:  # seen after the subscription was made
+        dockets = new_cases(conn, "Bethel", 12)
+        new_cases(conn, "Hartford", 5, start=50)
+    serve(receiver)
+    try:
+        first = subprocess.Popen(COMMAND, env=_env(migrated_db_url))
+        _wait_for(receiver, 4)
+        first.send_signal(signal.SIGKILL)
+        assert first.wait(timeout=30) == -signal.SIGKILL
+        killed_at = len(receiver.posts)
+        rerun = subprocess.run(
+            COMMAND, env=_env(migrated_db_url), capture_output=True, text=True
+        )
+    finally:
+        receiver.shutdown()
+    assert rerun.returncode == 0, rerun.stderr
+    assert 4 <= killed_at < 12
+    got = Counter(p["body"]["docket_no"] for p in receiver.posts)
+    assert sorted(got) == sorted(dockets)  # all of them, and only Bethel's
+    again = [docket for docket, times in got.items() if times > 1]
+    assert len(again) <= 1 and all(got[d] == 2 for d in again)  # the one in flight
+    ids = {}
+    for post in receiver.posts:  # a resend carries the first send's delivery id
+        assert (
+            ids.setdefault(post["body"]["docket_no"], post["delivery"])
+            == post["delivery"]
+        )
+        assert post["signed"]
+    summary = rerun.stdout.strip().splitlines()[-1]
+    assert summary.startswith("notify: ")
+    assert "@" not in summary and "HHD" not in summary  # counts, no personal data

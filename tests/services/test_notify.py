@@ -1,0 +1,235 @@
+"""``notify`` delivers each matching change once: the matcher makes one outbox row
+per subscription, change and channel (a rerun adds none); the sender delivers
+through a real SMTP server and a real webhook receiver on 127.0.0.1, retries
+through outages, and sends digests at the subscriber's hour, America/New_York."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from freezegun import freeze_time
+
+from ctforeclosure.db import notifications, sales
+from ctforeclosure.services import notify
+from tests.services.notify_parts import (
+    NOW,
+    Mailbox,
+    Receiver,
+    change,
+    free_port,
+    new_cases,
+    outbox,
+    search,
+    serve,
+    settings,
+    staff,
+    subscribe,
+)
+from webui.saved_queries import matching_dockets
+
+#: The SMTP server's event loop runs in its own thread on the real clock.
+AIOSMTPD_THREADS = ["asyncio", "aiosmtpd", "selectors", "threading"]
+
+
+def _run(engine, parts, now=NOW):
+    return notify.run(engine, matching_dockets, parts, now)
+
+
+@pytest.fixture
+def mailbox():
+    box = Mailbox(free_port())
+    yield box
+    box.stop()
+
+
+def test_only_matching_changes_are_queued_once(migrated_engine):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["new_case"], email_mode="immediate")
+        mine = new_cases(conn, "Bethel", 2)
+        new_cases(conn, "Hartford", 3, start=10)
+        change(conn, mine[0], "law_day", None, "2027-01-12")  # not an event of it
+    first = _run(migrated_engine, settings())
+    again = _run(migrated_engine, settings())
+    with migrated_engine.connect() as conn:
+        rows = outbox(conn)
+        bell = conn.execute(sa.select(sa.func.count()).select_from(notifications))
+        assert bell.scalar_one() == 2
+    assert sorted((r.docket_no, r.kind) for r in rows) == [
+        (mine[0], "new_case"),
+        (mine[1], "new_case"),
+    ]
+    assert (first.matched.outbox, again.matched.outbox) == (2, 0)
+    assert again.matched.changes == 0  # the cursor moved past them
+    # no SMTP server configured: waiting to be retried, not lost
+    assert {r.status for r in rows} == {"pending"}
+    assert "no SMTP server configured" in rows[0].last_error
+
+
+def test_a_derived_sale_date_moving_is_no_news_when_a_notice_exists(migrated_engine):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["sale_moved"])
+        noticed, bare = new_cases(conn, "Bethel", 2)
+        conn.execute(
+            sales.insert().values(
+                posting_id=1,
+                docket_no=noticed,
+                town="Bethel",
+                status="scheduled",
+                first_seen=NOW,
+                last_seen=NOW,
+                last_changed=NOW,
+            )
+        )
+        change(conn, noticed, "sale_date", "2027-02-01", "2027-03-01")
+        change(conn, bare, "sale_date", "2027-02-01", "2027-03-01")
+        moved = {"sale_at": "2027-03-01T12:00:00-05:00"}
+        change(conn, noticed, "sale_moved", {"sale_at": "2027-02-01"}, moved)
+    summary = _run(migrated_engine, settings())
+    with migrated_engine.connect() as conn:
+        got = sorted(
+            conn.execute(
+                sa.text(
+                    "SELECT c.docket_no, c.kind FROM notifications n"
+                    " JOIN case_changes c ON c.id = n.change_id"
+                )
+            ).all()
+        )
+    assert summary.matched.notifications == 2
+    assert [tuple(r) for r in got] == sorted(
+        [(bare, "sale_date"), (noticed, "sale_moved")]
+    )
+
+
+def test_emails_wait_out_an_smtp_outage_then_all_arrive_once(migrated_engine, mailbox):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["new_case"], email_mode="immediate")
+        dockets = new_cases(conn, "Bethel", 3)
+    parts = settings(mailbox.port)  # nothing listens there yet
+    down = _run(migrated_engine, parts)
+    assert (down.sent.sent, down.sent.retrying) == (0, 1)  # one try, the rest wait
+    assert len(down.sent.waiting) == 2
+    mailbox.start()
+    early = _run(migrated_engine, parts, NOW + timedelta(seconds=30))
+    assert early.sent.sent == 2  # the untried ones; the failed one waits its minute
+    late = _run(migrated_engine, parts, NOW + timedelta(minutes=2))
+    assert late.sent.sent == 1
+    _run(migrated_engine, parts, NOW + timedelta(hours=2))
+    subjects = sorted(str(m["Subject"]) for m in mailbox.messages)
+    assert len(subjects) == 3 and all("New case" in s for s in subjects)
+    ids = {str(m["X-CTF-Delivery"]) for m in mailbox.messages}
+    assert len(ids) == 3
+    assert all(
+        m["Message-ID"] == f"<{m['X-CTF-Delivery']}@notify.ctforeclosure>"
+        for m in mailbox.messages
+    )
+    bodies = "".join(m.get_payload() for m in mailbox.messages)
+    assert all(d[:3] in bodies for d in dockets)
+    with migrated_engine.connect() as conn:
+        assert {r.status for r in outbox(conn)} == {"sent"}
+
+
+def test_a_webhook_answering_500_three_times_gets_it_on_the_fourth(migrated_engine):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        receiver = Receiver(failures=3)
+        made = subscribe(conn, ann, bethel, ["new_case"], webhook_url=receiver.url)
+        receiver.secret = made.webhook_secret
+        [docket] = new_cases(conn, "Bethel", 1)
+    serve(receiver)
+    try:
+        when = NOW
+        for minutes in (0, 1, 5, 25, 125):  # each run after the last wait
+            when += timedelta(minutes=minutes, seconds=1)
+            _run(migrated_engine, settings(), when)
+    finally:
+        receiver.shutdown()
+    assert [p["status"] for p in receiver.posts] == [500, 500, 500, 200]
+    assert all(p["signed"] for p in receiver.posts)
+    assert len({p["delivery"] for p in receiver.posts}) == 1  # the same id each time
+    body = receiver.delivered()[0]["body"]
+    assert (body["docket_no"], body["event"], body["town"]) == (
+        docket,
+        "new_case",
+        "Bethel",
+    )
+    assert "caption" not in body  # not asked for
+    with migrated_engine.connect() as conn:
+        [row] = outbox(conn)
+    assert (row.status, row.attempts) == ("sent", 4)
+
+
+def test_a_webhook_that_never_recovers_is_given_up_with_a_reason(migrated_engine):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        receiver = Receiver(failures=100)
+        subscribe(conn, ann, bethel, ["new_case"], webhook_url=receiver.url)
+        new_cases(conn, "Bethel", 1)
+    serve(receiver)
+    try:
+        for day in range(3):
+            for hour in range(0, 24, 1):
+                at = NOW + timedelta(days=day, hours=hour, seconds=1)
+                _run(migrated_engine, settings(), at)
+    finally:
+        receiver.shutdown()
+    with migrated_engine.connect() as conn:
+        [row] = outbox(conn)
+    assert row.status == "failed"
+    assert row.attempts == notify.schedule.MAX_ATTEMPTS
+    assert row.last_error == "http://127.0.0.1 answered HTTP 500"
+    assert len(receiver.posts) == notify.schedule.MAX_ATTEMPTS
+
+
+def test_a_moved_derived_sale_date_reads_as_a_sale_moved(migrated_engine, mailbox):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["sale_moved"], email_mode="immediate")
+        [docket] = new_cases(conn, "Bethel", 1)
+        change(conn, docket, "sale_date", "2027-02-01", "2027-03-01")
+    mailbox.start()
+    _run(migrated_engine, settings(mailbox.port))
+    [message] = mailbox.messages
+    assert "Sale moved" in message["Subject"]
+    assert "sale 2027-02-01 → 2027-03-01" in message.get_payload(decode=True).decode()
+
+
+def test_a_digest_waits_for_its_new_york_hour(migrated_engine, mailbox):
+    mailbox.start()
+    parts = settings(mailbox.port)
+    # 06:30 in New York on a summer day (EDT, UTC-4): 7 o'clock is 11:00 UTC
+    with freeze_time("2026-06-15 10:30:00", ignore=AIOSMTPD_THREADS) as clock:
+        with migrated_engine.begin() as conn:
+            ann = staff(conn)
+            bethel = search(conn, ann, {"town": "Bethel"})
+            subscribe(
+                conn, ann, bethel, ["new_case"], email_mode="digest", digest_hour=7
+            )
+            first = new_cases(conn, "Bethel", 2, now=datetime.now(UTC))
+        notify.run(migrated_engine, matching_dockets, parts)
+        clock.move_to("2026-06-15 10:59:59")
+        notify.run(migrated_engine, matching_dockets, parts)
+        assert mailbox.messages == []  # not yet seven in New York
+        clock.move_to("2026-06-15 11:00:05")
+        with migrated_engine.begin() as conn:  # after the hour: tomorrow's digest
+            later = new_cases(conn, "Bethel", 1, start=20, now=datetime.now(UTC))
+        notify.run(migrated_engine, matching_dockets, parts)
+        assert len(mailbox.messages) == 1
+        clock.move_to("2026-06-16 11:00:00")
+        notify.run(migrated_engine, matching_dockets, parts)
+    today, tomorrow = mailbox.messages
+    assert today["Subject"] == "[ctforeclosure] 2 updates: Bethel"
+    body = today.get_payload(decode=True).decode()
+    assert all(d[-7:-1] in body for d in first) and later[0][-7:-1] not in body
+    assert tomorrow["Subject"] == "[ctforeclosure] 1 update: Bethel"
+    assert today["X-CTF-Delivery"] != tomorrow["X-CTF-Delivery"]
