@@ -1,13 +1,17 @@
 """In headless Chromium: save a search, subscribe to it with "Get notified" (a
-webhook's secret shown once), and when a matching change is recorded see the bell's
-count, the notification on its page, and mark it read."""
+webhook's secret shown once), and when a matching change is recorded and the
+notify matcher has run, see the bell's count, the notification on its page, and
+mark it read."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from ctforeclosure import db
+from ctforeclosure.services import notify
 from tests.webui.conftest import DOCKET_HARTFORD
 from tests.webui.test_browser import (  # noqa: F401 -- live_server: a fixture
     ARTIFACTS,
@@ -15,8 +19,7 @@ from tests.webui.test_browser import (  # noqa: F401 -- live_server: a fixture
     live_server,
 )
 from tests.webui.test_browser_outreach import _sign_in
-from tests.webui.test_notifications import notify
-from tests.webui.test_subscriptions_pages import stored
+from webui import saved_queries
 
 pytestmark = pytest.mark.browser
 
@@ -27,9 +30,23 @@ def test_browser_subscribes_and_sees_the_bell(app, live_server):  # noqa: F811
     shots = ARTIFACTS / "subscriptions"
     shots.mkdir(parents=True, exist_ok=True)
 
+    engine = app.extensions["ctforeclosure_engine"]
+
     def a_law_day_is_set() -> None:
-        (sub,) = stored(app)
-        notify(app, sub.id, DOCKET_HARTFORD, "law_day", None, "2027-01-12")
+        """A crawl records a law day on a Hartford case; the notify matcher runs."""
+        with engine.begin() as conn:
+            conn.execute(
+                db.case_changes.insert().values(
+                    docket_no=DOCKET_HARTFORD,
+                    kind="law_day",
+                    field="law_day",
+                    old_value=None,
+                    new_value="2027-01-12",
+                    seen_at=datetime.now(UTC),
+                )
+            )
+        counts = notify.match(engine, saved_queries.matching_dockets, datetime.now(UTC))
+        assert counts.notifications == 1, counts
 
     _in_browser(_subscribe_and_read, live_server, shots, a_law_day_is_set)
 
@@ -56,7 +73,7 @@ def _subscribe_and_read(page, root: str, shots: Path, change) -> None:
     assert len(secret) > 30 and "shown this once" in page.inner_text("main")
     page.screenshot(path=str(shots / "02-secret-once.png"), full_page=True)
 
-    change()  # the notify matcher's work: a law day set on a Hartford case
+    change()
     page.goto(f"{root}/cases/")
     assert page.inner_text("#bell-count") == "1"
     page.click("#nav-bell")
