@@ -157,8 +157,11 @@ class ReadBody(JsonBody):
 
 
 def form(data) -> SubscriptionForm:
-    """Return the posted form read (its event checkboxes as a list); raise
-    BadParameter naming the field."""
+    """Return the posted form read (its event checkboxes as a list, the hour only
+    for a digest); raise BadParameter naming the field."""
     fields = {k: v for k, v in data.to_dict(flat=True).items() if v != ""}
     fields["events"] = data.getlist("events")
+    if fields.get("email_mode", "off") != "digest":
+        # the hour's menu is always sent; it means something only for a digest
+        fields.pop("digest_hour", None)
     return params.parse(SubscriptionForm, fields)
