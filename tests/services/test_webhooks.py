@@ -4,8 +4,6 @@ that was checked."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import socket
@@ -14,6 +12,7 @@ import threading
 import time
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -91,11 +90,17 @@ def receivers():
         receiver.stop()
 
 
-def _recipe_verifies(headers: dict, body: bytes, secret: str) -> bool:
-    """The module docstring's recipe, written out as a receiver would."""
-    signed = headers["X-CTF-Timestamp"].encode() + b"." + body
-    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return hmac.compare_digest("sha256=" + expected, headers["X-CTF-Signature"])
+def _readme_recipe():
+    """Return the README's ``genuine`` function, the receivers' documented check."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    after = readme.split("**Checking a delivery.**", 1)[1]
+    code = after.split("```python\n", 1)[1].split("```", 1)[0]
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
+    return scope["genuine"]
+
+
+genuine = _readme_recipe()
 
 
 def _assert_no_secret_parts(delivery: webhooks.Delivery):
@@ -120,8 +125,9 @@ def test_deliver_posts_signed_json_to_an_allow_listed_receiver(receivers, monkey
     assert headers["X-CTF-Delivery"] == "d-41"
     assert headers["Host"] == f"127.0.0.1:{receiver.server_port}"
     assert abs(int(headers["X-CTF-Timestamp"]) - time.time()) < 60
-    assert _recipe_verifies(headers, body, SECRET)
-    assert not _recipe_verifies(headers, body, "another secret")
+    assert genuine(SECRET, headers, body)
+    assert not genuine("another secret", headers, body)
+    assert not genuine(SECRET, headers, body + b" ")
     assert webhooks.verify(
         SECRET, headers["X-CTF-Timestamp"], headers["X-CTF-Signature"], body
     )
@@ -136,6 +142,16 @@ def test_verify_refuses_a_changed_body_or_an_old_timestamp():
     later = time.time() + webhooks.TOLERANCE_SECONDS + 1
     assert not webhooks.verify(SECRET, stamp, signature, body, now=later)
     assert not webhooks.verify(SECRET, "not a time", signature, body)
+    old = str(int(time.time()) - webhooks.TOLERANCE_SECONDS - 60)
+    replayed = {
+        "X-CTF-Timestamp": old,
+        "X-CTF-Signature": webhooks.sign(SECRET, old, body),
+    }
+    assert genuine(SECRET, {**replayed, "X-CTF-Timestamp": stamp}, body) is False
+    assert genuine(SECRET, replayed, body) is False
+    assert genuine(
+        SECRET, {"X-CTF-Timestamp": stamp, "X-CTF-Signature": signature}, body
+    )
 
 
 @pytest.mark.parametrize(
@@ -313,7 +329,7 @@ def test_deliver_connects_to_the_address_it_checked(receivers, monkeypatch, tls)
     assert rebound.received == []
     [got] = checked.received
     assert got["headers"]["Host"] == f"{name}:{checked.server_port}"
-    assert _recipe_verifies(got["headers"], got["body"], SECRET)
+    assert genuine(SECRET, got["headers"], got["body"])
 
 
 def test_deliver_tries_the_next_checked_address_when_one_is_unreachable(
