@@ -5,6 +5,7 @@ that was checked."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 import ssl
@@ -131,6 +132,18 @@ def test_deliver_posts_signed_json_to_an_allow_listed_receiver(receivers, monkey
     assert webhooks.verify(
         SECRET, headers["X-CTF-Timestamp"], headers["X-CTF-Signature"], body
     )
+
+
+def test_deliver_logs_neither_the_url_path_nor_the_secret(receivers, caplog):
+    receiver = receivers(status=500)
+    caplog.set_level(logging.DEBUG)
+
+    webhooks.deliver(receiver.url(), SECRET, PAYLOAD, "d", ["127.0.0.1"])
+    logging.getLogger("urllib3.connectionpool").debug("after: %s", "kept")
+
+    assert len(receiver.received) == 1
+    assert "T0K3N" not in caplog.text and SECRET not in caplog.text
+    assert "after: kept" in caplog.text  # urllib3 is quiet only while we send
 
 
 def test_verify_refuses_a_changed_body_or_an_old_timestamp():
