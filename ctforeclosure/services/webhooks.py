@@ -342,6 +342,8 @@ def deliver(
         parts = urlsplit(check_url(url, allow_hosts))
         if not _TOKEN.fullmatch(delivery_id or ""):
             raise ValueError("the delivery id must be printable ASCII without spaces")
+        if not secret:
+            raise ValueError("the webhook has no signing secret")
     except ValueError as exc:
         return Delivery(False, False, None, str(exc))
     origin = _origin(parts)

@@ -235,16 +235,27 @@ def test_deliver_passes_on_how_long_the_receiver_asks_to_wait(
     assert (delivery.retry, delivery.retry_after) == (True, wait)
 
 
-def test_deliver_refuses_a_delivery_id_that_could_split_headers(receivers):
+@pytest.mark.parametrize(
+    ("secret", "delivery_id", "error"),
+    [
+        (
+            SECRET,
+            "d\r\nX-Evil: 1",
+            "the delivery id must be printable ASCII without spaces",
+        ),
+        ("", "d", "the webhook has no signing secret"),
+    ],
+)
+def test_deliver_refuses_what_it_cannot_send_safely(
+    receivers, secret, delivery_id, error
+):
     receiver = receivers()
 
     delivery = webhooks.deliver(
-        receiver.url(), SECRET, PAYLOAD, "d\r\nX-Evil: 1", ["127.0.0.1"]
+        receiver.url(), secret, PAYLOAD, delivery_id, ["127.0.0.1"]
     )
 
-    assert delivery == webhooks.Delivery(
-        False, False, None, "the delivery id must be printable ASCII without spaces"
-    )
+    assert delivery == webhooks.Delivery(False, False, None, error)
     assert receiver.received == []
 
 
