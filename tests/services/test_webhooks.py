@@ -619,8 +619,8 @@ def test_the_case_path_is_the_web_ui_case_page():
         ),
     ],
 )
-def test_payload_text_per_event(judged, event, old, new, text, day):
-    _, case = judged
+def test_payload_text_per_event(event, old, new, text, day):
+    case = {"docket_no": DOCKET, "search_town": "Hartford", "county": "Hartford"}
     change = {
         "id": 7,
         "docket_no": DOCKET,
