@@ -10,7 +10,9 @@ import re
 import sqlalchemy as sa
 
 from ctforeclosure import db
+from ctforeclosure.services import subscriptions
 from tests.webui.conftest import EMAILS, csrf_token, save_search
+from webui.subscription_forms import EVENT_LABELS
 
 PAGE = "/subscriptions/"
 HOOK = "https://hooks.example.org/ctf/T0KEN-in-the-path"
@@ -176,3 +178,7 @@ def test_others_subscriptions_and_private_searches_are_404(app, as_role):
     assert stored(app)[0].events == theirs.events  # untouched
     no_csrf = viewer.post(f"{PAGE}{stored(app)[1].id}/delete")
     assert no_csrf.status_code == 400 and len(stored(app)) == 2
+
+
+def test_every_event_has_its_checkbox_in_the_services_order():
+    assert list(EVENT_LABELS) == list(subscriptions.EVENTS)
