@@ -106,6 +106,12 @@ def _subscribe_and_read(page, root: str, shots: Path, hook: str, change) -> None
     page.screenshot(path=str(shots / "02-secret-once.png"), full_page=True)
     page.click("text=Notification settings")
     assert secret not in page.content()  # once means once
+    settings = page.locator("#subscriptions tbody tr", has_text="Hartford watch")
+    assert (
+        "to 127.0.0.1" in settings.inner_text()
+        and "Immediately" in settings.inner_text()
+    )
+    page.screenshot(path=str(shots / "03-settings.png"), full_page=True)
 
     change(secret)
     page.goto(f"{root}/cases/")
@@ -117,7 +123,7 @@ def _subscribe_and_read(page, root: str, shots: Path, hook: str, change) -> None
     text = item.inner_text()
     assert "law day set to 2027-01-12" in text and "Hartford watch" in text
     assert item.locator(f"a[href='/cases/{DOCKET_HARTFORD}']").count() == 1
-    page.screenshot(path=str(shots / "03-notifications.png"), full_page=True)
+    page.screenshot(path=str(shots / "04-notifications.png"), full_page=True)
     item.locator("form.mark-read button").click()
     page.wait_for_url(f"{root}/notifications/**")
     assert page.locator("#notifications tbody tr.unread").count() == 0
