@@ -30,7 +30,9 @@ better, and the derived date following it is no news.
 from __future__ import annotations
 
 import logging
+import operator
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -203,30 +205,39 @@ def _matches_by_search(conn, rows, watchers, dockets_of, counts) -> dict:
         copy.drop(conn)
 
 
-def _rows_for(page_rows, watchers, found, noticed, now):
-    """Return the page's outbox and bell rows."""
-    outbox, bell = [], []
+def _events_by_docket(page_rows, noticed) -> dict[str, list]:
+    """Return the page's changes that are events, by docket: (change, event, seen)."""
+    by_docket: dict[str, list] = defaultdict(list)
     for change in page_rows:
         event = event_of(change.kind, change.docket_no, noticed)
-        if event is None:
-            continue
-        for w in watchers:
-            if event not in w.events or aware(change.seen_at) < w.created_at:
-                continue
-            if change.docket_no not in found[(w.search_id, w.email)]:
-                continue
-            ids = {"subscription_id": w.id, "change_id": change.id}
-            bell.append({**ids, "user_id": w.user_id, "created_at": now})
-            for channel in w.channels:
-                due = now
-                if channel == "email" and w.digest_hour is not None:
-                    due = next_digest_at(w.digest_hour, now)
-                outbox.append(
+        if event is not None:
+            by_docket[change.docket_no].append((change, event, aware(change.seen_at)))
+    return by_docket
+
+
+def _rows_for(page_rows, watchers, found, noticed, now):
+    """Return the page's outbox and bell rows: for each watcher, the events of the
+    changed cases its search matches (work in proportion to the matches)."""
+    by_docket = _events_by_docket(page_rows, noticed)
+    outbox, bell = [], []
+    for w in watchers:
+        due = {"email": now, "webhook": now}
+        if w.digest_hour is not None:
+            due["email"] = next_digest_at(w.digest_hour, now)
+        for docket in found[(w.search_id, w.email)]:
+            for change, event, seen in by_docket.get(docket, ()):
+                if event not in w.events or seen < w.created_at:
+                    continue
+                ids = {"subscription_id": w.id, "change_id": change.id}
+                bell.append({**ids, "user_id": w.user_id, "created_at": now})
+                outbox.extend(
                     {**ids, "channel": channel, "delivery_id": str(uuid.uuid4())}
                     | {"status": "pending", "attempts": 0}
-                    | {"next_attempt_at": due, "created_at": now}
+                    | {"next_attempt_at": due[channel], "created_at": now}
+                    for channel in w.channels
                 )
-    return outbox, bell
+    in_order = operator.itemgetter("change_id", "subscription_id")  # as they came
+    return sorted(outbox, key=in_order), sorted(bell, key=in_order)
 
 
 def _cursor(conn: sa.Connection) -> feed.Cursor:
