@@ -28,7 +28,7 @@ from flask_login import current_user
 from pydantic import Field
 from werkzeug.datastructures import MultiDict
 
-from ctforeclosure.services import saved_searches
+from ctforeclosure.services import saved_searches, subscriptions
 from webui import params, saved_queries
 from webui.db import get_conn, write
 from webui.params import Flag, QueryArgs, text
@@ -64,9 +64,11 @@ def _page(problem=None, status: int = 200):
     """The Saved searches page, with a problem (what was refused and why)."""
     conn = get_conn()
     found = saved_searches.visible(conn, current_user.id)
+    mine = subscriptions.list_for_user(conn, current_user.id)
     page = render_template(
         "saved_searches/index.html",
         searches=found,
+        subscribed={s.saved_search_id: s.id for s in mine},
         problem=problem,
         # Encoded: the edit form sends it back, and "a & b" must stay one value.
         filter_text=lambda s: urlencode(s.query),

@@ -70,6 +70,8 @@ def test_a_user_subscribes_from_a_saved_search_edits_and_deletes(app, as_role):
     assert sub.include_caption is False
     settings = viewer.get(PAGE).get_data(as_text=True)
     assert "Hartford" in settings and "07:00" in settings
+    listed = viewer.get("/saved-searches/").get_data(as_text=True)
+    assert f'href="{PAGE}{sub.id}" class="badge ok notified"' in listed
     edited = post(
         viewer,
         f"{PAGE}{sub.id}",
