@@ -23,6 +23,10 @@ from __future__ import annotations
 from ctforeclosure.signals import CASE_PAGES_GIVEN_UP_PREFIX, TOWN_STAT_PREFIX
 
 COMPLETE, PARTIAL, FAILED, LOST = "complete", "partial", "failed", "lost"
+#: Stats the outcome is put in: "partial", and "Meriden, Wallingford".
+OUTCOME_STAT = "ctf/outcome"
+INCOMPLETE_STAT = "ctf/incomplete_towns"
+TOWN_SEPARATOR = ", "
 #: Scrapy setting: how far "site says n" and "we parsed m" may differ for a town
 #: that counts as complete.
 TOLERANCE_SETTING = "CTF_TOWN_COUNT_TOLERANCE"
@@ -78,6 +82,12 @@ def incomplete_towns(spider, stats: dict, tolerance: int) -> list[str]:
         targets = getattr(spider, "target_names", None) or set()
         incomplete |= set(targets) - set(towns_done())
     return sorted(incomplete)
+
+
+def towns_done(spider) -> list[str]:
+    """Return the towns the spider finished (searches and case pages), sorted."""
+    done = getattr(spider, "towns_done", None)
+    return sorted(done()) if callable(done) else []
 
 
 def outcome(reason: str | None, incomplete: list[str], settings) -> str:
