@@ -98,6 +98,7 @@ def _failed(attempt=1, kind="transient", ended=FAILED_AT):
         failure_reason="the court answered 403: not retried",
         ended_at=ended,
         created_at=ended,
+        outcome="failed",
     )
 
 
