@@ -15,14 +15,8 @@ from tests.scrapyd import cluster
 def pending_node(tmp_path_factory):
     """A scrapyd node with the project deployed that never starts its jobs."""
     root = tmp_path_factory.mktemp("jobs-scrapyd")
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
-    node = cluster.ScrapydNode(root / "pending", env, poll_interval=3600).start()
-    try:
-        result = cluster.deploy(node, "jobs1")
-        assert result.returncode == 0, result.stderr[-2000:]
+    with cluster.pending_only_node(root / "pending", "jobs1") as node:
         yield node
-    finally:
-        node.stop()
 
 
 @pytest.fixture(scope="module")
