@@ -200,6 +200,9 @@ def test_a_town_search_given_up_is_partial_and_retried_for_that_town_only(
     )
     assert status == 3, log[-3000:]  # partial: not 0, not failed's 1
     assert log.splitlines()[-1] == ("crawl cases partial: towns not complete: Meriden")
+    # what `ctforeclosure jobs` reads from the job's log on its node
+    read = scheduling.parse_log(log)
+    assert (read["outcome"], read["incomplete_towns"]) == ("partial", ["Meriden"])
     engine = db.make_engine(database)
     with engine.begin() as conn:
         run = conn.execute(sa.select(db.crawl_runs)).one()
