@@ -151,7 +151,12 @@ EXTENSIONS = {
     # per record). Also needs BATCHDATA_BASE_URL and BATCHDATA_API_KEY in the
     # environment; limits are SKIPTRACE_* variables (ctforeclosure.skiptrace.settings).
     "ctforeclosure.extensions.skiptrace.SkipTrace": 400,
-    # A crawl_runs row per crawl, with end-of-crawl checks (extensions.crawl_checks).
+    # The running crawl's heartbeat on its crawl_runs row, with the towns done, every
+    # CTF_CRAWL_HEARTBEAT_SECONDS (default 60), so a lost crawl is found. Before the
+    # crawl run: it stops beating before the run is closed.
+    "ctforeclosure.extensions.heartbeat.CrawlHeartbeat": 450,
+    # A crawl_runs row per crawl, with end-of-crawl checks (extensions.crawl_checks),
+    # its outcome and incomplete towns (extensions.crawl_outcome).
     "ctforeclosure.extensions.crawl_run.CrawlRun": 500,
     # Webhook/email alert when a crawl ends with anything but "finished" or its
     # checks fail; off unless ALERT_WEBHOOK_URL or SMTP_HOST + ALERT_EMAIL_TO are set.
@@ -169,6 +174,9 @@ EXTENSIONS = {
 # on. NOTIFY_TIMEOUT: the seconds the crawl waits for it at most.
 NOTIFY_AFTER_CRAWL = True
 NOTIFY_TIMEOUT = 300
+# How far a town's "site says n" and "we parsed m" may differ before the crawl
+# counts the town incomplete (outcome partial: extensions.crawl_outcome); default 0.
+CTF_TOWN_COUNT_TOLERANCE = 0
 # Off: no progress line even on a terminal (logs are unchanged either way).
 PROGRESS_ENABLED = True
 

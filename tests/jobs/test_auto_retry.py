@@ -15,8 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from ctforeclosure import db, migrate
+from ctforeclosure.db import aware
 from ctforeclosure.jobs import auto_retry, crawl_jobs, scheduling
-from tests.scrapyd.cluster import free_port
+from ctforeclosure.jobs.scrapyd_api import ScrapydClient
+from tests.scrapyd.cluster import PASSWORD, USERNAME, free_port
 from tests.spiders.test_cases import FAST, PROJECT_ROOT, SCRAPY
 
 #: The crawl records its run: the pipelines and the database stay on.
@@ -27,10 +29,10 @@ SETTINGS = [s for s in FAST if not s.startswith("ITEM_PIPELINES")] + [
 FAILED_AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
-def _crawl(env: dict[str, str], database_url: str, tmp_path: Path):
-    """Run one cases crawl of Hartford; return what the job's record would say."""
-    command = [str(SCRAPY), "crawl", "cases", "-a", "town=Hartford"]
-    for setting in SETTINGS:
+def run_crawl(env: dict[str, str], database_url: str, arg: str, *settings: str):
+    """Run `scrapy crawl cases -a ARG` with its record kept; return (status, log)."""
+    command = [str(SCRAPY), "crawl", "cases", "-a", arg]
+    for setting in [*SETTINGS, *settings]:
         command += ["-s", setting]
     result = subprocess.run(
         command,
@@ -40,7 +42,12 @@ def _crawl(env: dict[str, str], database_url: str, tmp_path: Path):
         text=True,
         timeout=300,
     )
-    log = result.stdout + result.stderr
+    return result.returncode, result.stdout + result.stderr
+
+
+def _crawl(env: dict[str, str], database_url: str, tmp_path: Path):
+    """Run one cases crawl of Hartford; return what the job's record would say."""
+    _, log = run_crawl(env, database_url, "town=Hartford")
     outcome = scheduling.parse_log(log)
     state = "failed" if outcome["failed"] else "finished"
     job = scheduling.Job("node", "job-1", "cases", state, reason=outcome["reason"])
@@ -98,6 +105,7 @@ def _failed(attempt=1, kind="transient", ended=FAILED_AT):
         failure_reason="the court answered 403: not retried",
         ended_at=ended,
         created_at=ended,
+        outcome="failed",
     )
 
 
@@ -177,3 +185,50 @@ def test_sync_records_a_found_job_once_when_another_sync_wins(
         assert rows == [["Bristol"]]
     finally:
         engine.dispose()
+
+
+def test_a_town_search_given_up_is_partial_and_retried_for_that_town_only(
+    replica_factory, database, tmp_path, nodes_env
+):
+    pending_node, _ = nodes_env
+    replica = replica_factory(
+        cases=40, fast=True, faults=["nobot-reject-town"], towns=("Meriden", "Avon")
+    )
+    env = {**replica.env, "SCRAPY_JOB": "cases-partial-1"}
+    status, log = run_crawl(
+        env, database, "towns=Avon,Meriden", "SEARCH_MAX_ATTEMPTS=2"
+    )
+    assert status == 3, log[-3000:]  # partial: not 0, not failed's 1
+    assert log.splitlines()[-1] == ("crawl cases partial: towns not complete: Meriden")
+    # what `ctforeclosure jobs` reads from the job's log on its node
+    read = scheduling.parse_log(log)
+    assert (read["outcome"], read["incomplete_towns"]) == ("partial", ["Meriden"])
+    engine = db.make_engine(database)
+    with engine.begin() as conn:
+        run = conn.execute(sa.select(db.crawl_runs)).one()
+        assert (run.status, run.outcome, run.incomplete_towns) == (
+            "finished",
+            "partial",
+            ["Meriden"],
+        )
+        assert run.completed_towns == ["Avon"]
+        job = scheduling.Job(pending_node.url, "cases-partial-1", "cases", "finished")
+        crawl_jobs.sync(conn, [job])
+        row = crawl_jobs.get(conn, "cases-partial-1")
+        assert (row.status, row.outcome, row.failure_class) == (
+            "failed",
+            "partial",
+            "transient",
+        )
+        assert row.failure_reason == "partial: towns not complete: Meriden"
+    later = aware(row.ended_at or row.created_at) + timedelta(minutes=5)
+    (retried,) = auto_retry.retry_due(engine, paused=False, now=later)
+    engine.dispose()
+    (new_id,) = retried[2]
+    posted = {
+        j["id"]: j
+        for j in ScrapydClient(
+            pending_node.url, username=USERNAME, password=PASSWORD
+        ).list_jobs(scheduling.PROJECT)["pending"]
+    }[new_id]
+    assert posted["args"]["town"] == "Meriden"  # not Avon: it was complete
