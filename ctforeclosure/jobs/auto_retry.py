@@ -91,9 +91,6 @@ def classify(run, reason: str | None) -> Failure:
     finish_reason = (run.finish_reason if run is not None else None) or ""
     if finish_reason == "robots_forbidden" or _stat(stats, "ctf/robots_forbidden"):
         return Failure(PERMANENT, "robots.txt refuses the crawl: not retried")
-    if run is not None and run.outcome == "partial":
-        count = len(run.incomplete_towns or ())
-        return Failure(TRANSIENT, f"{count} town(s) not complete: those run again")
     if finish_reason == "database_unavailable" or (
         reason and _TRANSIENT_REASON.search(reason)
     ):
@@ -105,6 +102,9 @@ def classify(run, reason: str | None) -> Failure:
         )
     if errors.get("parsing", 0):
         return Failure(PERMANENT, "pages did not parse (a layout change?): not retried")
+    if run is not None and run.outcome == "partial":
+        count = len(run.incomplete_towns or ())
+        return Failure(TRANSIENT, f"{count} town(s) not complete: those run again")
     if run is None and reason and _ARGUMENT_REASON.search(reason):
         return Failure(PERMANENT, "a bad argument: the job would crash again")
     return Failure(PERMANENT, "no transient cause found: look at the log; not retried")

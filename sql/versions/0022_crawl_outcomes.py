@@ -12,7 +12,7 @@
   only the incomplete towns.
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-04 17:00:00
 """
 

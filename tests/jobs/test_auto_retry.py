@@ -130,6 +130,28 @@ def test_no_retry_after_three_or_while_paused_or_when_permanent():
     )
 
 
+def _partial_run(errors: dict) -> SimpleNamespace:
+    return SimpleNamespace(
+        stats={},
+        finish_reason="finished",
+        outcome="partial",
+        incomplete_towns=["Meriden", "Avon"],
+        errors=errors,
+    )
+
+
+def test_a_partial_crawl_is_retried_unless_its_pages_did_not_parse():
+    """A layout change also leaves towns incomplete: retrying it would only ask the
+    court for the same unreadable pages again."""
+    partial = auto_retry.classify(_partial_run({}), None)
+    assert (partial.kind, partial.why) == (
+        "transient",
+        "2 town(s) not complete: those run again",
+    )
+    layout = auto_retry.classify(_partial_run({"parsing": 3}), None)
+    assert layout.kind == "permanent" and "did not parse" in layout.why
+
+
 DEPLOY = PROJECT_ROOT / "deploy"
 COMMAND = "/opt/ctforeclosure/venv/bin/ctforeclosure jobs --retry-failed"
 
