@@ -233,3 +233,40 @@ def test_a_digest_waits_for_its_new_york_hour(migrated_engine, mailbox):
     assert all(d[-7:-1] in body for d in first) and later[0][-7:-1] not in body
     assert tomorrow["Subject"] == "[ctforeclosure] 1 update: Bethel"
     assert today["X-CTF-Delivery"] != tomorrow["X-CTF-Delivery"]
+
+
+def test_many_searches_of_one_structure_each_match_their_own(migrated_engine):
+    queries = {
+        "ann@example.org": {"town": "Bethel"},
+        "bob@example.org": {"town": "Hartford"},
+        "cy@example.org": {"town": "Bethel", "status": "disposed"},  # none active
+        "di@example.org": {"status": "active"},  # no bound values at all
+        "ed@example.org": {"q": "DOE"},  # the defendant of every case
+        "fay@example.org": {"q": "ROE"},
+    }
+    with migrated_engine.begin() as conn:
+        for email, query in queries.items():
+            person = staff(conn, email)
+            mine = search(conn, person, query, name=email)
+            subscribe(conn, person, mine, ["new_case"])
+        bethel = new_cases(conn, "Bethel", 2)
+        hartford = new_cases(conn, "Hartford", 1, start=10)
+    _run(migrated_engine, settings())
+    with migrated_engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT u.email, c.docket_no FROM notifications n"
+                " JOIN users u ON u.id = n.user_id"
+                " JOIN case_changes c ON c.id = n.change_id"
+            )
+        ).all()
+    got = {email: sorted(d for e, d in rows if e == email) for email in queries}
+    everything = sorted(bethel + hartford)
+    assert got == {
+        "ann@example.org": bethel,
+        "bob@example.org": hartford,
+        "cy@example.org": [],
+        "di@example.org": everything,
+        "ed@example.org": everything,
+        "fay@example.org": [],
+    }
