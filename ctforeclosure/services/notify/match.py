@@ -151,6 +151,8 @@ def _changed_copy(conn: sa.Connection, dockets: list[str]) -> sa.Table:
                 sa.select(cases).where(cases.c.docket_no.in_(chunk)),
             )
         )
+    if conn.dialect.name == "postgresql":  # a temporary table has no statistics
+        conn.exec_driver_sql(f"ANALYZE {_CHANGED}")
     return copy
 
 
