@@ -270,3 +270,20 @@ def test_many_searches_of_one_structure_each_match_their_own(migrated_engine):
         "ed@example.org": everything,
         "fay@example.org": [],
     }
+
+
+def test_changes_read_again_add_no_second_delivery(migrated_engine):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["new_case"], email_mode="immediate")
+        new_cases(conn, "Bethel", 3)
+    _run(migrated_engine, settings())
+    with migrated_engine.begin() as conn:  # as if two runs had read the same page
+        conn.execute(sa.text("DELETE FROM notify_state"))
+    again = _run(migrated_engine, settings())
+    with migrated_engine.connect() as conn:
+        rows = outbox(conn)
+    assert again.matched.changes == 3
+    assert (again.matched.outbox, again.matched.notifications) == (0, 0)
+    assert len(rows) == 3
