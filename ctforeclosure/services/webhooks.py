@@ -57,11 +57,14 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import logging
 import re
 import secrets
 import socket
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -210,7 +213,8 @@ def _literal_refusal(host: str) -> str | None:
 
 def _origin(parts: SplitResult) -> str:
     """Return the only part of a webhook URL fit for an error text."""
-    return f"{parts.scheme.lower()}://{parts.hostname}"
+    host = parts.hostname
+    return f"{parts.scheme.lower()}://{f'[{host}]' if ':' in host else host}"
 
 
 # -- addresses ----------------------------------------------------------------------
@@ -338,6 +342,8 @@ def deliver(
         parts = urlsplit(check_url(url, allow_hosts))
         if not _TOKEN.fullmatch(delivery_id or ""):
             raise ValueError("the delivery id must be printable ASCII without spaces")
+        if not secret:
+            raise ValueError("the webhook has no signing secret")
     except ValueError as exc:
         return Delivery(False, False, None, str(exc))
     origin = _origin(parts)
@@ -396,6 +402,31 @@ def _pool(
     )
 
 
+class _QuietWhileSending(logging.Filter):
+    """Drop urllib3's own log lines while this thread sends a webhook: at DEBUG
+    they hold the request's path and query, where receivers put their tokens (a
+    crawl's log, served by scrapyd, runs at DEBUG by default)."""
+
+    sending = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.sending, "on", False)
+
+
+_QUIET = _QuietWhileSending()
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry"):
+    logging.getLogger(_name).addFilter(_QUIET)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    _QUIET.sending.on = True
+    try:
+        yield
+    finally:
+        _QUIET.sending.on = False
+
+
 #: One attempt: no retries, no redirects followed, the pool's host being the checked
 #: address rather than the URL's name, and the answer's body left unread.
 _ONCE = {
@@ -414,8 +445,9 @@ def _post(
     origin = _origin(parts)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        response = pool.urlopen("POST", target, body=body, headers=headers, **_ONCE)
-        response.release_conn()
+        with _quiet():
+            response = pool.urlopen("POST", target, body=body, headers=headers, **_ONCE)
+            response.release_conn()
     except urllib3.exceptions.NewConnectionError:  # a ConnectTimeoutError subclass
         raise _Unreachable("connection failed (refused or unreachable)") from None
     except urllib3.exceptions.ConnectTimeoutError:

@@ -4,9 +4,8 @@ that was checked."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
+import logging
 import re
 import socket
 import ssl
@@ -14,6 +13,7 @@ import threading
 import time
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -91,11 +91,17 @@ def receivers():
         receiver.stop()
 
 
-def _recipe_verifies(headers: dict, body: bytes, secret: str) -> bool:
-    """The module docstring's recipe, written out as a receiver would."""
-    signed = headers["X-CTF-Timestamp"].encode() + b"." + body
-    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return hmac.compare_digest("sha256=" + expected, headers["X-CTF-Signature"])
+def _readme_recipe():
+    """Return the README's ``genuine`` function, the receivers' documented check."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    after = readme.split("**Checking a delivery.**", 1)[1]
+    code = after.split("```python\n", 1)[1].split("```", 1)[0]
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
+    return scope["genuine"]
+
+
+genuine = _readme_recipe()
 
 
 def _assert_no_secret_parts(delivery: webhooks.Delivery):
@@ -120,11 +126,24 @@ def test_deliver_posts_signed_json_to_an_allow_listed_receiver(receivers, monkey
     assert headers["X-CTF-Delivery"] == "d-41"
     assert headers["Host"] == f"127.0.0.1:{receiver.server_port}"
     assert abs(int(headers["X-CTF-Timestamp"]) - time.time()) < 60
-    assert _recipe_verifies(headers, body, SECRET)
-    assert not _recipe_verifies(headers, body, "another secret")
+    assert genuine(SECRET, headers, body)
+    assert not genuine("another secret", headers, body)
+    assert not genuine(SECRET, headers, body + b" ")
     assert webhooks.verify(
         SECRET, headers["X-CTF-Timestamp"], headers["X-CTF-Signature"], body
     )
+
+
+def test_deliver_logs_neither_the_url_path_nor_the_secret(receivers, caplog):
+    receiver = receivers(status=500)
+    caplog.set_level(logging.DEBUG)
+
+    webhooks.deliver(receiver.url(), SECRET, PAYLOAD, "d", ["127.0.0.1"])
+    logging.getLogger("urllib3.connectionpool").debug("after: %s", "kept")
+
+    assert len(receiver.received) == 1
+    assert "T0K3N" not in caplog.text and SECRET not in caplog.text
+    assert "after: kept" in caplog.text  # urllib3 is quiet only while we send
 
 
 def test_verify_refuses_a_changed_body_or_an_old_timestamp():
@@ -136,6 +155,16 @@ def test_verify_refuses_a_changed_body_or_an_old_timestamp():
     later = time.time() + webhooks.TOLERANCE_SECONDS + 1
     assert not webhooks.verify(SECRET, stamp, signature, body, now=later)
     assert not webhooks.verify(SECRET, "not a time", signature, body)
+    old = str(int(time.time()) - webhooks.TOLERANCE_SECONDS - 60)
+    replayed = {
+        "X-CTF-Timestamp": old,
+        "X-CTF-Signature": webhooks.sign(SECRET, old, body),
+    }
+    assert genuine(SECRET, {**replayed, "X-CTF-Timestamp": stamp}, body) is False
+    assert genuine(SECRET, replayed, body) is False
+    assert genuine(
+        SECRET, {"X-CTF-Timestamp": stamp, "X-CTF-Signature": signature}, body
+    )
 
 
 @pytest.mark.parametrize(
@@ -206,16 +235,27 @@ def test_deliver_passes_on_how_long_the_receiver_asks_to_wait(
     assert (delivery.retry, delivery.retry_after) == (True, wait)
 
 
-def test_deliver_refuses_a_delivery_id_that_could_split_headers(receivers):
+@pytest.mark.parametrize(
+    ("secret", "delivery_id", "error"),
+    [
+        (
+            SECRET,
+            "d\r\nX-Evil: 1",
+            "the delivery id must be printable ASCII without spaces",
+        ),
+        ("", "d", "the webhook has no signing secret"),
+    ],
+)
+def test_deliver_refuses_what_it_cannot_send_safely(
+    receivers, secret, delivery_id, error
+):
     receiver = receivers()
 
     delivery = webhooks.deliver(
-        receiver.url(), SECRET, PAYLOAD, "d\r\nX-Evil: 1", ["127.0.0.1"]
+        receiver.url(), secret, PAYLOAD, delivery_id, ["127.0.0.1"]
     )
 
-    assert delivery == webhooks.Delivery(
-        False, False, None, "the delivery id must be printable ASCII without spaces"
-    )
+    assert delivery == webhooks.Delivery(False, False, None, error)
     assert receiver.received == []
 
 
@@ -313,7 +353,7 @@ def test_deliver_connects_to_the_address_it_checked(receivers, monkeypatch, tls)
     assert rebound.received == []
     [got] = checked.received
     assert got["headers"]["Host"] == f"{name}:{checked.server_port}"
-    assert _recipe_verifies(got["headers"], got["body"], SECRET)
+    assert genuine(SECRET, got["headers"], got["body"])
 
 
 def test_deliver_tries_the_next_checked_address_when_one_is_unreachable(
@@ -579,8 +619,8 @@ def test_the_case_path_is_the_web_ui_case_page():
         ),
     ],
 )
-def test_payload_text_per_event(judged, event, old, new, text, day):
-    _, case = judged
+def test_payload_text_per_event(event, old, new, text, day):
+    case = {"docket_no": DOCKET, "search_town": "Hartford", "county": "Hartford"}
     change = {
         "id": 7,
         "docket_no": DOCKET,
