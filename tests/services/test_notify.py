@@ -287,3 +287,18 @@ def test_changes_read_again_add_no_second_delivery(migrated_engine):
     assert again.matched.changes == 3
     assert (again.matched.outbox, again.matched.notifications) == (0, 0)
     assert len(rows) == 3
+
+
+def test_changes_that_are_no_event_are_read_once_too(migrated_engine):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["new_case"])
+        [docket] = new_cases(conn, "Bethel", 1)
+    _run(migrated_engine, settings())
+    with migrated_engine.begin() as conn:
+        change(conn, docket, "docket_entry_added", None, {"entry_no": "101.00"})
+    first = _run(migrated_engine, settings())
+    again = _run(migrated_engine, settings())
+    assert (first.matched.changes, first.matched.outbox) == (1, 0)
+    assert again.matched.changes == 0  # the cursor moved past it

@@ -41,7 +41,6 @@ import sqlalchemy as sa
 
 from ctforeclosure.db import (
     aware,
-    case_changes,
     cases,
     notification_outbox,
     notifications,
@@ -249,14 +248,16 @@ def _insert_new(conn, table: sa.Table, rows: list[dict], keys: list[str]) -> int
 
 def _match_page(conn, dockets_of, now, counts, limit) -> bool:
     """Match one page after the stored cursor; return whether more are waiting."""
-    where = [case_changes.c.kind.in_(list(KIND_EVENTS))]
-    page = feed.read_changes(conn, _cursor(conn), limit, where)
-    watchers = _watchers(conn) if page.rows else []
+    # every kind is read, events or not, so that the cursor moves past them all
+    # (a filtered read that finds nothing hands back the cursor it was given)
+    page = feed.read_changes(conn, _cursor(conn), limit)
+    events = [row for row in page.rows if row.kind in KIND_EVENTS]
+    watchers = _watchers(conn) if events else []
     if watchers:
         statements = _statements(conn, watchers, dockets_of, counts)
-        found = _matches_by_search(conn, page.rows, statements)
-        noticed = _noticed(conn, page.rows)
-        outbox, bell = _rows_for(page.rows, watchers, found, noticed, now)
+        found = _matches_by_search(conn, events, statements)
+        noticed = _noticed(conn, events)
+        outbox, bell = _rows_for(events, watchers, found, noticed, now)
         ids = ["subscription_id", "change_id"]
         counts.notifications += _insert_new(conn, notifications, bell, ids)
         counts.outbox += _insert_new(
