@@ -4,9 +4,9 @@ PostgreSQL holding 200,000 cases (issue 18 part 9).
 Creates a throw-away PostgreSQL database, migrates it and fills it with the web UI
 bench's fake cases (``webui_bench.fill``: towns spread as in life, parties, docket
 entries, skip-trace results, leads). Then it saves ``--searches`` searches of mixed
-filters (a town, a county, active or disposed, a judgment type, a filing period, a
-defendant's surname, and combinations), each with an immediate-email subscription
-of every event, moves the matcher's cursor past the history, and writes
+filters (a town, or a county, or a defendant's surname, with or without a status,
+a judgment type or a filing period), each with an immediate-email subscription of
+three events drawn at random, moves the matcher's cursor past the history, and writes
 ``--changes`` new changes (the subscription events' kinds) on random cases, in
 transactions of 500 as crawls write them. It then measures, in the same run:
 
@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ctforeclosure import db, migrate
 from ctforeclosure.services import saved_searches, users
-from ctforeclosure.services.notify.match import match
+from ctforeclosure.services.notify.match import KIND_EVENTS, match
 from ctforeclosure.services.subscriptions import EVENTS
 from ctforeclosure.store import bulk
 from webui.saved_queries import matching_dockets
@@ -64,17 +64,14 @@ def a_filter(rng: random.Random) -> dict:
     shapes = [
         {"town": town},
         {"town": town, "status": "active"},
-        {"county": rng.choice(COUNTIES)},
-        {
-            "county": rng.choice(COUNTIES),
-            "judgment_type": rng.choice(["strict", "sale"]),
-        },
-        {"status": "active", "filed_from": since.isoformat()},
-        {"town": town, "judgment_type": "sale", "filed_from": since.isoformat()},
+        {"town": town, "judgment_type": rng.choice(["strict", "sale"])},
+        {"town": town, "filed_from": since.isoformat()},
+        {"county": rng.choice(COUNTIES), "judgment_type": "sale", "status": "active"},
+        {"county": rng.choice(COUNTIES), "filed_from": since.isoformat()},
         {"q": rng.choice(SURNAMES[:300])},
         {"q": rng.choice(SURNAMES[:300]), "county": rng.choice(COUNTIES)},
         {"status": "disposed", "town": town},
-        {"judgment_type": "strict", "status": "active"},
+        {"town": town, "judgment_type": "sale", "filed_from": since.isoformat()},
     ]
     return rng.choice(shapes)
 
@@ -109,7 +106,7 @@ def save_searches(engine: sa.Engine, count: int, rng: random.Random) -> None:
                 {
                     "user_id": owner.id,
                     "saved_search_id": search.id,
-                    "events": list(EVENTS),
+                    "events": rng.sample(EVENTS, 3),
                     "email_mode": "immediate",
                     "digest_hour": None,
                     "created_at": now,
@@ -140,24 +137,23 @@ def write_changes(engine: sa.Engine, dockets: list[str], count: int, rng) -> Non
 
 def baseline(engine: sa.Engine) -> tuple[set, float]:
     """Run every subscribed search as a full query; return the (search, docket)
-    pairs among the new changes' dockets, and the seconds it took."""
+    pairs of the new changes its subscription wants, and the seconds it took."""
     began = time.perf_counter()
     found = set()
+    c, s = db.case_changes.c, db.subscriptions.c
     with engine.connect() as conn:
-        changed = set(
-            conn.execute(
-                sa.select(db.case_changes.c.docket_no).where(
-                    db.case_changes.c.field == "bench"
-                )
-            ).scalars()
-        )
-        searches = saved_searches.by_ids(
-            conn, conn.execute(sa.select(db.subscriptions.c.saved_search_id)).scalars()
-        )
+        kinds: dict[str, set] = {}
+        for docket, kind in conn.execute(
+            sa.select(c.docket_no, c.kind).where(c.field == "bench")
+        ):
+            kinds.setdefault(docket, set()).add(KIND_EVENTS[kind])
+        wanted = dict(conn.execute(sa.select(s.saved_search_id, s.events)).all())
+        searches = saved_searches.by_ids(conn, wanted)
         for search in searches.values():
             statement, bound = matching_dockets(conn, search, search.owner)
+            events = set(wanted[search.id])
             for docket in conn.execute(statement, bound).scalars():
-                if docket in changed:
+                if kinds.get(docket, set()) & events:
                     found.add((search.id, docket))
     return found, time.perf_counter() - began
 
@@ -210,11 +206,9 @@ def measure(engine: sa.Engine, args) -> None:
     print(
         f"  the matcher is {ratio:.1f}x faster (target >= {TARGET_RATIO:.0f}x): {met}"
     )
-    # a derived sale date of a case with a sale notice is no event: the matcher
-    # leaves those out, the baseline (kinds aside) does not
     print(
         f"  same matches: {got == expected} ({len(got):,} pairs by the matcher, "
-        f"{len(expected - got):,} more by the baseline)",
+        f"{len(expected ^ got):,} differ from the baseline's)",
         flush=True,
     )
 

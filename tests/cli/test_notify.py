@@ -81,3 +81,24 @@ def test_a_run_killed_mid_batch_is_finished_by_the_next(
     summary = rerun.stdout.strip().splitlines()[-1]
     assert summary.startswith("notify: ")
     assert "@" not in summary and "HHD" not in summary  # counts, no personal data
+
+
+def test_notify_exits_1_with_one_line_when_the_database_is_down(tmp_path):
+    from click.testing import CliRunner
+
+    from ctforeclosure.cli.app import main
+    from tests.services.notify_parts import free_port
+
+    down = f"postgresql+psycopg://ctf@127.0.0.1:{free_port()}/ctf"
+    result = CliRunner().invoke(main, ["notify"], env={"DATABASE_URL": down})
+    assert result.exit_code == 1
+    assert result.output.startswith("routine notify failed: ")
+    assert "Traceback" not in result.output
+
+
+def test_notify_with_nothing_to_do_prints_its_counts(migrated_db_url):
+    rerun = subprocess.run(
+        COMMAND, env=_env(migrated_db_url), capture_output=True, text=True
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout.startswith("notify: 0 changes read, 0 deliveries queued")

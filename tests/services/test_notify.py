@@ -233,3 +233,72 @@ def test_a_digest_waits_for_its_new_york_hour(migrated_engine, mailbox):
     assert all(d[-7:-1] in body for d in first) and later[0][-7:-1] not in body
     assert tomorrow["Subject"] == "[ctforeclosure] 1 update: Bethel"
     assert today["X-CTF-Delivery"] != tomorrow["X-CTF-Delivery"]
+
+
+def test_many_searches_of_one_structure_each_match_their_own(migrated_engine):
+    queries = {
+        "ann@example.org": {"town": "Bethel"},
+        "bob@example.org": {"town": "Hartford"},
+        "cy@example.org": {"town": "Bethel", "status": "disposed"},  # none active
+        "di@example.org": {"status": "active"},  # no bound values at all
+        "ed@example.org": {"q": "DOE"},  # the defendant of every case
+        "fay@example.org": {"q": "ROE"},
+    }
+    with migrated_engine.begin() as conn:
+        for email, query in queries.items():
+            person = staff(conn, email)
+            mine = search(conn, person, query, name=email)
+            subscribe(conn, person, mine, ["new_case"])
+        bethel = new_cases(conn, "Bethel", 2)
+        hartford = new_cases(conn, "Hartford", 1, start=10)
+    _run(migrated_engine, settings())
+    with migrated_engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT u.email, c.docket_no FROM notifications n"
+                " JOIN users u ON u.id = n.user_id"
+                " JOIN case_changes c ON c.id = n.change_id"
+            )
+        ).all()
+    got = {email: sorted(d for e, d in rows if e == email) for email in queries}
+    everything = sorted(bethel + hartford)
+    assert got == {
+        "ann@example.org": bethel,
+        "bob@example.org": hartford,
+        "cy@example.org": [],
+        "di@example.org": everything,
+        "ed@example.org": everything,
+        "fay@example.org": [],
+    }
+
+
+def test_changes_read_again_add_no_second_delivery(migrated_engine):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["new_case"], email_mode="immediate")
+        new_cases(conn, "Bethel", 3)
+    _run(migrated_engine, settings())
+    with migrated_engine.begin() as conn:  # as if two runs had read the same page
+        conn.execute(sa.text("DELETE FROM notify_state"))
+    again = _run(migrated_engine, settings())
+    with migrated_engine.connect() as conn:
+        rows = outbox(conn)
+    assert again.matched.changes == 3
+    assert (again.matched.outbox, again.matched.notifications) == (0, 0)
+    assert len(rows) == 3
+
+
+def test_changes_that_are_no_event_are_read_once_too(migrated_engine):
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["new_case"])
+        [docket] = new_cases(conn, "Bethel", 1)
+    _run(migrated_engine, settings())
+    with migrated_engine.begin() as conn:
+        change(conn, docket, "docket_entry_added", None, {"entry_no": "101.00"})
+    first = _run(migrated_engine, settings())
+    again = _run(migrated_engine, settings())
+    assert (first.matched.changes, first.matched.outbox) == (1, 0)
+    assert again.matched.changes == 0  # the cursor moved past it

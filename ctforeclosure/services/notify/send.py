@@ -184,6 +184,8 @@ def _units(items: list) -> list[list]:
 def _email(unit: list, settings: SendSettings) -> tuple[str | None, bool]:
     """Send one email (a digest when the subscription collects them); return the
     error (None: sent) and whether retrying may help."""
+    if unit[0].email_mode == "off":
+        return "the subscription no longer sends email", False
     if not settings.smtp.smtp_enabled:
         return "no SMTP server configured (SMTP_HOST)", True
     sender = settings.smtp.email_from
