@@ -34,9 +34,15 @@ def _env(url: str) -> dict:
     }
 
 
-def _wait_for(receiver: Receiver, posts: int, seconds: float = 60) -> None:
+def _wait_for(
+    receiver: Receiver, posts: int, process: subprocess.Popen, seconds: float = 60
+) -> None:
+    """Wait for the posts; a notify run that ended first is told with its output."""
     deadline = time.monotonic() + seconds
     while len(receiver.posts) < posts:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"notify ended ({process.returncode}): {out}{err}")
         assert time.monotonic() < deadline, "the receiver got too few posts"
         time.sleep(0.02)
 
@@ -55,8 +61,14 @@ def test_a_run_killed_mid_batch_is_finished_by_the_next(
         new_cases(conn, "Hartford", 5, start=50)
     serve(receiver)
     try:
-        first = subprocess.Popen(COMMAND, env=_env(migrated_db_url))
-        _wait_for(receiver, 4)
+        first = subprocess.Popen(
+            COMMAND,
+            env=_env(migrated_db_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _wait_for(receiver, 4, first)
         first.send_signal(signal.SIGKILL)
         assert first.wait(timeout=30) == -signal.SIGKILL
         killed_at = len(receiver.posts)
