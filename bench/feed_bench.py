@@ -24,23 +24,18 @@ a speed.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
-from floor import Ratio, machine
+from floor import Ratio, machine, throwaway_postgres
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ctforeclosure import db, migrate
 from ctforeclosure.store import feed
 
-PG_ADMIN_URL = os.environ.get(
-    "CTF_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 #: Target: the feed within this many times the plain keyset floor (1,000 a page).
 TARGET = 1.5
 TARGET_PAGE = 1000
@@ -158,13 +153,7 @@ def main() -> int:
     parser.add_argument("--pages", type=int, nargs="+", default=[100, 1000])
     args = parser.parse_args()
     print(machine(), flush=True)
-    name = f"ctf_feed_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(PG_ADMIN_URL).set(database=name)
-    url_text = url.render_as_string(hide_password=False)
-    try:
+    with throwaway_postgres("ctf_feed_bench") as url_text:
         migrate.upgrade(url_text)
         engine = db.make_engine(url_text)
         began = time.perf_counter()
@@ -183,10 +172,6 @@ def main() -> int:
         held.rollback()
         held.close()
         engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return 0
 
 

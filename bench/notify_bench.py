@@ -27,16 +27,14 @@ BENCHMARKS.md; nothing here asserts a speed.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from floor import machine
+from floor import machine, throwaway_postgres
 from webui_bench import SURNAMES, TOWNS_AND_COUNTIES, fill
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,9 +46,6 @@ from ctforeclosure.services.subscriptions import EVENTS
 from ctforeclosure.store import bulk
 from webui.saved_queries import matching_dockets
 
-PG_ADMIN_URL = os.environ.get(
-    "CTF_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 TARGET_SECONDS = 5.0
 TARGET_RATIO = 10.0
 KINDS = ("new_case", "judgment", "law_day", "sale_moved", "disposition", "sale_date")
@@ -222,13 +217,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="profile the matcher")
     args = parser.parse_args()
     print(machine(), flush=True)
-    name = f"ctf_notify_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(PG_ADMIN_URL).set(database=name)
-    url_text = url.render_as_string(hide_password=False)
-    try:
+    with throwaway_postgres("ctf_notify_bench") as url_text:
         migrate.upgrade(url_text)
         began = time.perf_counter()
         fill(url_text, args.cases, 2, 2, args.seed)
@@ -236,10 +225,6 @@ def main() -> int:
         engine = db.make_engine(url_text)
         measure(engine, args)
         engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     return 0
 
 
