@@ -1,0 +1,100 @@
+"""A node cut from PostgreSQL mid-crawl: it spools, replays, and nothing is lost.
+
+On hosts of their own (tests/netns/hosts.py): PostgreSQL, scrapyd node ``a`` and the
+replica. Node ``a`` crawls a few towns; mid-crawl every packet between it and the
+database host is dropped for PARTITION_SECONDS (the replica stays reachable), then
+the link heals, ``ctforeclosure spool replay`` runs on the node, and the database
+must hold exactly the replica's cases: none lost, none twice.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from ctforeclosure.cli.app import main
+from tests.scrapyd.cluster import BIN
+
+from .conftest import (
+    JOB_SETTINGS,
+    ReplicaHost,
+    node_env,
+    operator_env,
+    start_nodes,
+    stored_dockets,
+    wait_until,
+)
+
+pytestmark = pytest.mark.netns
+
+TOWNS = ("Bethel", "Bethany", "Berlin")
+CASES = 60
+PARTITION_SECONDS = 45
+
+
+def _schedule(node_url: str) -> str:
+    args = ["schedule", "--nodes", node_url, "--batch-size", str(len(TOWNS))]
+    for town in TOWNS:
+        args += ["--town", town]
+    for setting in JOB_SETTINGS:
+        args += ["--set", setting]
+    args += ["--arg", "status=all", "--arg", "property=all"]  # as the truth has them
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    (line,) = result.output.splitlines()
+    return line.split("\t")[0]
+
+
+def _finished(node, job_id: str) -> bool:
+    listing = node.get("listjobs.json", project="ctforeclosure")
+    return any(job["id"] == job_id for job in listing["finished"])
+
+
+def test_a_node_cut_from_the_database_spools_then_replays_every_case(
+    network, pg_host, tmp_path, monkeypatch
+):
+    began = time.monotonic()
+    replica = ReplicaHost(network, TOWNS, CASES)
+    nodes = {}
+    try:
+        nodes = start_nodes(network, tmp_path, pg_host.url, replica)
+        for name, value in operator_env().items():
+            monkeypatch.setenv(name, value)
+        truth = sorted(case["docket_no"] for case in replica.truth())
+        assert len(truth) == CASES
+        job_id = _schedule(nodes["a"].url)
+        wait_until(
+            lambda: (
+                len(stored_dockets(pg_host.url)) >= 5 or _finished(nodes["a"], job_id)
+            ),
+            120,
+            "nothing stored",
+        )
+        network.partition("a", "pg")
+        cut_at = len(stored_dockets(pg_host.url))
+        time.sleep(PARTITION_SECONDS)
+        network.heal("a", "pg")
+        wait_until(lambda: _finished(nodes["a"], job_id), 180, "job never finished")
+        assert cut_at < CASES, "the crawl was over before the partition"
+
+        replay = subprocess.run(
+            [*network.run_in("a"), str(BIN / "ctforeclosure"), "spool", "replay"],
+            env=node_env(tmp_path, "data-a", pg_host.url, replica),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        print(replay.stdout, replay.stderr)
+        assert replay.returncode == 0, replay.stderr[-2000:]
+        stored = stored_dockets(pg_host.url)
+        assert len(stored) == len(set(stored)), "a case stored twice"
+        assert sorted(stored) == truth
+    finally:
+        for node in nodes.values():
+            node.stop()
+        replica.stop()
+        print(f"partition scenario: {time.monotonic() - began:.0f} s")
