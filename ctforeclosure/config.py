@@ -141,6 +141,10 @@ class Config:
     scrapy_job: str | None = None
     scrapy_check: bool = False
     node_name: str | None = None
+    # A running crawl's heartbeat, and how old it may get before the crawl is lost
+    # (ctforeclosure.extensions.heartbeat, ctforeclosure.jobs.lost_jobs).
+    crawl_heartbeat_seconds: float = 60.0
+    crawl_lost_minutes: float = 10.0
     # Alerts (ctforeclosure.services.alerts.AlertChannels).
     alert_webhook_url: str | None = None
     alert_email_from: str | None = None
@@ -253,7 +257,27 @@ def _crawl_fields() -> dict:
         "scrapy_check": bool(_env("SCRAPY_CHECK")),
         # The name crawl runs give this scrapyd node (default: the host name).
         "node_name": _env("CTF_NODE"),
+        # Seconds between a running crawl's heartbeats (default 60: at most one a
+        # minute); tests shorten it.
+        "crawl_heartbeat_seconds": _positive("CTF_CRAWL_HEARTBEAT_SECONDS", 60.0),
+        # Minutes without a heartbeat (fractions allowed) after which a crawl whose
+        # node does not run it any more is lost (default 10).
+        "crawl_lost_minutes": _positive("CTF_CRAWL_LOST_MINUTES", 10.0),
     }
+
+
+def _positive(name: str, default: float) -> float:
+    """Read a positive number, or raise ValueError naming the variable."""
+    text = _env(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be a positive number, got {text!r}")
+    return value
 
 
 def _alert_fields() -> dict:

@@ -83,7 +83,17 @@ crawl_runs = sa.Table(
     sa.Column("checks", JSON, nullable=False, default=list),  # monitor results
     sa.Column("notes", JSON, nullable=False, default=list),  # fallbacks, mismatches
     sa.Column("stats", JSON),
+    # Migration 0022 (extensions.crawl_outcome, jobs.lost_jobs): complete | partial
+    # | failed | lost (NULL while running), the towns not finished, the towns
+    # finished so far (with each heartbeat) and the last heartbeat.
+    sa.Column("outcome", sa.String(16), index=True),
+    sa.Column("incomplete_towns", JSON),
+    sa.Column("completed_towns", JSON),
+    sa.Column("heartbeat_at", TS),
 )
+
+#: What a crawl came to (``crawl_runs.outcome``, ``crawl_jobs.outcome``).
+CRAWL_OUTCOMES = ("complete", "partial", "failed", "lost")
 
 # Crawl jobs (migration 0018; ctforeclosure/jobs/crawl_jobs.py): every job posted to
 # scrapyd, with who started it (kept here by job id, never a scrapyd argument), its
@@ -111,6 +121,9 @@ crawl_jobs = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False, server_default="1"),
     sa.Column("failure_reason", sa.String(300)),
     sa.Column("failure_class", sa.String(16)),  # transient | permanent
+    # Migration 0022: the run's outcome and incomplete towns (a retry's towns).
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("incomplete_towns", JSON),
     sa.CheckConstraint(
         "status IN ('pending', 'running', 'finished', 'failed', 'cancelled')",
         name="status",

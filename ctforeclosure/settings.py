@@ -153,6 +153,9 @@ EXTENSIONS = {
     "ctforeclosure.extensions.skiptrace.SkipTrace": 400,
     # A crawl_runs row per crawl, with end-of-crawl checks (extensions.crawl_checks).
     "ctforeclosure.extensions.crawl_run.CrawlRun": 500,
+    # The running crawl's heartbeat on its crawl_runs row, with the towns done, every
+    # CTF_CRAWL_HEARTBEAT_SECONDS (default 60), so a lost crawl is found.
+    "ctforeclosure.extensions.heartbeat.CrawlHeartbeat": 550,
     # Webhook/email alert when a crawl ends with anything but "finished" or its
     # checks fail; off unless ALERT_WEBHOOK_URL or SMTP_HOST + ALERT_EMAIL_TO are set.
     "ctforeclosure.extensions.alerts.CrawlAlerts": 600,
@@ -162,6 +165,9 @@ EXTENSIONS = {
     # One updating progress line on stdout, only when stdout is a terminal.
     "ctforeclosure.extensions.progress.CrawlProgress": 800,
 }
+# How far a town's "site says n" and "we parsed m" may differ before the crawl
+# counts the town incomplete (outcome partial: extensions.crawl_outcome); default 0.
+CTF_TOWN_COUNT_TOLERANCE = 0
 # Off: no progress line even on a terminal (logs are unchanged either way).
 PROGRESS_ENABLED = True
 

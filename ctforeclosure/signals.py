@@ -15,6 +15,9 @@ TOWN_STAT_PREFIX = "ctf/town/"
 #: ``ctf/listed/<canonical town>``: dockets a complete search of the town listed
 #: (the upsert pipeline, per ``town_search_complete``).
 LISTED_STAT_PREFIX = "ctf/listed/"
+#: ``ctf/case_pages_given_up/<canonical town>``: case pages of the town the cases
+#: spider gave up on (its listing kept); the town counts as incomplete.
+CASE_PAGES_GIVEN_UP_PREFIX = "ctf/case_pages_given_up/"
 
 #: The cases spider finished a *complete* search of one town (every results page
 #: read). kwargs: ``town`` (canonical name), ``dockets`` (set of compact dockets the
@@ -49,6 +52,9 @@ class CrawlRunRecord:
     finish_reason: str
     #: ``[{"name", "passed", "message"}]``, one per end-of-crawl check.
     checks: list[dict] = field(default_factory=list)
+    outcome: str = "complete"  # complete | partial | failed
+    #: The towns the crawl did not finish (``extensions.crawl_outcome``).
+    incomplete_towns: list[str] = field(default_factory=list)
 
     @property
     def failed_checks(self) -> list[str]:

@@ -47,7 +47,7 @@ def _config_variables() -> tuple[str, ...]:
     from ctforeclosure import config
 
     source = Path(config.__file__).read_text(encoding="utf-8")
-    names = set(re.findall(r'_(?:env|flag|list)\(\s*"([A-Z0-9_]+)"', source))
+    names = set(re.findall(r'_(?:env|flag|list|positive)\(\s*"([A-Z0-9_]+)"', source))
     names |= set(config.SKIPTRACE_LIMIT_VARS)
     # The data folder is set per test below (XDG_DATA_HOME only decides its
     # default); where Chromium lives is a fact of the machine, not a setting.

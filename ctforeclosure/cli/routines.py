@@ -25,6 +25,7 @@ import click
 from ctforeclosure import config, db
 from ctforeclosure.cli.group import unavailable_error, unavailable_message
 from ctforeclosure.cli.progress import StepBar
+from ctforeclosure.cli.scrapyd import record_posted
 from ctforeclosure.ops import backup as backups
 from ctforeclosure.ops.settings import OpsSettings
 from ctforeclosure.services import alerts
@@ -178,6 +179,7 @@ def crawl(stagger: float) -> None:
         jobs = scheduling.schedule(all_towns=True, stagger=stagger)
     except scheduling.NoNodes as exc:
         raise _no_nodes(exc) from exc
+    record_posted(jobs, spider="cases")
     click.echo(f"{len(jobs)} crawl jobs scheduled")
 
 
@@ -192,6 +194,7 @@ def sales() -> None:
         jobs = scheduling.schedule(all_towns=True, spider="sales")
     except scheduling.NoNodes as exc:
         raise _no_nodes(exc) from exc
+    record_posted(jobs, spider="sales")
     click.echo(f"{len(jobs)} sales crawl job scheduled")
 
 

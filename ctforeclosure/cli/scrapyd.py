@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ctforeclosure import config, db, towns
 from ctforeclosure.cli.group import unavailable_error
-from ctforeclosure.jobs import auto_retry, crawl_jobs, scheduling
+from ctforeclosure.jobs import auto_retry, crawl_jobs, lost_jobs, scheduling
 from ctforeclosure.jobs.scrapyd_api import ScrapydError
 from ctforeclosure.store import site_budget
 
@@ -99,8 +99,23 @@ def schedule(
         raise click.BadParameter(str(exc)) from exc
     except (ScrapydError, scheduling.NoNodes) as exc:
         raise click.ClickException(str(exc)) from exc
+    record_posted(jobs, spider=spider, args=extra_args)
     for job in jobs:
         click.echo(f"{job.job_id}\t{job.node}\t{', '.join(job.towns) or 'all towns'}")
+
+
+def record_posted(jobs, *, spider: str, args: dict | None = None) -> None:
+    """Record jobs just posted in ``crawl_jobs`` (with their towns and node), as the
+    web UI does, so a job lost before any sync is still known. The jobs are posted
+    either way: a database that cannot record them is said on stderr."""
+    engine = db.make_engine(config.load().database_url)
+    try:
+        with engine.begin() as conn:
+            crawl_jobs.record(conn, jobs, spider=spider, args=args)
+    except SQLAlchemyError as exc:
+        click.echo(f"jobs not recorded: {_first_line(exc)}", err=True)
+    finally:
+        engine.dispose()
 
 
 @click.command()
@@ -113,9 +128,12 @@ def schedule(
 @click.option(
     "--retry-failed",
     is_flag=True,
-    help="Record the jobs' states in the database, then post again the crawls that "
-    "failed for a transient reason (up to 3 times, 5, 25 and 125 minutes after "
-    "each failure; never while paused). Prints what it retried.",
+    help="Record the jobs' states in the database, mark lost the crawls whose "
+    "heartbeat is older than CTF_CRAWL_LOST_MINUTES and whose node does not run "
+    "them, then post again the crawls that failed for a transient reason (up to 3 "
+    "times, 5, 25 and 125 minutes after each failure; lost ones at once; partial "
+    "and lost ones only their incomplete towns; never while paused). Prints what "
+    "it found lost and what it retried.",
 )
 def jobs(nodes, alert_crashed, retry_failed):
     """List jobs on every node: state, times, finish reason, items, failure reason."""
@@ -164,12 +182,16 @@ def _retry_failed(nodes: list[str] | None, listing=None) -> None:
         paused = bool(
             (site_budget.SiteBudget(engine).pause_state() or {}).get("paused")
         )
+        lost = lost_jobs.detect(engine)
         try:
             outcome = auto_retry.retry_due(engine, paused=paused)
         except (ScrapydError, scheduling.NoNodes) as exc:
             raise click.ClickException(str(exc)) from exc
     finally:
         engine.dispose()
+    for run in lost:
+        towns_left = ", ".join(run.incomplete_towns) or "none"
+        click.echo(f"lost {run.job_id} (crawl run #{run.run_id}): towns {towns_left}")
     for row, decision, posted in outcome:
         if posted:
             click.echo(f"retried {row.job_id} as {', '.join(posted)} ({decision.why})")

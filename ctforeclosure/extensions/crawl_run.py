@@ -10,10 +10,14 @@ site count vs rows parsed, and the results of the end-of-crawl checks
 (``ctforeclosure.extensions.crawl_checks``); then ``signals.crawl_recorded`` hands the
 closed run to whoever listens (the alerts extension).
 
-Status: ``finished`` (finish reason "finished", nothing spooled), ``spooled`` (the
-database failed mid-crawl: items wait in the spool), or ``failed`` (any other finish
-reason). A database that is down at close: the closing values are saved beside the
-spool and ``ctforeclosure spool replay`` writes them.
+Status, how the crawl process closed: ``finished`` (finish reason "finished", nothing
+spooled), ``spooled`` (the database failed mid-crawl: items wait in the spool), or
+``failed`` (any other finish reason); ``lost`` when ``ctforeclosure jobs
+--retry-failed`` finds it dead (``ctforeclosure.jobs.lost_jobs``). Outcome, what the
+crawl came to: ``complete``, ``partial`` or ``failed`` with its incomplete towns
+(``ctforeclosure.extensions.crawl_outcome``), or ``lost``. A database that is down
+at close: the closing values are saved beside the spool and ``ctforeclosure spool
+replay`` writes them.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import sqlalchemy as sa
 from scrapy import signals as scrapy_signals
 
 from ctforeclosure import config, signals
-from ctforeclosure.extensions import crawl_stats
+from ctforeclosure.extensions import crawl_outcome, crawl_stats
 from ctforeclosure.extensions.crawl_checks import run_checks
 from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.store import crawl_runs
@@ -34,7 +38,7 @@ from ctforeclosure.store import crawl_runs
 logger = logging.getLogger(__name__)
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     """Return the first line of a database error (the driver's, when it has one)."""
     return str(getattr(exc, "orig", exc)).splitlines()[0]
 
@@ -77,34 +81,63 @@ class CrawlRun:
                     started_at=self.started_at,
                 )
         except sa.exc.SQLAlchemyError as exc:
-            logger.error("Could not write the crawl run: %s", _first_line(exc))
+            logger.error("Could not write the crawl run: %s", first_line(exc))
             return
         self.database.crawl_id = self.run_id
         logger.info("Crawl run #%s opened", self.run_id)
 
     async def spider_closed(self, spider, reason) -> None:
         """Complete the run's row, then hand the closed run to the listeners."""
+        incomplete, outcome = self._outcome(spider, reason)
         if self.run_id is None:
             return
         stats = dict(self.stats.get_stats())
         stats["finish_reason"] = reason
         checks = run_checks(self.crawler, stats, self._cases_before(stats))
         values = self._closing_values(stats, reason, checks)
+        values |= {
+            "outcome": outcome,
+            "incomplete_towns": incomplete,
+            "completed_towns": crawl_outcome.towns_done(spider),
+        }
         record = signals.CrawlRunRecord(
-            id=self.run_id, status=values["status"], finish_reason=reason, checks=checks
+            id=self.run_id,
+            status=values["status"],
+            finish_reason=reason,
+            checks=checks,
+            outcome=outcome,
+            incomplete_towns=incomplete,
         )
         if self._save(values):
             failed = record.failed_checks
             logger.info(
-                "Crawl run #%s closed: %s (%s)%s",
+                "Crawl run #%s closed: %s, %s (%s)%s%s",
                 self.run_id,
                 record.status,
+                outcome,
                 reason,
+                f"; {len(incomplete)} town(s) incomplete" if incomplete else "",
                 f"; FAILED CHECKS: {', '.join(failed)}" if failed else "",
             )
         await self.crawler.signals.send_catch_log_async(
             signal=signals.crawl_recorded, record=record
         )
+
+    def _outcome(self, spider, reason: str) -> tuple[list[str], str]:
+        """Decide the crawl's outcome and incomplete towns; put them in the stats
+        (the crawl command's exit status and scrapyd's log read them there)."""
+        settings = self.crawler.settings
+        tolerance = settings.getint(crawl_outcome.TOLERANCE_SETTING, 0)
+        stats = self.stats.get_stats()
+        incomplete = crawl_outcome.incomplete_towns(spider, stats, tolerance)
+        outcome = crawl_outcome.outcome(reason, incomplete, settings)
+        self.stats.set_value(crawl_outcome.OUTCOME_STAT, outcome)
+        if incomplete:
+            self.stats.set_value(
+                crawl_outcome.INCOMPLETE_STAT,
+                crawl_outcome.TOWN_SEPARATOR.join(incomplete),
+            )
+        return incomplete, outcome
 
     def _cases_before(self, stats: dict) -> dict[str, int]:
         """Return the stored cases, before this crawl, of the towns it found empty."""
@@ -148,7 +181,7 @@ class CrawlRun:
                 "Could not complete crawl run #%s (%s); saved to %s for "
                 "`ctforeclosure spool replay`",
                 self.run_id,
-                _first_line(exc),
+                first_line(exc),
                 path,
             )
             return False

@@ -8,8 +8,11 @@ it is what its staff would notice. :func:`classify` reads a failed job's crawl r
 record (its Scrapy stats) or, for a job that crashed before a run was recorded,
 scrapyd's failure reason. :func:`decide` says whether and when a failed job is
 retried: at most :data:`MAX_RETRIES` times, :data:`DELAYS` after each failure,
-never while the kill switch is on. ``ctforeclosure jobs --retry-failed`` (a timer
-and a cron line in ``deploy/``, every 5 minutes) runs :func:`retry_due`.
+never while the kill switch is on. A partial crawl (some towns not complete) is
+transient, and so is a lost one (:mod:`ctforeclosure.jobs.lost_jobs`, retried at
+once): their retries post only the incomplete towns. ``ctforeclosure jobs
+--retry-failed`` (a timer and a cron line in ``deploy/``, every 5 minutes) finds the
+lost crawls, then runs :func:`retry_due`.
 """
 
 from __future__ import annotations
@@ -88,6 +91,9 @@ def classify(run, reason: str | None) -> Failure:
     finish_reason = (run.finish_reason if run is not None else None) or ""
     if finish_reason == "robots_forbidden" or _stat(stats, "ctf/robots_forbidden"):
         return Failure(PERMANENT, "robots.txt refuses the crawl: not retried")
+    if run is not None and run.outcome == "partial":
+        count = len(run.incomplete_towns or ())
+        return Failure(TRANSIENT, f"{count} town(s) not complete: those run again")
     if finish_reason == "database_unavailable" or (
         reason and _TRANSIENT_REASON.search(reason)
     ):
@@ -110,7 +116,9 @@ def decide(row, *, paused: bool, now: datetime) -> Decision:
         return Decision(False, row.failure_reason or "not a transient failure")
     if row.attempt > MAX_RETRIES:
         return Decision(False, f"failed {row.attempt} times: no more automatic retries")
-    due = (aware(row.ended_at) or aware(row.created_at)) + DELAYS[row.attempt - 1]
+    # A lost job waited its threshold (CTF_CRAWL_LOST_MINUTES) already: no delay.
+    delay = timedelta(0) if row.outcome == "lost" else DELAYS[row.attempt - 1]
+    due = (aware(row.ended_at) or aware(row.created_at)) + delay
     if paused:
         return Decision(False, "the kill switch is on", due)
     if now < due:

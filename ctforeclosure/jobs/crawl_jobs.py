@@ -158,8 +158,9 @@ def failure_of(job: scheduling.Job, run) -> str | None:
     """Return why a job that ended failed, or None if it did not.
 
     A job fails when scrapyd's log says so (a crash, a finish reason other than
-    "finished", critical errors), its crawl run says ``failed``, or a check of
-    its run failed (a site that never answered still "finishes").
+    "finished", critical errors), its crawl run says ``failed`` or ``partial``
+    (some towns not complete), or a check of its run failed (a site that never
+    answered still "finishes").
     """
     if job.state == "failed":
         return job.reason or "failed"
@@ -167,6 +168,9 @@ def failure_of(job: scheduling.Job, run) -> str | None:
         return None
     if run.status == "failed":
         return f"finish_reason {run.finish_reason}"
+    if run.outcome == "partial":
+        towns = ", ".join(run.incomplete_towns or ())
+        return f"partial: towns not complete: {towns}"[: scheduling.MAX_REASON]
     failed = [
         c.get("message") or c.get("name")
         for c in run.checks or ()
@@ -234,6 +238,9 @@ def _state_values(job: scheduling.Job, run) -> dict[str, Any]:
         "started_at": _moment(job.start_time),
         "ended_at": _moment(job.end_time),
     }
+    if run is not None and run.outcome is not None:
+        values["outcome"] = run.outcome
+        values["incomplete_towns"] = list(run.incomplete_towns or ())
     if job.state in ("finished", "failed"):
         reason = failure_of(job, run)
         values["status"] = "failed" if reason else "finished"
@@ -266,7 +273,9 @@ def retry(
 ) -> list[scheduling.ScheduledJob]:
     """Post a failed or cancelled job again (same spider, towns, arguments); record it.
 
-    Raises :class:`NotRetryable` for a job in another state, and whatever
+
+    A partial or lost job posts only its incomplete towns. Raises
+    :class:`NotRetryable` for a job in another state, and whatever
     :func:`scheduling.schedule` raises (no node, a node refusing).
     """
     if row.status not in RETRYABLE:
@@ -275,6 +284,8 @@ def retry(
             "only a failed or cancelled job is retried"
         )
     towns = list(row.towns or [])
+    if row.outcome in ("partial", "lost") and row.incomplete_towns:
+        towns = list(row.incomplete_towns)
     jobs = scheduling.schedule(
         towns=towns or None,
         all_towns=not towns,

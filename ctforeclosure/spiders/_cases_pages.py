@@ -17,6 +17,7 @@ spider is declared in :class:`CasePagesSpider`.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -25,7 +26,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from ctforeclosure import dockets
+from ctforeclosure import dockets, signals
 from ctforeclosure.items import CaseItem, listing_hash
 from ctforeclosure.parsers import judiciary as j
 from ctforeclosure.parsers.derive import derive
@@ -54,6 +55,8 @@ class CasePagesSpider(Protocol):
     direct_case_pages: bool
     #: docket -> (listing hash, when its page was read): the store's answer at start.
     stored_cases: dict
+    #: town -> its case page requests not answered yet (a town is done at 0).
+    pages_open: Counter[str]
 
 
 if TYPE_CHECKING:
@@ -87,6 +90,7 @@ class CasePagesMixin(_SpiderBase):
     def _case_request(self, listing: dict, jar, cookies, tries: int) -> scrapy.Request:
         docket = listing["docket_no"]
         direct = self.direct_case_pages and tries == 1
+        self.pages_open[listing.get("search_town")] += 1
         if direct:
             url = self.base_url + CASE_PAGE_PATH.format(compact=docket)
         else:
@@ -113,6 +117,7 @@ class CasePagesMixin(_SpiderBase):
         @scrapes docket_no caption parties docket_entries detail_fetched
         @values detail_fetched True
         """
+        self.pages_open[listing.get("search_town")] -= 1
         text = response.text
         kind = j.page_kind(text)
         if kind != "case" or j.truncated(text):
@@ -175,6 +180,8 @@ class CasePagesMixin(_SpiderBase):
             yield self._case_request(listing, jar, None, tries + 1)
             return
         self.crawler.stats.inc_value("ctf/errors/case_page")
+        town = listing.get("search_town")
+        self.crawler.stats.inc_value(f"{signals.CASE_PAGES_GIVEN_UP_PREFIX}{town}")
         logger.error(
             "case %s: no case page after %d tries (%s)",
             listing["docket_no"],
@@ -190,6 +197,7 @@ class CasePagesMixin(_SpiderBase):
         """
         request = failure.request
         listing, tries = request.cb_kwargs["listing"], request.cb_kwargs["tries"]
+        self.pages_open[listing.get("search_town")] -= 1
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             tries = self.case_attempts  # robots.txt, the site budget: no retry
         reason = f"page not fetched: {failure.value}"

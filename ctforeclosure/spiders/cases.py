@@ -44,7 +44,7 @@ missing without a message is a layout change (logged with the URL, counted in
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 import scrapy
@@ -166,6 +166,7 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
         self.town_dockets: dict[str, set[str]] = defaultdict(set)
         self.stored_cases: dict = {}  # filled in start() with details=changed
         self.sale_cases: dict[str, list[str]] = {}  # filled in start()
+        self.pages_open: Counter[str] = Counter()  # town -> case pages in flight
 
     # --- set-up -----------------------------------------------------------------
 
@@ -262,6 +263,11 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
         except SQLAlchemyError as exc:
             logger.warning("cases: %s unknown (%s)", what, type(exc).__name__)
             return {}
+
+    def towns_done(self) -> set[str]:
+        """Return the towns whose searches and case pages have all finished."""
+        announced = self.persistent.get("announced", set())
+        return {town for town in announced if self.pages_open[town] <= 0}
 
     def _running(self) -> bool:
         engine = getattr(self.crawler, "engine", None)

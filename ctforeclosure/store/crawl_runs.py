@@ -17,7 +17,14 @@ import sqlalchemy as sa
 
 from ctforeclosure.db import cases, crawl_runs
 
-__all__ = ["finish_run", "pending_run_path", "start_run", "stored_case_counts"]
+__all__ = [
+    "beat",
+    "finish_run",
+    "mark_lost",
+    "pending_run_path",
+    "start_run",
+    "stored_case_counts",
+]
 
 #: Columns the extension may set when a crawl closes.
 FINISH_COLUMNS = (
@@ -35,6 +42,9 @@ FINISH_COLUMNS = (
     "checks",
     "notes",
     "stats",
+    "outcome",
+    "incomplete_towns",
+    "completed_towns",
 )
 
 
@@ -56,6 +66,7 @@ def start_run(
             job_id=job_id,
             node=node,
             started_at=started_at,
+            heartbeat_at=started_at,
             status="running",
             items_scraped=0,
             items_stored=0,
@@ -78,6 +89,27 @@ def finish_run(conn: sa.Connection, run_id: int, values: dict[str, Any]) -> None
     if unknown:
         raise ValueError(f"not closing columns: {sorted(unknown)}")
     conn.execute(crawl_runs.update().where(crawl_runs.c.id == run_id).values(**values))
+
+
+def beat(
+    conn: sa.Connection, run_id: int, at: datetime, completed_towns: list[str]
+) -> None:
+    """Write a running crawl's heartbeat and the towns it has finished so far."""
+    conn.execute(
+        crawl_runs.update()
+        .where(crawl_runs.c.id == run_id, crawl_runs.c.status == "running")
+        .values(heartbeat_at=at, completed_towns=completed_towns)
+    )
+
+
+def mark_lost(conn: sa.Connection, run_id: int, incomplete_towns: list[str]) -> bool:
+    """Record a running crawl lost with its incomplete towns; False if it closed."""
+    result = conn.execute(
+        crawl_runs.update()
+        .where(crawl_runs.c.id == run_id, crawl_runs.c.status == "running")
+        .values(status="lost", outcome="lost", incomplete_towns=incomplete_towns)
+    )
+    return result.rowcount == 1
 
 
 def stored_case_counts(

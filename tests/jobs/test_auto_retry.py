@@ -15,8 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from ctforeclosure import db, migrate
+from ctforeclosure.db import aware
 from ctforeclosure.jobs import auto_retry, crawl_jobs, scheduling
-from tests.scrapyd.cluster import free_port
+from ctforeclosure.jobs.scrapyd_api import ScrapydClient
+from tests.scrapyd.cluster import PASSWORD, USERNAME, free_port
 from tests.spiders.test_cases import FAST, PROJECT_ROOT, SCRAPY
 
 #: The crawl records its run: the pipelines and the database stay on.
@@ -98,6 +100,7 @@ def _failed(attempt=1, kind="transient", ended=FAILED_AT):
         failure_reason="the court answered 403: not retried",
         ended_at=ended,
         created_at=ended,
+        outcome="failed",
     )
 
 
@@ -177,3 +180,56 @@ def test_sync_records_a_found_job_once_when_another_sync_wins(
         assert rows == [["Bristol"]]
     finally:
         engine.dispose()
+
+
+def test_a_town_search_given_up_is_partial_and_retried_for_that_town_only(
+    replica_factory, database, tmp_path, nodes_env
+):
+    pending_node, _ = nodes_env
+    replica = replica_factory(
+        cases=40, fast=True, faults=["nobot-reject-town"], towns=("Meriden", "Avon")
+    )
+    command = [str(SCRAPY), "crawl", "cases", "-a", "towns=Avon,Meriden"]
+    for setting in [*SETTINGS, "SEARCH_MAX_ATTEMPTS=2"]:
+        command += ["-s", setting]
+    env = {**os.environ, **replica.env, "DATABASE_URL": database}
+    result = subprocess.run(
+        command,
+        cwd=PROJECT_ROOT,
+        env={**env, "SCRAPY_JOB": "cases-partial-1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 3, log[-3000:]  # partial: not 0, not failed's 1
+    assert log.splitlines()[-1] == ("crawl cases partial: towns not complete: Meriden")
+    engine = db.make_engine(database)
+    with engine.begin() as conn:
+        run = conn.execute(sa.select(db.crawl_runs)).one()
+        assert (run.status, run.outcome, run.incomplete_towns) == (
+            "finished",
+            "partial",
+            ["Meriden"],
+        )
+        assert run.completed_towns == ["Avon"]
+        job = scheduling.Job(pending_node.url, "cases-partial-1", "cases", "finished")
+        crawl_jobs.sync(conn, [job])
+        row = crawl_jobs.get(conn, "cases-partial-1")
+        assert (row.status, row.outcome, row.failure_class) == (
+            "failed",
+            "partial",
+            "transient",
+        )
+        assert row.failure_reason == "partial: towns not complete: Meriden"
+    later = aware(row.ended_at or row.created_at) + timedelta(minutes=5)
+    (retried,) = auto_retry.retry_due(engine, paused=False, now=later)
+    engine.dispose()
+    (new_id,) = retried[2]
+    posted = {
+        j["id"]: j
+        for j in ScrapydClient(
+            pending_node.url, username=USERNAME, password=PASSWORD
+        ).list_jobs(scheduling.PROJECT)["pending"]
+    }[new_id]
+    assert posted["args"]["town"] == "Meriden"  # not Avon: it was complete

@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help=f"inject a fault (repeatable): {', '.join(sorted(FAULTS))}",
     )
+    parser.add_argument(
+        "--fault-town", default="Meriden", help='the town "nobot-reject-town" hits'
+    )
     parser.add_argument("--day", type=int, default=0, help="evolve the data by N days")
     parser.add_argument("--towns-layout", choices=STATELIB_LAYOUTS, default="entries")
     parser.add_argument(
@@ -106,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         nobot_min_delay=args.nobot_min_delay,
         nobot_window=args.nobot_window,
         nobot_max_instances=args.nobot_max_postbacks,
+        fault_town=args.fault_town,
     )
     app = create_app(options)
     if args.fast:

@@ -277,11 +277,19 @@ def _bad_postback(page: str) -> Response:
     return redirect(BAD_POSTBACK_REDIRECT.format(page=page), code=302)
 
 
+def _faulted_town(state: dict) -> bool:
+    """Return True for a search (or its pages) of the town "nobot-reject-town" hits."""
+    town = request.form.get(TOWN_FIELD) or state.get("q", {}).get("town", "")
+    return town.strip().casefold() == _state().options.fault_town.casefold()
+
+
 def _nobot(session, state: dict) -> str:
     st = _state()
     if "nobot-reject" in st.options.faults:
         return aspnet.NOBOT_BAD_RESPONSE
     if "nobot-reject-some" in st.options.faults and st.refuse_some_nobot_answer():
+        return aspnet.NOBOT_BAD_RESPONSE
+    if "nobot-reject-town" in st.options.faults and _faulted_town(state):
         return aspnet.NOBOT_BAD_RESPONSE
     return st.machinery.check_nobot(
         session,

@@ -17,6 +17,7 @@ FAULTS = frozenset(
         "viewstate-expiry",  # sessions expire after a few requests
         "nobot-reject",  # every NoBot answer is refused
         "nobot-reject-some",  # bursts of refused NoBot answers (two in 2 * N)
+        "nobot-reject-town",  # every NoBot answer to a search of fault_town refused
         "nobot-unknown-script",  # NoBot challenge only a browser can answer
         "robots-disallow",  # robots.txt says Disallow: /
         "sales-notice-500",  # every sale notice page answers 500
@@ -51,6 +52,7 @@ class ReplicaOptions:
     nobot_max_instances: int | None = None  # None: 5
     session_expire_after: int = 4  # requests per session under "viewstate-expiry"
     fault_every: int = 3  # how often a probabilistic fault hits (1 in N requests)
+    fault_town: str = "Meriden"  # the town text "nobot-reject-town" refuses
     batchdata_rate_limit: int = 3000  # requests per minute
     server_timing: bool = False  # add a Server-Timing header (benchmarks only)
     sales_index_layout: str = "panel"  # pending-sales town index: panel | grid

@@ -9,6 +9,7 @@ network namespace it runs in.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -132,6 +133,23 @@ class ScrapydNode:
         )
         response.raise_for_status()
         return response.json()
+
+
+@contextlib.contextmanager
+def pending_only_node(root: Path, version: str):
+    """Yield a node, the project deployed, that polls its queue once an hour: the
+    jobs posted stay pending, for a test to read. Stopped on leaving."""
+    from tests.conftest import ENV_VARS
+
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    node = ScrapydNode(root, env, poll_interval=3600)
+    node.start()
+    try:
+        result = deploy(node, version)
+        assert result.returncode == 0, result.stderr[-2000:]
+        yield node
+    finally:
+        node.stop()
 
 
 def deploy(node: ScrapydNode, version: str) -> subprocess.CompletedProcess:

@@ -3,7 +3,6 @@ Core inserts, one user per role, and a logged-in test client per role."""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import time
@@ -23,7 +22,6 @@ from ctforeclosure.services import users as user_service
 from ctforeclosure.services.alerts import AlertChannels
 from ctforeclosure.skiptrace import store
 from ctforeclosure.store import cases as case_store
-from tests.conftest import ENV_VARS
 from tests.scrapyd import cluster as scrapyd_cluster
 
 # The BatchData stand-in and its environment, shared with the skip-trace tests.
@@ -525,15 +523,8 @@ def save_search(
 def frozen_node(tmp_path_factory):
     """A scrapyd node with the project deployed that polls its queue once an hour."""
     root = tmp_path_factory.mktemp("webui-scrapyd")
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
-    node = scrapyd_cluster.ScrapydNode(root / "node", env, poll_interval=3600)
-    node.start()
-    try:
-        result = scrapyd_cluster.deploy(node, "webui1")
-        assert result.returncode == 0, result.stderr[-2000:]
+    with scrapyd_cluster.pending_only_node(root / "node", "webui1") as node:
         yield node
-    finally:
-        node.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""``scrapy crawl`` that exits 1 when the crawl failed, with one line saying why.
+"""``scrapy crawl`` that exits 1 when the crawl failed and 3 when it finished partial,
+with one line saying why.
 
 Why: Scrapy's own ``crawl`` sets its exit code only when the crawler cannot start,
 so a crawl that closes before its first request because the database is down
@@ -8,7 +9,10 @@ not tell it from a good one. This command runs Scrapy's, then reads each crawler
 finish reason: ``finished``, Ctrl-C or a scrapyd cancel (``shutdown``), the
 operator's own ``CLOSESPIDER_TIMEOUT``/``ITEMCOUNT``/``PAGECOUNT`` limits and any
 reason listed in ``CTF_EXPECTED_FINISH_REASONS`` exit 0; any other reason exits 1
-and prints ``crawl <spider> failed: <reason> (<why>)`` on stderr, the last line.
+and prints ``crawl <spider> failed: <reason> (<why>)`` on stderr, the last line. A
+crawl that finished with towns incomplete (outcome ``partial``:
+``ctforeclosure.extensions.crawl_outcome``) exits 3 and prints ``crawl <spider>
+partial: towns not complete: <towns>``.
 """
 
 from __future__ import annotations
@@ -17,21 +21,20 @@ import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 
+from ctforeclosure.extensions.crawl_outcome import (
+    INCOMPLETE_STAT,
+    OUTCOME_STAT,
+    PARTIAL,
+    ended_normally,
+)
 from ctforeclosure.extensions.database import CrawlDatabase
 from ctforeclosure.middlewares.site_budget import SITE_BUDGET_UNAVAILABLE
 from ctforeclosure.pipelines.upsert import DATABASE_UNAVAILABLE
 from ctforeclosure.spiders._cases_search import ROBOTS_FORBIDDEN
 
-#: Finish reasons of a crawl that did its job, or stopped where the operator said.
-NORMAL_REASONS = frozenset(
-    {
-        "finished",
-        "shutdown",
-        "closespider_timeout",
-        "closespider_itemcount",
-        "closespider_pagecount",
-    }
-)
+#: The exit status of a crawl that failed, and of one that finished partial.
+EXIT_FAILED = 1
+EXIT_PARTIAL = 3
 #: What each failure reason the project (or Scrapy) defines means, for the one line.
 FAILURE_REASONS = {
     DATABASE_UNAVAILABLE: "the database cannot be used; nothing was crawled",
@@ -50,8 +53,7 @@ def failure(crawler) -> str | None:
     # crawl command already exits 1 for that).
     stats = crawler._stats
     reason = stats.get_value("finish_reason") if stats is not None else None
-    expected = crawler.settings.getlist("CTF_EXPECTED_FINISH_REASONS", [])
-    if reason is None or reason in NORMAL_REASONS or reason in expected:
+    if reason is None or ended_normally(reason, crawler.settings):
         return None
     why = FAILURE_REASONS.get(reason, "not a reason a good crawl closes with")
     if reason == DATABASE_UNAVAILABLE:
@@ -60,6 +62,22 @@ def failure(crawler) -> str | None:
             why = database.unavailable  # as logged: names the URL, password hidden
     name = crawler.spidercls.name if crawler.spidercls else "?"
     return f"crawl {name} failed: {reason} ({why})"
+
+
+def partial(crawler) -> str | None:
+    """Return the one line for a crawl that finished with towns incomplete, or None.
+
+    Only for finish reason ``finished``: a crawl the operator stopped (Ctrl-C, a
+    ``CLOSESPIDER_*`` limit) ends where they said.
+    """
+    stats = crawler._stats
+    if stats is None or stats.get_value("finish_reason") != "finished":
+        return None
+    if stats.get_value(OUTCOME_STAT) != PARTIAL:
+        return None
+    towns = stats.get_value(INCOMPLETE_STAT) or "?"
+    name = crawler.spidercls.name if crawler.spidercls else "?"
+    return f"crawl {name} partial: towns not complete: {towns}"
 
 
 def _json_logs_from_the_start() -> None:
@@ -93,4 +111,7 @@ class Command(ScrapyCrawlCommand):
         for crawler in self._crawlers:
             if line := failure(crawler):
                 print(line, file=sys.stderr, flush=True)
-                self.exitcode = 1
+                self.exitcode = EXIT_FAILED
+            elif line := partial(crawler):
+                print(line, file=sys.stderr, flush=True)
+                self.exitcode = self.exitcode or EXIT_PARTIAL
