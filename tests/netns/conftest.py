@@ -129,7 +129,9 @@ def wait_until(check, timeout: float, message: str, every: float = 0.5):
     return result
 
 
-def node_env(tmp_path: Path, name: str, database_url: str, replica: ReplicaHost):
+def node_env(
+    tmp_path: Path, name: str, database_url: str, replica: ReplicaHost, **extra: str
+) -> dict[str, str]:
     """What a node's jobs see: the replica, the database, a data folder (spool).
 
     The replica is not on loopback here, so the crawl treats it as the real site:
@@ -141,17 +143,21 @@ def node_env(tmp_path: Path, name: str, database_url: str, replica: ReplicaHost)
         DATABASE_URL=database_url,
         CTF_DATA_DIR=str(tmp_path / name),
         CONTACT="ctforeclosure network test <netns-test@example.org>",
+        **extra,
     )
     return env
 
 
-def start_nodes(network, tmp_path, database_url, replica) -> dict[str, ScrapydNode]:
-    """Scrapyd on hosts ``a`` and ``b``, the egg deployed by scrapyd-deploy."""
+def start_nodes(
+    network, tmp_path, database_url, replica, **extra: str
+) -> dict[str, ScrapydNode]:
+    """Scrapyd on hosts ``a`` and ``b``, the egg deployed by scrapyd-deploy;
+    ``extra`` is more environment for their jobs."""
     nodes = {}
     for name in ("a", "b"):
         node = ScrapydNode(
             tmp_path / f"scrapyd-{name}",
-            node_env(tmp_path, f"data-{name}", database_url, replica),
+            node_env(tmp_path, f"data-{name}", database_url, replica, **extra),
             host=network.address(name),
             netns=network.namespace(name),
         )
@@ -176,3 +182,22 @@ def stored_dockets(database_url: str) -> list[str]:
             return list(conn.execute(sa.select(cases.c.docket_no)).scalars())
     finally:
         engine.dispose()
+
+
+def rows(database_url: str, table: sa.Table, **where) -> list:
+    """The rows of ``table`` whose columns equal ``where``'s values."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            query = sa.select(table).where(
+                *(table.c[name] == value for name, value in where.items())
+            )
+            return list(conn.execute(query.order_by(table.c.id)))
+    finally:
+        engine.dispose()
+
+
+def finished(node: ScrapydNode, job_id: str) -> bool:
+    """Whether scrapyd lists the job finished (done, crashed or cancelled)."""
+    listing = node.get("listjobs.json", project="ctforeclosure")
+    return any(job["id"] == job_id for job in listing["finished"])

@@ -1,10 +1,17 @@
-"""A node cut from PostgreSQL mid-crawl: it spools, replays, and nothing is lost.
+"""A node cut from PostgreSQL mid-crawl: when the link heals, nothing is lost.
 
 On hosts of their own (tests/netns/hosts.py): PostgreSQL, scrapyd node ``a`` and the
 replica. Node ``a`` crawls a few towns; mid-crawl every packet between it and the
 database host is dropped for PARTITION_SECONDS (the replica stays reachable), then
-the link heals, ``ctforeclosure spool replay`` runs on the node, and the database
-must hold exactly the replica's cases: none lost, none twice.
+the link heals, ``ctforeclosure spool replay`` runs on the node as an operator would,
+and the database must hold exactly the replica's cases: none lost, none twice.
+
+What the node does meanwhile: a silent partition (packets dropped, no reset) gives
+the crawl's database connections no error, only silence, so the crawl holds (each
+request to the court waits for its site-budget slot, which is a database row) and
+goes on when TCP's retransmissions get through again; nothing spools. A refused
+connection (the database stopped) spools instead:
+tests/pipelines/test_replica_crawl.py's outage test covers that.
 """
 
 from __future__ import annotations
@@ -16,13 +23,16 @@ import pytest
 from click.testing import CliRunner
 
 from ctforeclosure.cli.app import main
+from ctforeclosure.db import crawl_runs
 from tests.scrapyd.cluster import BIN
 
 from .conftest import (
     JOB_SETTINGS,
     ReplicaHost,
+    finished,
     node_env,
     operator_env,
+    rows,
     start_nodes,
     stored_dockets,
     wait_until,
@@ -48,12 +58,7 @@ def _schedule(node_url: str) -> str:
     return line.split("\t")[0]
 
 
-def _finished(node, job_id: str) -> bool:
-    listing = node.get("listjobs.json", project="ctforeclosure")
-    return any(job["id"] == job_id for job in listing["finished"])
-
-
-def test_a_node_cut_from_the_database_spools_then_replays_every_case(
+def test_a_node_cut_from_the_database_mid_crawl_loses_and_doubles_no_case(
     network, pg_host, tmp_path, monkeypatch
 ):
     began = time.monotonic()
@@ -68,16 +73,19 @@ def test_a_node_cut_from_the_database_spools_then_replays_every_case(
         job_id = _schedule(nodes["a"].url)
         wait_until(
             lambda: (
-                len(stored_dockets(pg_host.url)) >= 5 or _finished(nodes["a"], job_id)
+                len(stored_dockets(pg_host.url)) >= 5 or finished(nodes["a"], job_id)
             ),
             120,
             "nothing stored",
         )
         network.partition("a", "pg")
+        time.sleep(2)  # a commit already on the wire may land
         cut_at = len(stored_dockets(pg_host.url))
         time.sleep(PARTITION_SECONDS)
+        assert len(stored_dockets(pg_host.url)) == cut_at, "the cut let writes pass"
+        assert not finished(nodes["a"], job_id), "the crawl ended during the cut"
         network.heal("a", "pg")
-        wait_until(lambda: _finished(nodes["a"], job_id), 180, "job never finished")
+        wait_until(lambda: finished(nodes["a"], job_id), 180, "job never finished")
         assert cut_at < CASES, "the crawl was over before the partition"
 
         replay = subprocess.run(
@@ -88,11 +96,16 @@ def test_a_node_cut_from_the_database_spools_then_replays_every_case(
             timeout=120,
             check=False,
         )
-        print(replay.stdout, replay.stderr)
         assert replay.returncode == 0, replay.stderr[-2000:]
         stored = stored_dockets(pg_host.url)
         assert len(stored) == len(set(stored)), "a case stored twice"
         assert sorted(stored) == truth
+        (run,) = rows(pg_host.url, crawl_runs, job_id=job_id)
+        assert (run.status, run.outcome, run.incomplete_towns) == (
+            "finished",
+            "complete",
+            [],
+        )
     finally:
         for node in nodes.values():
             node.stop()
