@@ -151,11 +151,13 @@ EXTENSIONS = {
     # per record). Also needs BATCHDATA_BASE_URL and BATCHDATA_API_KEY in the
     # environment; limits are SKIPTRACE_* variables (ctforeclosure.skiptrace.settings).
     "ctforeclosure.extensions.skiptrace.SkipTrace": 400,
-    # A crawl_runs row per crawl, with end-of-crawl checks (extensions.crawl_checks).
-    "ctforeclosure.extensions.crawl_run.CrawlRun": 500,
     # The running crawl's heartbeat on its crawl_runs row, with the towns done, every
-    # CTF_CRAWL_HEARTBEAT_SECONDS (default 60), so a lost crawl is found.
-    "ctforeclosure.extensions.heartbeat.CrawlHeartbeat": 550,
+    # CTF_CRAWL_HEARTBEAT_SECONDS (default 60), so a lost crawl is found. Before the
+    # crawl run: it stops beating before the run is closed.
+    "ctforeclosure.extensions.heartbeat.CrawlHeartbeat": 450,
+    # A crawl_runs row per crawl, with end-of-crawl checks (extensions.crawl_checks),
+    # its outcome and incomplete towns (extensions.crawl_outcome).
+    "ctforeclosure.extensions.crawl_run.CrawlRun": 500,
     # Webhook/email alert when a crawl ends with anything but "finished" or its
     # checks fail; off unless ALERT_WEBHOOK_URL or SMTP_HOST + ALERT_EMAIL_TO are set.
     "ctforeclosure.extensions.alerts.CrawlAlerts": 600,

@@ -147,7 +147,10 @@ def jobs(nodes, alert_crashed, retry_failed):
     if retry_failed:
         _retry_failed(_split(nodes), listing)
         return
-    click.echo("state\tjob\tnode\tstart\tend\tfinish_reason\titems\terrors\treason")
+    click.echo(
+        "state\tjob\tnode\tstart\tend\tfinish_reason\titems\terrors\treason"
+        "\toutcome\tincomplete_towns"
+    )
     for job in listing:
         fields = [
             job.state,
@@ -159,6 +162,8 @@ def jobs(nodes, alert_crashed, retry_failed):
             "-" if job.items_scraped is None else str(job.items_scraped),
             "-" if job.errors is None else str(job.errors),
             job.reason or "",
+            job.outcome or "-",
+            ", ".join(job.incomplete_towns),
         ]
         click.echo("\t".join(fields))
 

@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 class CrawlAlerts:
     """Scrapy extension: alert when a crawl closes with anything but ``finished``,
-    and when the end-of-crawl checks of its closed run (``signals.crawl_recorded``,
+    when its closed run is partial (some towns not complete: they are named), and
+    when the end-of-crawl checks of its closed run (``signals.crawl_recorded``,
     from the crawl-run extension) failed.
 
     A job that crashes before Scrapy starts (a bad argument) never gets here; those
@@ -54,7 +55,16 @@ class CrawlAlerts:
             )
 
     async def crawl_recorded(self, record: signals.CrawlRunRecord):
-        """Alert when end-of-crawl checks of the closed run failed."""
+        """Alert when the closed run is partial, or its end-of-crawl checks failed."""
+        if record.outcome == "partial":
+            towns = record.incomplete_towns
+            await asyncio.to_thread(
+                crawl_failed,
+                spider=self.crawler.spider.name,
+                reason=f"partial: {len(towns)} town(s) not complete",
+                job_id=_job_id(self.crawler.spider),
+                towns=", ".join(towns),
+            )
         failed = record.failed_checks
         if failed:
             await asyncio.to_thread(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -38,6 +39,10 @@ class CrawlHeartbeat:
         self.seconds = seconds
         self._timer: asyncio.Task | None = None
         self._warned = False
+        # A beat in a worker thread finishes before the crawl closes its run, and
+        # none starts after (the run's closing values are the last word).
+        self._lock = threading.Lock()
+        self._closed = False
 
     @classmethod
     def from_crawler(cls, crawler) -> CrawlHeartbeat:
@@ -50,8 +55,11 @@ class CrawlHeartbeat:
         self._timer = asyncio.create_task(self._beat_on_time(spider))
 
     def spider_closed(self, spider, reason: str = "") -> None:
+        """Stop beating (before the crawl run closes: this extension comes first)."""
         if self._timer is not None:
             self._timer.cancel()
+        with self._lock:
+            self._closed = True
 
     async def _beat_on_time(self, spider) -> None:
         while True:
@@ -67,8 +75,11 @@ class CrawlHeartbeat:
         """Write one heartbeat (the database refusing it is logged, not raised)."""
         engine = CrawlDatabase.of(self.crawler).engine
         try:
-            with engine.begin() as conn:
-                crawl_runs.beat(conn, run_id, datetime.now(UTC), completed_towns)
+            with self._lock:
+                if self._closed:
+                    return
+                with engine.begin() as conn:
+                    crawl_runs.beat(conn, run_id, datetime.now(UTC), completed_towns)
         except sa.exc.SQLAlchemyError as exc:
             if not self._warned:
                 logger.warning(

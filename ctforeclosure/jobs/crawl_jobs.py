@@ -165,6 +165,9 @@ def failure_of(job: scheduling.Job, run) -> str | None:
     if job.state == "failed":
         return job.reason or "failed"
     if run is None:
+        if job.outcome == "partial":  # no database: its log says so
+            towns = ", ".join(job.incomplete_towns)
+            return f"partial: towns not complete: {towns}"[: scheduling.MAX_REASON]
         return None
     if run.status == "failed":
         return f"finish_reason {run.finish_reason}"

@@ -36,6 +36,11 @@ from pathlib import Path
 
 from ctforeclosure import config, towns
 from ctforeclosure.config import SECRET_ENV_VARS
+from ctforeclosure.extensions.crawl_outcome import (
+    INCOMPLETE_STAT,
+    OUTCOME_STAT,
+    TOWN_SEPARATOR,
+)
 from ctforeclosure.jobs.scrapyd_api import ScrapydClient, ScrapydError
 
 __all__ = [
@@ -107,6 +112,8 @@ class Job:
     errors: int | None = None
     reason: str | None = None  # why it failed
     args: dict[str, str] = field(default_factory=dict)  # pending jobs only
+    outcome: str | None = None  # complete | partial | failed, from its log's stats
+    incomplete_towns: list[str] = field(default_factory=list)
 
 
 def _nodes(nodes: Iterable[str] | None, cfg: config.Config) -> list[str]:
@@ -262,7 +269,8 @@ def schedule(
 def parse_log(text: str | None) -> dict:
     """Read a job log's outcome: finish reason, item and error counts, failure reason.
 
-    Returns ``{"finish_reason", "items_scraped", "errors", "failed", "reason"}``.
+    Returns ``{"finish_reason", "items_scraped", "errors", "failed", "reason",
+    "outcome", "incomplete_towns"}`` (the last two: the crawl run's, in its stats).
     """
     if not text:
         return {
@@ -271,6 +279,8 @@ def parse_log(text: str | None) -> dict:
             "errors": None,
             "failed": True,
             "reason": "no log kept for this job",
+            "outcome": None,
+            "incomplete_towns": [],
         }
     stats: dict[str, str | int] = {}
     dump = text.rfind("Dumping Scrapy stats:")
@@ -297,6 +307,10 @@ def parse_log(text: str | None) -> dict:
         "errors": errors if stats else None,
         "failed": reason is not None,
         "reason": reason[:MAX_REASON] if reason else None,
+        "outcome": stats.get(OUTCOME_STAT),
+        "incomplete_towns": [
+            t for t in str(stats.get(INCOMPLETE_STAT, "")).split(TOWN_SEPARATOR) if t
+        ],
     }
 
 
@@ -364,6 +378,8 @@ def list_jobs(
                     items_scraped=outcome["items_scraped"],
                     errors=outcome["errors"],
                     reason=outcome["reason"],
+                    outcome=outcome["outcome"],
+                    incomplete_towns=outcome["incomplete_towns"],
                 )
             )
     return jobs

@@ -91,3 +91,19 @@ async def test_crawl_alerts_failed_checks_alert_though_the_run_was_not_written(
     assert alert["kind"] == "monitor_failed"
     assert alert["details"]["checks"] == "validation_drop_rate"
     assert alert["details"]["crawl_id"] == "1"
+
+
+def test_crawl_alerts_extension_alerts_on_a_partial_crawl_naming_its_towns(
+    tmp_path, webhook
+):
+    # "site says 3, we parsed 2" for Meriden: the town is not complete.
+    partial = CLOSING_SPIDER.replace(
+        'raise CloseSpider("layout_changed")',
+        'self.crawler.stats.set_value("ctf/town/Meriden/site_records", 3)\n'
+        '        self.crawler.stats.set_value("ctf/town/Meriden/rows_parsed", 2)',
+    )
+    _run_spider(tmp_path, webhook, partial)
+    by_kind = {payload["kind"]: payload for payload in webhook.received}
+    assert set(by_kind) == {"crawl_failed"}
+    assert "partial: 1 town(s) not complete" in by_kind["crawl_failed"]["text"]
+    assert by_kind["crawl_failed"]["details"]["towns"] == "Meriden"

@@ -50,6 +50,8 @@ def test_parse_log_reads_a_finished_job():
         "errors": 0,
         "failed": False,
         "reason": None,
+        "outcome": None,  # a log from before crawl outcomes
+        "incomplete_towns": [],
     }
 
 
