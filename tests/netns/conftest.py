@@ -167,6 +167,25 @@ def start_nodes(
     return nodes
 
 
+def schedule(urls: list[str], towns, batch_size: int) -> list[tuple[str, str, list]]:
+    """``ctforeclosure schedule`` the towns over the nodes with the test's settings;
+    return (job id, node URL, towns) for each job posted."""
+    from click.testing import CliRunner
+
+    from ctforeclosure.cli.app import main
+
+    args = ["schedule", "--nodes", ",".join(urls), "--batch-size", str(batch_size)]
+    for town in towns:
+        args += ["--town", town]
+    for setting in JOB_SETTINGS:
+        args += ["--set", setting]
+    args += ["--arg", "status=all", "--arg", "property=all"]  # as the truth has them
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    posted = [line.split("\t") for line in result.output.splitlines()]
+    return [(job_id, url, names.split(", ")) for job_id, url, names in posted]
+
+
 def operator_env() -> dict[str, str]:
     """The scheduling machine's credentials for the scrapyd nodes."""
     return {"SCRAPYD_USERNAME": USERNAME, "SCRAPYD_PASSWORD": PASSWORD}

@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import subprocess
+from pathlib import Path
 
 PREFIX = "ctfn"
 TEST_RANGE = ipaddress.ip_network("198.18.0.0/15")
@@ -55,13 +56,7 @@ def unusable() -> str | None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return Path(f"/proc/{pid}").exists()
 
 
 def kill_namespace_processes(namespace: str) -> list[int]:

@@ -25,11 +25,11 @@ from ctforeclosure.db import crawl_jobs, crawl_runs
 
 from .conftest import (
     BUDGET_INTERVAL,
-    JOB_SETTINGS,
     ReplicaHost,
     finished,
     operator_env,
     rows,
+    schedule,
     start_nodes,
     stored_dockets,
     wait_until,
@@ -47,20 +47,9 @@ HEARTBEAT_SECONDS = "2"
 
 def _schedule(nodes) -> dict[str, tuple[str, list[str]]]:
     """Post the towns in two jobs over both nodes; return node name -> (job, towns)."""
-    urls = {node.url: name for name, node in nodes.items()}
-    args = ["schedule", "--nodes", ",".join(urls), "--batch-size", "3"]
-    for town in TOWNS:
-        args += ["--town", town]
-    for setting in JOB_SETTINGS:
-        args += ["--set", setting]
-    args += ["--arg", "status=all", "--arg", "property=all"]  # as the truth has them
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    posted = {}
-    for line in result.output.splitlines():
-        job_id, url, towns = line.split("\t")
-        posted[urls[url]] = (job_id, towns.split(", "))
-    assert set(posted) == {"a", "b"}, result.output  # one job a node
+    names = {node.url: name for name, node in nodes.items()}
+    posted = {names[url]: (job, towns) for job, url, towns in schedule(names, TOWNS, 3)}
+    assert set(posted) == {"a", "b"}, posted  # one job a node
     return posted
 
 
@@ -157,6 +146,7 @@ def test_a_node_killed_mid_crawl_leaves_no_town_lost(
         rate = replica.request_rate()
         assert rate["requests"] > 0
         assert rate["max_per_second"] <= 1 / BUDGET_INTERVAL, rate
+        print(f"court: {rate['requests']} requests, at most {rate['max_per_second']}/s")
     finally:
         for node in nodes.values():
             node.stop()

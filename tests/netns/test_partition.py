@@ -20,23 +20,11 @@ import subprocess
 import time
 
 import pytest
-from click.testing import CliRunner
 
-from ctforeclosure.cli.app import main
 from ctforeclosure.db import crawl_runs
 from tests.scrapyd.cluster import BIN
 
-from .conftest import (
-    JOB_SETTINGS,
-    ReplicaHost,
-    finished,
-    node_env,
-    operator_env,
-    rows,
-    start_nodes,
-    stored_dockets,
-    wait_until,
-)
+from . import conftest as lab
 
 pytestmark = pytest.mark.netns
 
@@ -45,62 +33,52 @@ CASES = 60
 PARTITION_SECONDS = 45
 
 
-def _schedule(node_url: str) -> str:
-    args = ["schedule", "--nodes", node_url, "--batch-size", str(len(TOWNS))]
-    for town in TOWNS:
-        args += ["--town", town]
-    for setting in JOB_SETTINGS:
-        args += ["--set", setting]
-    args += ["--arg", "status=all", "--arg", "property=all"]  # as the truth has them
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    (line,) = result.output.splitlines()
-    return line.split("\t")[0]
-
-
 def test_a_node_cut_from_the_database_mid_crawl_loses_and_doubles_no_case(
     network, pg_host, tmp_path, monkeypatch
 ):
     began = time.monotonic()
-    replica = ReplicaHost(network, TOWNS, CASES)
+    replica = lab.ReplicaHost(network, TOWNS, CASES)
     nodes = {}
     try:
-        nodes = start_nodes(network, tmp_path, pg_host.url, replica)
-        for name, value in operator_env().items():
+        nodes = lab.start_nodes(network, tmp_path, pg_host.url, replica)
+        for name, value in lab.operator_env().items():
             monkeypatch.setenv(name, value)
         truth = sorted(case["docket_no"] for case in replica.truth())
         assert len(truth) == CASES
-        job_id = _schedule(nodes["a"].url)
-        wait_until(
+        ((job_id, _, _),) = lab.schedule([nodes["a"].url], TOWNS, len(TOWNS))
+        lab.wait_until(
             lambda: (
-                len(stored_dockets(pg_host.url)) >= 5 or finished(nodes["a"], job_id)
+                len(lab.stored_dockets(pg_host.url)) >= 5
+                or lab.finished(nodes["a"], job_id)
             ),
             120,
             "nothing stored",
         )
         network.partition("a", "pg")
         time.sleep(2)  # a commit already on the wire may land
-        cut_at = len(stored_dockets(pg_host.url))
+        cut_at = len(lab.stored_dockets(pg_host.url))
         time.sleep(PARTITION_SECONDS)
-        assert len(stored_dockets(pg_host.url)) == cut_at, "the cut let writes pass"
-        assert not finished(nodes["a"], job_id), "the crawl ended during the cut"
+        assert len(lab.stored_dockets(pg_host.url)) == cut_at, "the cut let writes pass"
+        assert not lab.finished(nodes["a"], job_id), "the crawl ended during the cut"
         network.heal("a", "pg")
-        wait_until(lambda: finished(nodes["a"], job_id), 180, "job never finished")
+        lab.wait_until(
+            lambda: lab.finished(nodes["a"], job_id), 180, "job never finished"
+        )
         assert cut_at < CASES, "the crawl was over before the partition"
 
         replay = subprocess.run(
             [*network.run_in("a"), str(BIN / "ctforeclosure"), "spool", "replay"],
-            env=node_env(tmp_path, "data-a", pg_host.url, replica),
+            env=lab.node_env(tmp_path, "data-a", pg_host.url, replica),
             capture_output=True,
             text=True,
             timeout=120,
             check=False,
         )
         assert replay.returncode == 0, replay.stderr[-2000:]
-        stored = stored_dockets(pg_host.url)
+        stored = lab.stored_dockets(pg_host.url)
         assert len(stored) == len(set(stored)), "a case stored twice"
         assert sorted(stored) == truth
-        (run,) = rows(pg_host.url, crawl_runs, job_id=job_id)
+        (run,) = lab.rows(pg_host.url, crawl_runs, job_id=job_id)
         assert (run.status, run.outcome, run.incomplete_towns) == (
             "finished",
             "complete",
