@@ -156,6 +156,9 @@ CRAWL_RUN = {
     "started_at": "2026-12-04T06:00:02+00:00",
     "finished_at": "2026-12-04T06:41:37+00:00",
     "items_stored": 1204,
+    "outcome": "partial",
+    "incomplete_towns": ["Meriden"],
+    "heartbeat_at": "2026-12-04T06:41:02+00:00",
 }
 CRAWL_JOB = {
     "job_id": "9c0e4a7f31d24b6f8e5a2d1c7b3f6e90",
@@ -170,8 +173,10 @@ CRAWL_JOB = {
     "ended_at": "2026-12-04T06:03:41+00:00",
     "retry_of": None,
     "attempt": 1,
-    "failure_reason": "the site did not answer (network errors above the limit)",
+    "failure_reason": "partial: towns not complete: Danbury",
     "failure_class": "transient",
+    "outcome": "partial",
+    "incomplete_towns": ["Danbury"],
     "crawl_run_id": 913,
 }
 #: A cursor as the change feed writes it: it decodes (a point, one pending
@@ -370,6 +375,18 @@ OPERATION_EXAMPLES = {
             "scrapyd_nodes": [{"node": "node1", "ok": True}],
             "kill_switch": {"on": False},
             "towns": [],
+            "unfinished_crawls": [
+                {
+                    "id": 912,
+                    "spider": "cases",
+                    "outcome": "lost",
+                    "incomplete_towns": ["Meriden", "Wallingford"],
+                    "job_id": CRAWL_RUN["job_id"],
+                    "node": "node1",
+                    "started_at": "2026-12-04T06:00:02+00:00",
+                    "heartbeat_at": "2026-12-04T06:12:40+00:00",
+                }
+            ],
             "spool_backlog": 0,
         }
     },

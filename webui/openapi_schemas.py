@@ -8,7 +8,7 @@ their types; a row may carry more columns (``additionalProperties`` is left open
 
 from __future__ import annotations
 
-from ctforeclosure.db import CRAWL_JOB_STATUSES
+from ctforeclosure.db import CRAWL_JOB_STATUSES, CRAWL_OUTCOMES
 from webui.api.leads import LeadBody, NoteBody
 from webui.api.saved_searches import NewSearchBody, SearchChangeBody
 from webui.api.scraper import PauseBody, ScrapeBody
@@ -36,6 +36,8 @@ BOOL = {"type": "boolean"}
 TEXT = {"type": ["string", "null"]}
 DAY = {"type": ["string", "null"], "format": "date"}
 MOMENT = {"type": ["string", "null"], "format": "date-time"}
+#: What a crawl came to (null: running, or recorded before outcomes).
+_OUTCOME = {"enum": [*CRAWL_OUTCOMES, None]}
 
 _CASE = {
     "docket_no": STR,
@@ -226,6 +228,12 @@ COMPONENTS = {
         attempt={"type": "integer", "minimum": 1},
         failure_reason=TEXT,
         failure_class={"enum": ["transient", "permanent", None]},
+        outcome=_OUTCOME,
+        incomplete_towns={
+            "type": ["array", "null"],
+            "items": STR,
+            "description": "the towns a partial or lost job did not finish",
+        },
         crawl_run_id={"type": ["integer", "null"]},
     ),
     "CrawlRun": _object(
@@ -238,6 +246,16 @@ COMPONENTS = {
         started_at={"type": "string"},
         finished_at=TEXT,
         items_stored=COUNT,
+        outcome=_OUTCOME,
+        incomplete_towns={
+            "type": ["array", "null"],
+            "items": STR,
+            "description": "the towns the crawl did not finish",
+        },
+        heartbeat_at={
+            "type": ["string", "null"],
+            "description": "the running crawl's last sign of life",
+        },
     ),
     "Quote": _object(
         ("records", "reuse", "max_cost", "affordable", "sandbox", "lines"),

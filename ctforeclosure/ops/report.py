@@ -1,9 +1,10 @@
 """The weekly report: counts an operator reads over coffee, never names.
 
 Skip-trace spend and records traced, new cases and changes per town, and crawl
-health (failed crawls, towns not refreshed within ``CTF_STALE_HOURS``, the spool's
-backlog), over the last seven days. Sent by email (``ctforeclosure routine
-report``); towns are public place names, the only words besides the figures.
+health (failed, partial and lost crawls, towns not refreshed within
+``CTF_STALE_HOURS``, the spool's backlog), over the last seven days. Sent by email
+(``ctforeclosure routine report``); towns are public place names, the only words
+besides the figures.
 """
 
 from __future__ import annotations
@@ -51,21 +52,29 @@ def _spend(conn: sa.Connection, since: datetime) -> tuple[float, int, int]:
     return float(row[0]), int(row[1]), int(row[2])
 
 
+def _crawl_counts(conn: sa.Connection, since: datetime) -> tuple[int, int, int]:
+    """Return the crawls started since that failed (or spooled), were partial (some
+    towns not complete) and were lost (their node died)."""
+    runs = db.crawl_runs.c
+    failed = runs.status.not_in(("finished", "running", "lost"))
+    row = conn.execute(
+        sa.select(
+            sa.func.count().filter(failed),
+            sa.func.count().filter(runs.outcome == "partial"),
+            sa.func.count().filter(runs.outcome == "lost"),
+        ).where(runs.started_at >= since)
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 def weekly_report(cfg: config.Config, engine: sa.Engine, now: datetime | None = None):
     """Return (subject, text) of the last seven days' report."""
     now = now or datetime.now(UTC)
     since = now - timedelta(days=7)
-    runs = db.crawl_runs.c
     with engine.connect() as conn:
         spent, sent, matched = _spend(conn, since)
         towns = _per_town(conn, since)
-        failed = conn.execute(
-            sa.select(sa.func.count()).where(
-                runs.started_at >= since,
-                runs.status != "finished",
-                runs.status != "running",
-            )
-        ).scalar_one()
+        failed, partial, lost = _crawl_counts(conn, since)
         crawled = status.last_crawls(
             conn, now, OpsSettings.from_config(cfg).stale_hours
         )
@@ -74,7 +83,8 @@ def weekly_report(cfg: config.Config, engine: sa.Engine, now: datetime | None = 
         f"ctforeclosure, week to {now:%Y-%m-%d}",
         "",
         f"Skip tracing: ${spent:.2f} spent, {sent} records sent, {matched} matched.",
-        f"Crawls: {failed} failed; {len(stale)} towns not refreshed in time; "
+        f"Crawls: {failed} failed, {partial} partial, {lost} lost; "
+        f"{len(stale)} towns not refreshed in time; "
         f"{status.spool.count_records(cfg.spool_dir)} records in the spool.",
         "",
         "New cases and changes per town:",

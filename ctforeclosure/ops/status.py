@@ -21,7 +21,7 @@ from ctforeclosure.skiptrace.settings import SkipTraceSettings
 from ctforeclosure.store import spool
 from ctforeclosure.store.site_budget import SiteBudget
 
-__all__ = ["figures", "last_crawls", "snapshot"]
+__all__ = ["figures", "last_crawls", "snapshot", "unfinished_crawls"]
 
 #: Seconds to wait for each scrapyd node: the page must answer while one hangs.
 NODE_TIMEOUT = 3.0
@@ -35,15 +35,17 @@ def last_crawls(conn: sa.Connection, now: datetime, stale_hours: int) -> list[di
     """Return each town's last successful cases crawl, stale ones marked."""
     runs = db.crawl_runs.c
     rows = conn.execute(
-        sa.select(runs.finished_at, runs.town_counts)
+        sa.select(runs.finished_at, runs.town_counts, runs.incomplete_towns)
         .where(runs.spider == "cases", runs.status == "finished")
         .order_by(runs.finished_at.desc())
         .limit(2000)
     ).all()
     last: dict[str, datetime] = {}
     for row in rows:
+        incomplete = set(row.incomplete_towns or ())  # a partial crawl's misses
         for town in row.town_counts or {}:
-            last.setdefault(town, db.aware(row.finished_at))
+            if town not in incomplete:
+                last.setdefault(town, db.aware(row.finished_at))
     towns = conn.execute(sa.select(db.towns.c.town).order_by(db.towns.c.town))
     stale_before = now - timedelta(hours=stale_hours)
     return [
@@ -56,6 +58,47 @@ def last_crawls(conn: sa.Connection, now: datetime, stale_hours: int) -> list[di
             "stale": town not in last or last[town] < stale_before,
         }
         for (town,) in towns
+    ]
+
+
+#: How far back the status shows partial and lost crawls.
+UNFINISHED_DAYS = 7
+
+
+def unfinished_crawls(conn: sa.Connection, now: datetime) -> list[dict]:
+    """Return the partial and lost crawls of the last days, newest first, with the
+    towns each did not finish (their retries, if any, are on the crawls page)."""
+    runs = db.crawl_runs.c
+    rows = conn.execute(
+        sa.select(
+            runs.id,
+            runs.spider,
+            runs.outcome,
+            runs.incomplete_towns,
+            runs.job_id,
+            runs.node,
+            runs.started_at,
+            runs.heartbeat_at,
+        )
+        .where(
+            runs.outcome.in_(("partial", "lost")),
+            runs.started_at >= now - timedelta(days=UNFINISHED_DAYS),
+        )
+        .order_by(runs.id.desc())
+        .limit(100)
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "spider": r.spider,
+            "outcome": r.outcome,
+            "incomplete_towns": list(r.incomplete_towns or ()),
+            "job_id": r.job_id,
+            "node": r.node,
+            "started_at": _iso(r.started_at),
+            "heartbeat_at": _iso(r.heartbeat_at),
+        }
+        for r in rows
     ]
 
 
@@ -108,6 +151,7 @@ def figures(cfg: config.Config, engine: sa.Engine, now: datetime | None = None):
             },
             "changes_last_day": changes,
             "towns": last_crawls(conn, now, ops.stale_hours),
+            "unfinished_crawls": unfinished_crawls(conn, now),
             "spool_backlog": spool.count_records(cfg.spool_dir),
             "skiptrace": _skiptrace(conn, cfg, now),
             "court_requests_last_hour": _court_last_hour(conn, now),

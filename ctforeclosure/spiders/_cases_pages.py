@@ -57,6 +57,8 @@ class CasePagesSpider(Protocol):
     stored_cases: dict
     #: town -> its case page requests not answered yet (a town is done at 0).
     pages_open: Counter[str]
+    #: towns with a case page given up (not complete, whatever else happens).
+    pages_given_up: set[str]
 
 
 if TYPE_CHECKING:
@@ -181,6 +183,7 @@ class CasePagesMixin(_SpiderBase):
             return
         self.crawler.stats.inc_value("ctf/errors/case_page")
         town = listing.get("search_town")
+        self.pages_given_up.add(town)
         self.crawler.stats.inc_value(f"{signals.CASE_PAGES_GIVEN_UP_PREFIX}{town}")
         logger.error(
             "case %s: no case page after %d tries (%s)",

@@ -167,6 +167,7 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
         self.stored_cases: dict = {}  # filled in start() with details=changed
         self.sale_cases: dict[str, list[str]] = {}  # filled in start()
         self.pages_open: Counter[str] = Counter()  # town -> case pages in flight
+        self.pages_given_up: set[str] = set()
 
     # --- set-up -----------------------------------------------------------------
 
@@ -265,9 +266,14 @@ class CasesSpider(SearchMixin, CasePagesMixin, scrapy.Spider):
             return {}
 
     def towns_done(self) -> set[str]:
-        """Return the towns whose searches and case pages have all finished."""
+        """Return the towns whose searches and case pages have all finished, none
+        given up: what a lost crawl need not run again."""
         announced = self.persistent.get("announced", set())
-        return {town for town in announced if self.pages_open[town] <= 0}
+        return {
+            town
+            for town in announced
+            if self.pages_open[town] <= 0 and town not in self.pages_given_up
+        }
 
     def _running(self) -> bool:
         engine = getattr(self.crawler, "engine", None)

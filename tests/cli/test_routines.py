@@ -164,11 +164,21 @@ def test_weekly_report_emails_counts_and_never_names(
     now = datetime.now(UTC)
     engine = db.make_engine(migrated_db_url)
     with engine.begin() as conn:
-        conn.execute(
-            db.crawl_runs.insert().values(
-                spider="cases", args={}, started_at=now, status="failed"
+        for status, outcome in [
+            ("failed", "failed"),
+            ("finished", "partial"),
+            ("lost", "lost"),
+            ("finished", "complete"),
+        ]:
+            conn.execute(
+                db.crawl_runs.insert().values(
+                    spider="cases",
+                    args={},
+                    started_at=now,
+                    status=status,
+                    outcome=outcome,
+                )
             )
-        )
     engine.dispose()
     env = {
         "DATABASE_URL": migrated_db_url,
@@ -184,4 +194,5 @@ def test_weekly_report_emails_counts_and_never_names(
     assert result.exit_code == 0, result.output
     [message] = smtp_server.handler_obj.messages
     text = message.content.decode()
-    assert "Crawls: 1 failed" in text and "Skip tracing: $0.00 spent" in text
+    assert "Crawls: 1 failed, 1 partial, 1 lost;" in text
+    assert "Skip tracing: $0.00 spent" in text

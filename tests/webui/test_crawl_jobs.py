@@ -298,3 +298,62 @@ def test_cli_cancel_records_the_job_cancelled_so_it_is_never_retried(app, scrapy
             )
         ).scalar_one()
     assert status == "cancelled"  # as the web UI's cancel records it
+
+
+def test_partial_and_lost_crawls_show_with_their_towns_everywhere(app, as_role):
+    beat = datetime.now(UTC) - timedelta(minutes=20)
+    with _engine(app).begin() as conn:
+        conn.execute(
+            db.crawl_runs.update()
+            .where(db.crawl_runs.c.id == 1)
+            .values(outcome="partial", incomplete_towns=["Meriden"])
+        )
+        conn.execute(
+            db.crawl_runs.insert().values(
+                id=77,
+                spider="cases",
+                args={"towns": "Avon,Bristol"},
+                job_id="cases-lost-77",
+                started_at=beat - timedelta(minutes=5),
+                heartbeat_at=beat,
+                status="lost",
+                outcome="lost",
+                incomplete_towns=["Bristol"],
+                completed_towns=["Avon"],
+            )
+        )
+    record_job(
+        app,
+        "cases-lost-77",
+        "failed",
+        ["Avon", "Bristol"],
+        outcome="lost",
+        incomplete_towns=["Bristol"],
+        failure_class="transient",
+        failure_reason="lost: no heartbeat since then",
+    )
+    viewer = as_role("viewer")
+    crawls = viewer.get("/crawls/").get_data(as_text=True)
+    job_row = crawls[crawls.index('data-job="cases-lost-77"') :].split("</tr>")[0]
+    assert ">lost</span>" in job_row and "Bristol</div>" in job_row
+    runs = crawls[crawls.index("<h2>Crawl runs</h2>") :]
+    assert ">partial</span>" in runs and "Meriden</div>" in runs
+    assert ">lost</span>" in runs and "Bristol</div>" in runs
+    detail = viewer.get("/crawls/77").get_data(as_text=True)
+    outcome = detail[detail.index('id="crawl-outcome"') :].split("</dd>")[0]
+    assert ">lost</span>" in outcome and "Bristol" in outcome
+    status_page = as_role("admin").get("/status/").get_data(as_text=True)
+    unfinished = status_page[status_page.index('id="unfinished-crawls"') :]
+    unfinished = unfinished.split("</section>")[0]
+    assert 'data-crawl="77"' in unfinished and 'data-crawl="1"' in unfinished
+    assert "Bristol" in unfinished and "Meriden" in unfinished
+    api = _client(app, "viewer")
+    run = api("GET", "/scraper/status/cases-lost-77").get_json()
+    assert (run["outcome"], run["incomplete_towns"]) == ("lost", ["Bristol"])
+    assert run["heartbeat_at"].startswith(f"{beat:%Y-%m-%dT%H:%M:%S}")
+    [job] = [
+        j
+        for j in api("GET", "/scraper/history").get_json()
+        if j["job_id"] == "cases-lost-77"
+    ]
+    assert (job["outcome"], job["incomplete_towns"]) == ("lost", ["Bristol"])
