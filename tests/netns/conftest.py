@@ -182,7 +182,7 @@ def schedule(urls: list[str], towns, batch_size: int) -> list[tuple[str, str, li
     args += ["--arg", "status=all", "--arg", "property=all"]  # as the truth has them
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    posted = [line.split("\t") for line in result.output.splitlines()]
+    posted = [line.split("\t") for line in result.stdout.splitlines()]
     return [(job_id, url, names.split(", ")) for job_id, url, names in posted]
 
 

@@ -43,6 +43,7 @@ def test_a_node_cut_from_the_database_mid_crawl_loses_and_doubles_no_case(
         nodes = lab.start_nodes(network, tmp_path, pg_host.url, replica)
         for name, value in lab.operator_env().items():
             monkeypatch.setenv(name, value)
+        monkeypatch.setenv("DATABASE_URL", pg_host.url)  # schedule records its job
         truth = sorted(case["docket_no"] for case in replica.truth())
         assert len(truth) == CASES
         ((job_id, _, _),) = lab.schedule([nodes["a"].url], TOWNS, len(TOWNS))
