@@ -6,12 +6,12 @@ ever, and its towns stale. A running crawl writes a heartbeat (``heartbeat_at``,
 (run by ``ctforeclosure jobs --retry-failed``, every 5 minutes) calls a run lost
 when its heartbeat is older than ``CTF_CRAWL_LOST_MINUTES`` (default 10) and its
 node does not answer, or answers without the job among its pending and running
-ones. The run is recorded ``lost`` with its incomplete towns (its towns minus those
-it finished); its job in ``crawl_jobs`` is recorded failed, outcome ``lost``, a
-transient failure, so :func:`ctforeclosure.jobs.auto_retry.retry_due` posts those
-towns at once on a node that answers (a lost job's retry waits no delay: the
-threshold already waited), and a lost job counts toward the retry limit like any
-failure.
+ones. It alerts (``crawl_failed``, naming the towns); the run is recorded ``lost``
+with its incomplete towns (its towns minus those it finished); its job in
+``crawl_jobs`` is recorded failed, outcome ``lost``, a transient failure, so
+:func:`ctforeclosure.jobs.auto_retry.retry_due` posts those towns at once on a node
+that answers (a lost job's retry waits no delay: the threshold already waited), and
+a lost job counts toward the retry limit like any failure.
 
 What the dead crawl held needs nothing here: its site-budget lease expires on its
 own (``store.site_budget``), and its spooled items, if its disk comes back, replay
@@ -32,6 +32,7 @@ from ctforeclosure.db import aware, crawl_jobs, crawl_runs
 from ctforeclosure.jobs import scheduling
 from ctforeclosure.jobs.auto_retry import PERMANENT, TRANSIENT
 from ctforeclosure.jobs.scrapyd_api import ScrapydClient, ScrapydError
+from ctforeclosure.services import alerts
 from ctforeclosure.store import crawl_runs as runs_store
 
 __all__ = ["LOST", "Lost", "detect"]
@@ -143,6 +144,13 @@ def detect(
             _record_job_lost(conn, run, now, wanted, incomplete)
         heartbeat = aware(run.heartbeat_at or run.started_at)
         lost.append(Lost(run.id, run.job_id, run.node, heartbeat, incomplete))
+        alerts.crawl_failed(
+            spider=run.spider,
+            reason=f"lost: no heartbeat since {heartbeat:%Y-%m-%d %H:%M} UTC",
+            job_id=run.job_id,
+            node=run.node,
+            towns=", ".join(incomplete) or None,
+        )
         logger.warning(
             "crawl run #%s (job %s) lost: no heartbeat since %s; %d town(s) to redo",
             run.id,

@@ -77,9 +77,10 @@ def _pending(node) -> dict[str, dict]:
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_dead_nodes_crawl_is_lost_and_its_towns_left_run_on_the_other(
-    migrated_engine, migrated_db_url, nodes_env
+    migrated_engine, migrated_db_url, nodes_env, webhook, monkeypatch
 ):
     pending_node, dead_node = nodes_env
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", webhook.url)
     _crawl(
         migrated_engine,
         "cases-dead-1",
@@ -111,8 +112,12 @@ def test_a_dead_nodes_crawl_is_lost_and_its_towns_left_run_on_the_other(
     )
     posted = _pending(pending_node)[retry.job_id]
     assert posted["args"]["towns"] == "Hartford,Avon"  # Bristol was done
+    [alert] = webhook.received
+    assert alert["kind"] == "crawl_failed" and "lost" in alert["text"]
+    assert alert["details"]["towns"] == "Hartford, Avon"
     again = _routine(migrated_db_url)
     assert "lost" not in again and "retried" not in again  # once only
+    assert len(webhook.received) == 1
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
