@@ -80,6 +80,21 @@ def _routine_until_lost(job_id: str, timeout: float) -> str:
     return outputs[-1]
 
 
+def _assert_lost_and_done_on_b(url, dead_job, left, survivors, posted) -> None:
+    """The dead job is lost with the towns it left; node b's jobs did every town."""
+    (lost_run,) = rows(url, crawl_runs, job_id=dead_job)
+    assert (lost_run.status, lost_run.outcome) == ("lost", "lost")
+    assert lost_run.incomplete_towns == left
+    (lost_job,) = rows(url, crawl_jobs, job_id=dead_job)
+    assert (lost_job.outcome, lost_job.incomplete_towns) == ("lost", left)
+    on_b = set()
+    for job in survivors:
+        (survivor,) = rows(url, crawl_runs, job_id=job)
+        assert (survivor.status, survivor.outcome) == ("finished", "complete")
+        on_b |= set(survivor.completed_towns)
+    assert on_b == set(posted["b"][1]) | set(left)
+
+
 def test_a_node_killed_mid_crawl_leaves_no_town_lost(
     network, pg_host, tmp_path, monkeypatch
 ):
@@ -130,19 +145,7 @@ def test_a_node_killed_mid_crawl_leaves_no_town_lost(
         assert len(stored) == len(set(stored)), "a case stored twice"
         assert sorted(stored) == truth
 
-        (lost_run,) = rows(pg_host.url, crawl_runs, job_id=dead_job)
-        assert (lost_run.status, lost_run.outcome) == ("lost", "lost")
-        assert lost_run.incomplete_towns == left
-        (lost_job,) = rows(pg_host.url, crawl_jobs, job_id=dead_job)
-        assert (lost_job.outcome, lost_job.incomplete_towns) == ("lost", left)
-
-        on_b = set()
-        for job in survivors:
-            (survivor,) = rows(pg_host.url, crawl_runs, job_id=job)
-            assert (survivor.status, survivor.outcome) == ("finished", "complete")
-            on_b |= set(survivor.completed_towns)
-        assert on_b == set(posted["b"][1]) | set(left)
-
+        _assert_lost_and_done_on_b(pg_host.url, dead_job, left, survivors, posted)
         rate = replica.request_rate()
         assert rate["requests"] > 0
         assert rate["max_per_second"] <= 1 / BUDGET_INTERVAL, rate
