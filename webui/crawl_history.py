@@ -48,6 +48,8 @@ EXPORT_HEADER = (
     "failure_class",
     "failure_reason",
     "crawl_run_id",
+    "outcome",
+    "incomplete_towns",
 )
 
 
@@ -252,6 +254,8 @@ def _export_rows(flt: crawl_jobs.JobFilter):
                 row.failure_class,
                 row.failure_reason,
                 row.crawl_run_id,
+                row.outcome,
+                ", ".join(row.incomplete_towns or []),
             )
 
 

@@ -107,8 +107,13 @@ def schedule(
 def record_posted(jobs, *, spider: str, args: dict | None = None) -> None:
     """Record jobs just posted in ``crawl_jobs`` (with their towns and node), as the
     web UI does, so a job lost before any sync is still known. The jobs are posted
-    either way: a database that cannot record them is said on stderr."""
-    engine = db.make_engine(config.load().database_url)
+    either way: a database that cannot record them is said on stderr. Without a
+    database here (no ``DATABASE_URL``, no embedded file) nothing is recorded: the
+    sync of ``jobs --retry-failed`` records them when it finds them on a node."""
+    cfg = config.load()
+    if cfg.database_url_env is None and not cfg.default_database_path.exists():
+        return
+    engine = db.make_engine(cfg.database_url)
     try:
         with engine.begin() as conn:
             crawl_jobs.record(conn, jobs, spider=spider, args=args)
@@ -187,7 +192,7 @@ def _retry_failed(nodes: list[str] | None, listing=None) -> None:
         paused = bool(
             (site_budget.SiteBudget(engine).pause_state() or {}).get("paused")
         )
-        lost = lost_jobs.detect(engine)
+        lost = lost_jobs.detect(engine, nodes=nodes)
         try:
             outcome = auto_retry.retry_due(engine, paused=paused)
         except (ScrapydError, scheduling.NoNodes) as exc:

@@ -58,13 +58,14 @@ class Lost:
 class _Nodes:
     """The jobs each scrapyd node has pending or running, asked once per node."""
 
-    def __init__(self, cfg: config.Config):
+    def __init__(self, cfg: config.Config, nodes: Iterable[str] | None):
         self.cfg = cfg
+        self.nodes = [n.rstrip("/") for n in nodes or cfg.scrapyd_nodes]
         self.active: dict[str, set[str] | None] = {}  # None: it did not answer
 
     def runs(self, job_id: str, node: str | None) -> bool:
         """Return True when the node (any configured one if unknown) has the job."""
-        urls = [node] if node else list(self.cfg.scrapyd_nodes)
+        urls = [node] if node else self.nodes
         return any(job_id in (self._active(url) or ()) for url in urls)
 
     def _active(self, url: str) -> set[str] | None:
@@ -121,18 +122,26 @@ def run_towns(spider: str, job_towns: Iterable[str], args: dict) -> list[str]:
 
 
 def detect(
-    engine: sa.Engine, *, now: datetime | None = None, cfg: config.Config | None = None
+    engine: sa.Engine,
+    *,
+    nodes: Iterable[str] | None = None,
+    now: datetime | None = None,
+    cfg: config.Config | None = None,
 ) -> list[Lost]:
-    """Find the lost crawls, record them lost (run and job); return them."""
+    """Find the lost crawls, record them lost (run and job); return them.
+
+    A job's node is the one recorded for it; a job never recorded is looked for on
+    ``nodes`` (default ``SCRAPYD_NODES``).
+    """
     cfg = cfg or config.load()
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(minutes=cfg.crawl_lost_minutes)
     with engine.connect() as conn:
         stale = _stale_runs(conn, cutoff)
-    nodes = _Nodes(cfg)
+    answers = _Nodes(cfg, nodes)
     lost = []
     for run in stale:
-        if nodes.runs(run.job_id, run.node):
+        if answers.runs(run.job_id, run.node):
             continue  # quiet, not lost: its node still runs it
         job_towns = run.towns if run.job_row is not None else []
         done = set(run.completed_towns or ())

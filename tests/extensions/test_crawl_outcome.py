@@ -4,9 +4,6 @@ a real crawl of the replica."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
 import sqlalchemy as sa
 from scrapy.settings import Settings
@@ -14,9 +11,8 @@ from scrapy.settings import Settings
 from ctforeclosure import db, migrate
 from ctforeclosure.extensions import crawl_outcome
 from ctforeclosure.spiders.cases import CasesSpider
-from tests.jobs.test_auto_retry import SETTINGS
+from tests.jobs.test_auto_retry import run_crawl
 from tests.replica.faults import hits_case
-from tests.spiders.test_cases import PROJECT_ROOT, SCRAPY
 
 
 def _counts(site: int, parsed: int, term: str = "Hartford") -> dict:
@@ -70,19 +66,14 @@ def test_a_case_page_given_up_makes_its_town_partial(replica_factory, tmp_path):
         and hits_case("case-page-500", c["docket_no"])
     }
     assert hit, "the fault hit no listed case"
-    command = [str(SCRAPY), "crawl", "cases", "-a", "towns=Avon,Bristol"]
-    for setting in [*SETTINGS, "CASE_MAX_ATTEMPTS=2", "CASE_PAGES_DIRECT=False"]:
-        command += ["-s", setting]
-    result = subprocess.run(
-        command,
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **replica.env, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    status, log = run_crawl(
+        replica.env,
+        url,
+        "towns=Avon,Bristol",
+        "CASE_MAX_ATTEMPTS=2",
+        "CASE_PAGES_DIRECT=False",
     )
-    log = result.stdout + result.stderr
-    assert result.returncode == 3, log[-3000:]
+    assert status == 3, log[-3000:]
     engine = db.make_engine(url)
     with engine.connect() as conn:
         run = conn.execute(sa.select(db.crawl_runs)).one()

@@ -4,14 +4,10 @@ the towns it finished."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import sqlalchemy as sa
 
 from ctforeclosure import config, db, migrate
-from tests.jobs.test_auto_retry import SETTINGS
-from tests.spiders.test_cases import PROJECT_ROOT, SCRAPY
+from tests.jobs.test_auto_retry import run_crawl
 
 
 def test_a_running_crawl_beats_and_its_run_keeps_the_towns_done(
@@ -21,19 +17,9 @@ def test_a_running_crawl_beats_and_its_run_keeps_the_towns_done(
     migrate.upgrade(url)
     # every response 0.3 s late: the crawl outlives a few 0.2 s heartbeats
     replica = replica_factory(cases=24, fast=True, faults=["latency"], towns=("Avon",))
-    command = [str(SCRAPY), "crawl", "cases", "-a", "town=Avon"]
-    for setting in SETTINGS:
-        command += ["-s", setting]
-    env = {**os.environ, **replica.env, "DATABASE_URL": url}
-    result = subprocess.run(
-        command,
-        cwd=PROJECT_ROOT,
-        env={**env, "CTF_CRAWL_HEARTBEAT_SECONDS": "0.2"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    env = {**replica.env, "CTF_CRAWL_HEARTBEAT_SECONDS": "0.2"}
+    status, log = run_crawl(env, url, "town=Avon")
+    assert status == 0, log[-3000:]
     engine = db.make_engine(url)
     with engine.connect() as conn:
         run = conn.execute(sa.select(db.crawl_runs)).one()

@@ -29,10 +29,10 @@ SETTINGS = [s for s in FAST if not s.startswith("ITEM_PIPELINES")] + [
 FAILED_AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
-def _crawl(env: dict[str, str], database_url: str, tmp_path: Path):
-    """Run one cases crawl of Hartford; return what the job's record would say."""
-    command = [str(SCRAPY), "crawl", "cases", "-a", "town=Hartford"]
-    for setting in SETTINGS:
+def run_crawl(env: dict[str, str], database_url: str, arg: str, *settings: str):
+    """Run `scrapy crawl cases -a ARG` with its record kept; return (status, log)."""
+    command = [str(SCRAPY), "crawl", "cases", "-a", arg]
+    for setting in [*SETTINGS, *settings]:
         command += ["-s", setting]
     result = subprocess.run(
         command,
@@ -42,7 +42,12 @@ def _crawl(env: dict[str, str], database_url: str, tmp_path: Path):
         text=True,
         timeout=300,
     )
-    log = result.stdout + result.stderr
+    return result.returncode, result.stdout + result.stderr
+
+
+def _crawl(env: dict[str, str], database_url: str, tmp_path: Path):
+    """Run one cases crawl of Hartford; return what the job's record would say."""
+    _, log = run_crawl(env, database_url, "town=Hartford")
     outcome = scheduling.parse_log(log)
     state = "failed" if outcome["failed"] else "finished"
     job = scheduling.Job("node", "job-1", "cases", state, reason=outcome["reason"])
@@ -189,21 +194,15 @@ def test_a_town_search_given_up_is_partial_and_retried_for_that_town_only(
     replica = replica_factory(
         cases=40, fast=True, faults=["nobot-reject-town"], towns=("Meriden", "Avon")
     )
-    command = [str(SCRAPY), "crawl", "cases", "-a", "towns=Avon,Meriden"]
-    for setting in [*SETTINGS, "SEARCH_MAX_ATTEMPTS=2"]:
-        command += ["-s", setting]
-    env = {**os.environ, **replica.env, "DATABASE_URL": database}
-    result = subprocess.run(
-        command,
-        cwd=PROJECT_ROOT,
-        env={**env, "SCRAPY_JOB": "cases-partial-1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    env = {**replica.env, "SCRAPY_JOB": "cases-partial-1"}
+    status, log = run_crawl(
+        env, database, "towns=Avon,Meriden", "SEARCH_MAX_ATTEMPTS=2"
     )
-    log = result.stdout + result.stderr
-    assert result.returncode == 3, log[-3000:]  # partial: not 0, not failed's 1
+    assert status == 3, log[-3000:]  # partial: not 0, not failed's 1
     assert log.splitlines()[-1] == ("crawl cases partial: towns not complete: Meriden")
+    # what `ctforeclosure jobs` reads from the job's log on its node
+    read = scheduling.parse_log(log)
+    assert (read["outcome"], read["incomplete_towns"]) == ("partial", ["Meriden"])
     engine = db.make_engine(database)
     with engine.begin() as conn:
         run = conn.execute(sa.select(db.crawl_runs)).one()

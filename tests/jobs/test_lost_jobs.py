@@ -165,3 +165,19 @@ def test_a_stale_heartbeat_whose_node_answers_without_the_job_is_lost(
         j for j in _jobs(migrated_engine).values() if j.retry_of == "cases-gone-1"
     ]
     assert _pending(pending_node)[retry.job_id]["args"]["town"] == "Avon"
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_job_the_cli_posts_is_recorded_with_its_node(
+    migrated_engine, migrated_db_url, nodes_env
+):
+    pending_node, _ = nodes_env
+    result = CliRunner().invoke(
+        main,
+        ["schedule", "--town", "Avon", "--nodes", pending_node.url],
+        env={"DATABASE_URL": migrated_db_url},
+    )
+    assert result.exit_code == 0, result.output
+    job_id = result.output.split("\t")[0]
+    job = _jobs(migrated_engine)[job_id]
+    assert (job.node, job.towns, job.status) == (pending_node.url, ["Avon"], "pending")

@@ -181,12 +181,21 @@ def test_page_actions_are_refused_to_a_viewer(app, as_role):
 
 
 def test_jobs_csv_export_is_filtered_and_audited(app, as_role):
-    record_job(app, "failed-1", "failed", ["Hartford"], failure_reason="=cmd")
+    record_job(
+        app,
+        "failed-1",
+        "failed",
+        ["Hartford", "Avon"],
+        failure_reason="=cmd",
+        outcome="partial",
+        incomplete_towns=["Avon"],
+    )
     record_job(app, "done-1", "finished", ["Bristol"])
     response = as_role("viewer").get("/crawls/jobs.csv?status=failed")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert [(r["job_id"], r["failure_reason"]) for r in rows] == [("failed-1", "'=cmd")]
+    assert (rows[0]["outcome"], rows[0]["incomplete_towns"]) == ("partial", "Avon")
     (record,) = _audit(app, "export")
     assert (
         record.details["filters"] == {"status": "failed"}
