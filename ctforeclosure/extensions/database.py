@@ -46,6 +46,13 @@ class CrawlDatabase:
         #: The spool the upsert pipeline writes to since the database failed
         #: mid-crawl, or None.
         self.spool_file: Path | None = None
+        #: The upsert pipeline's flushes: how many have begun, and the number of the
+        #: last one after which every item it had been given was committed. A town
+        #: the spider finished while ``batches_begun`` was n has all its items in
+        #: the database once ``batches_stored`` > n (the heartbeat reports only
+        #: such towns complete: a killed crawl loses what was still in its batch).
+        self.batches_begun = 0
+        self.batches_stored = 0
         self._checked = False
         self._embedded_missing = (
             not cfg.database_url_env and not cfg.default_database_path.exists()

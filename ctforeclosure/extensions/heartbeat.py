@@ -39,6 +39,7 @@ class CrawlHeartbeat:
         self.seconds = seconds
         self._timer: asyncio.Task | None = None
         self._warned = False
+        self._seen: dict[str, int] = {}  # town -> flushes begun when seen finished
         # A beat in a worker thread finishes before the crawl closes its run, and
         # none starts after (the run's closing values are the last word).
         self._lock = threading.Lock()
@@ -68,8 +69,25 @@ class CrawlHeartbeat:
             if run is None or run.run_id is None:
                 continue
             # read the spider here, in the reactor's thread; write in a worker
-            done = towns_done(spider)
+            done = self.stored_towns(towns_done(spider))
             await asyncio.to_thread(self.beat, run.run_id, done)
+
+    def stored_towns(self, done: list[str]) -> list[str]:
+        """Return the towns of ``done`` whose items are all in the database.
+
+        The spider's last page of a town is read before its items are stored (the
+        upsert pipeline batches them, for up to ``UPSERT_FLUSH_SECONDS``): a town
+        counts once a flush begun after the spider finished it has been committed,
+        or a crawl killed meanwhile would be called done with those cases lost.
+        """
+        database = CrawlDatabase.of(self.crawler)
+        for town in done:
+            self._seen.setdefault(town, database.batches_begun)
+        return sorted(
+            town
+            for town, begun in self._seen.items()
+            if database.batches_stored > begun
+        )
 
     def beat(self, run_id: int, completed_towns: list[str]) -> None:
         """Write one heartbeat (the database refusing it is logged, not raised)."""

@@ -154,11 +154,15 @@ class UpsertPipeline:
         The final flush also applies the complete town searches.
         """
         self.last_flush = time.monotonic()
+        self.database.batches_begun += 1
+        number = self.database.batches_begun
         batch, self.batch = self.batch, []
         towns_done: list[dict] = []
         if final:
             towns_done, self.pending_towns = self.pending_towns, []
         if not batch and not towns_done:
+            if not self.spooling:  # everything given before is in the database
+                self.database.batches_stored = number
             return
         if not self.spooling:
             try:
@@ -168,6 +172,7 @@ class UpsertPipeline:
                 # to the spool, never away. (The transaction was rolled back.)
                 self._start_spooling(exc)
             else:
+                self.database.batches_stored = number
                 self.stats.inc_value("ctf/items_stored", len(batch))
                 if new_parties:
                     self.crawler.signals.send_catch_log(

@@ -1,7 +1,9 @@
 """A private, throw-away PostgreSQL cluster (initdb/pg_ctl on a free port).
 
 For tests that stop the database mid-crawl: never the shared server. As root the
-server binaries run as the ``postgres`` user (initdb refuses root).
+server binaries run as the ``postgres`` user (initdb refuses root). The network tests
+(tests/netns/) start it on a host of their own: ``host`` is the address it listens on
+and ``netns`` the network namespace it runs in, with trust for the test hosts' range.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ def _free_port() -> int:
 class PrivateCluster:
     """initdb a cluster in a temporary folder; start/stop it; remove it at close."""
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1", netns: str | None = None):
         if not (PG_BIN / "initdb").exists():
             raise FileNotFoundError(f"no PostgreSQL server binaries in {PG_BIN}")
+        self.host = host
+        self.netns = netns
         self.folder = Path(tempfile.mkdtemp(prefix="ctf-pg-"))
         self.data = self.folder / "data"
-        self.port = _free_port()
+        self.port = 5432 if netns else _free_port()  # a namespace has its own ports
         self.as_postgres = os.geteuid() == 0
         if self.as_postgres:
             shutil.chown(self.folder, "postgres", "postgres")
@@ -46,19 +50,24 @@ class PrivateCluster:
             "UTF8",
             "--no-sync",
         )
+        if netns:
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.write("host all all 198.18.0.0/15 trust\n")
 
     def _run(self, *cmd: str) -> None:
         if self.as_postgres:
             cmd = ("runuser", "-u", "postgres", "--", *cmd)
+        if self.netns:
+            cmd = ("ip", "netns", "exec", self.netns, *cmd)
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        return f"postgresql+psycopg://postgres@{self.host}:{self.port}/postgres"
 
     def start(self) -> None:
         options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 "
+            f"-p {self.port} -c listen_addresses={self.host} "
             f"-c unix_socket_directories={self.folder} -c fsync=off"
         )
         self._run(

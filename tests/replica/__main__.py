@@ -3,12 +3,16 @@
     python -m tests.replica --port 8800 --cases 5000 --print-env
     eval "$(python -m tests.replica --port 8800 --print-env-only)"   # just the env
 
+``--host`` binds another address, but only one of the network tests' own hosts
+(198.18.0.0/15, inside network namespaces: tests/netns/) or loopback.
+
 Uses waitress (multi-threaded, production-grade) so it can also back benchmarks.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
 import warnings
@@ -18,6 +22,19 @@ from .options import FAULTS, SALES_INDEX_LAYOUTS, STATELIB_LAYOUTS, ReplicaOptio
 from .server import HOST, env_for
 
 SEND_BYTES = 1 << 19  # larger than any page the replica serves
+#: The range set aside for network tests (RFC 2544): the namespaces' test hosts.
+TEST_HOSTS = ipaddress.ip_network("198.18.0.0/15")
+
+
+def _host(text: str) -> str:
+    """Accept loopback or a test host's address, nothing that a network reaches."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address") from exc
+    if not (address.is_loopback or address in TEST_HOSTS):
+        raise argparse.ArgumentTypeError(f"{text}: only loopback or {TEST_HOSTS}")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tests.replica",
         description="Serve the offline replica on 127.0.0.1 (tests/replica/README.md).",
     )
+    parser.add_argument("--host", type=_host, default=HOST, help=f"({HOST})")
     parser.add_argument("--port", type=int, default=8800)
+    parser.add_argument(
+        "--towns", help="comma-separated canonical towns: only they get cases"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument(
@@ -66,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         "--print-env-only", action="store_true", help="print KEY=value lines and exit"
     )
     args = parser.parse_args(argv)
-    env = env_for(f"http://{HOST}:{args.port}")
+    env = env_for(f"http://{args.host}:{args.port}")
     if args.print_env or args.print_env_only:
         for key, value in env.items():
             print(f"{key}={value}")
@@ -76,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     options = ReplicaOptions(
         seed=args.seed,
         cases=args.cases,
+        towns=tuple(t.strip() for t in args.towns.split(",")) if args.towns else None,
         fast=args.fast,
         faults=frozenset(args.fault),
         day=args.day,
@@ -94,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print("replica: --fast: NoBot timing rules are OFF", file=sys.stderr)
     print(
         f"replica: {len(app.extensions['replica'].dataset.cases)} cases on "
-        f"http://{HOST}:{args.port}",
+        f"http://{args.host}:{args.port}",
         file=sys.stderr,
     )
     import waitress
@@ -111,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", "send_bytes", DeprecationWarning)
     waitress.serve(
         app,
-        host=HOST,
+        host=args.host,
         port=args.port,
         threads=args.threads,
         send_bytes=SEND_BYTES,

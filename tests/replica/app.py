@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from flask import Flask, Response, current_app, g, jsonify, request
 
 from . import faults as fault_injection
+from . import request_rate
 from .aspnet import Machinery, NoBotRules
 from .data import Dataset
 from .options import ReplicaOptions
@@ -101,6 +102,8 @@ def create_app(options: ReplicaOptions | None = None) -> Flask:
         machinery=Machinery(secret=secrets.token_bytes(32), rules=_rules(options)),
     )
     app.extensions["replica"] = state
+    # First, so that requests a fault refuses are counted too.
+    request_rate.install(app, PREFIXES["judiciary"])
     fault_injection.install(app, options.faults, options.fault_every)
     if options.server_timing:
         _install_server_timing(app)

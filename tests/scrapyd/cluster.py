@@ -2,7 +2,9 @@
 
 Each node runs the venv's ``scrapyd`` (so jobs get the project's dependencies) from a
 folder holding its own ``scrapyd.conf``; credentials and the jobs' secrets are in its
-environment, as in production (deploy/scrapyd.conf).
+environment, as in production (deploy/scrapyd.conf). The network tests (tests/netns/)
+run a node on a host of their own: ``host`` is its bind address and ``netns`` the
+network namespace it runs in.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ PASSWORD = "scrapyd-test-pw-5b1e"
 
 CONF = """\
 [scrapyd]
-bind_address = 127.0.0.1
+bind_address = {host}
 http_port = {port}
 eggs_dir = {root}/eggs
 logs_dir = {root}/logs
@@ -54,9 +56,13 @@ class ScrapydNode:
         *,
         max_proc: int = 2,
         poll_interval: float = 0.5,
+        host: str = "127.0.0.1",
+        netns: str | None = None,
     ):
         self.root = root
-        self.port = free_port()
+        self.host = host
+        self.netns = netns
+        self.port = 6800 if netns else free_port()  # a namespace has its own ports
         self.env = env
         self.max_proc = max_proc
         self.poll_interval = poll_interval
@@ -64,12 +70,13 @@ class ScrapydNode:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> ScrapydNode:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "scrapyd.conf").write_text(
             CONF.format(
+                host=self.host,
                 port=self.port,
                 root=self.root,
                 max_proc=self.max_proc,
@@ -82,8 +89,16 @@ class ScrapydNode:
             SCRAPYD_PASSWORD=PASSWORD,
             PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         )
+        command = [
+            str(BIN / "scrapyd"),
+            "--pidfile=",
+            "-l",
+            str(self.root / "scrapyd.log"),
+        ]
+        if self.netns:  # `ip netns exec` execs the command: the same process
+            command = ["ip", "netns", "exec", self.netns, *command]
         self.proc = subprocess.Popen(
-            [str(BIN / "scrapyd"), "--pidfile=", "-l", str(self.root / "scrapyd.log")],
+            command,
             cwd=self.root,
             env=env,
         )
