@@ -272,6 +272,15 @@ def _crawl_fields() -> dict:
     }
 
 
+def db_timeout_seconds() -> float:
+    """Seconds a PostgreSQL server may leave a connection unanswered before it counts
+    as down (``CTF_DB_TIMEOUT_SECONDS``, default 30): connecting, and data sent but
+    not acknowledged. Without it a silent network partition (packets dropped, no
+    reset) holds a crawl for TCP's ~15 minutes of retransmissions instead of letting
+    it spool."""
+    return _positive("CTF_DB_TIMEOUT_SECONDS", 30.0)
+
+
 def _positive(name: str, default: float) -> float:
     """Read a positive number, or raise ValueError naming the variable."""
     text = _env(name)

@@ -8,11 +8,14 @@ the web UI and the CLI use this module too.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
+
+from ctforeclosure import config
 
 __all__ = ["CASE_DATE_COLUMNS", "aware", "make_engine", "metadata"]
 
@@ -913,4 +916,20 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs["connect_args"] = _postgres_timeouts() | kwargs.get("connect_args", {})
     return sa.create_engine(engine_url, **kwargs)
+
+
+def _postgres_timeouts() -> dict[str, int]:
+    """libpq's settings that make a silent server an error within
+    :func:`config.db_timeout_seconds`: the connection attempt, data left
+    unacknowledged (``tcp_user_timeout``, ms), and keepalives for idle connections."""
+    seconds = config.db_timeout_seconds()
+    return {
+        "connect_timeout": max(2, math.ceil(seconds)),
+        "tcp_user_timeout": math.ceil(seconds * 1000),
+        "keepalives": 1,
+        "keepalives_idle": max(1, math.ceil(seconds / 3)),
+        "keepalives_interval": max(1, math.ceil(seconds / 6)),
+        "keepalives_count": 3,
+    }

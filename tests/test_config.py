@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ctforeclosure import config
 
@@ -160,3 +161,27 @@ def test_load_reads_the_trusted_proxy_hops(monkeypatch):
     assert config.load().trusted_proxy_hops == "0"
     monkeypatch.setenv("CTF_TRUSTED_PROXY_HOPS", " 1 ")
     assert config.load().trusted_proxy_hops == "1"
+
+
+def test_the_database_timeout_reaches_every_postgresql_connection(monkeypatch):
+    """A silent database (packets dropped) must become an error the crawl spools on:
+    each PostgreSQL connection carries the timeout; a bad value names its variable."""
+    from ctforeclosure import db
+
+    monkeypatch.setenv("CTF_DB_TIMEOUT_SECONDS", "6")
+    engine = db.make_engine("postgresql+psycopg://ctf@127.0.0.1:1/ctf")
+    args = {}
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _seen(_dialect, _record, _cargs, cparams):
+        args.update(cparams)
+        raise ConnectionAbortedError("seen; no connection needed")
+
+    with pytest.raises(ConnectionAbortedError, match="seen"):
+        engine.connect()
+    engine.dispose()
+    assert (args["connect_timeout"], args["tcp_user_timeout"]) == (6, 6000)
+    assert (args["keepalives_idle"], args["keepalives_count"]) == (2, 3)
+    monkeypatch.setenv("CTF_DB_TIMEOUT_SECONDS", "soon")
+    with pytest.raises(ValueError, match="CTF_DB_TIMEOUT_SECONDS"):
+        config.db_timeout_seconds()

@@ -45,8 +45,9 @@ PERMANENT = "permanent"
 
 #: Failure reasons (scrapyd's, for a job without a crawl run) that are transient.
 _TRANSIENT_REASON = re.compile(
-    r"database_unavailable|OperationalError|InterfaceError|could not connect|"
-    r"Connection refused|ConnectionRefused|TimeoutError|DNSLookupError",
+    r"database_unavailable|site_budget_unavailable|OperationalError|InterfaceError|"
+    r"could not connect|Connection refused|ConnectionRefused|TimeoutError|"
+    r"DNSLookupError",
     re.I,
 )
 #: ... and that are a bad argument: the same job would crash the same way.

@@ -169,7 +169,7 @@ def failure_of(job: scheduling.Job, run) -> str | None:
             towns = ", ".join(job.incomplete_towns)
             return f"partial: towns not complete: {towns}"[: scheduling.MAX_REASON]
         return None
-    if run.status == "failed":
+    if run.status == "failed" or run.outcome == "failed":  # spooled, yet failed
         return f"finish_reason {run.finish_reason}"
     if run.outcome == "partial":
         towns = ", ".join(run.incomplete_towns or ())
