@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import sqlalchemy as sa
 
-from ctforeclosure.db import case_changes
+from ctforeclosure.db import case_changes, subscriptions
 from ctforeclosure.services import alerts, saved_searches, users, webhooks
 from ctforeclosure.services import subscriptions as subs
 from ctforeclosure.services.notify import SendSettings
@@ -22,8 +22,12 @@ from ctforeclosure.store.cases import upsert_cases
 from tests.store.factory import make_case
 
 SECRET_KEY = "notify-test-secret-key-0123456789"
-#: A little after the subscriptions are made (they watch changes seen from then on).
+#: When the tests' changes are seen and their notify runs run. A subscription
+#: watches the changes seen from its making on: :func:`subscribe` dates the
+#: subscriptions it makes an hour before this (the suite may reach a test half an
+#: hour after importing it, when the real clock is far past an import-time NOW).
 NOW = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+SUBSCRIBED_AT = NOW - timedelta(hours=1)
 
 
 def free_port() -> int:
@@ -128,7 +132,9 @@ def search(conn, owner: users.User, query: dict, name: str = "Bethel") -> int:
 
 
 def subscribe(conn, owner, search_id, events, **options) -> subs.Created:
-    return subs.create(
+    """Subscribe through the service, dated :data:`SUBSCRIBED_AT` at the latest (a
+    frozen clock may date it earlier)."""
+    made = subs.create(
         conn,
         owner,
         search_id,
@@ -137,6 +143,12 @@ def subscribe(conn, owner, search_id, events, **options) -> subs.Created:
         allow_hosts=("127.0.0.1",),
         **options,
     )
+    conn.execute(
+        subscriptions.update()
+        .where(subscriptions.c.id == made.subscription.id)
+        .values(created_at=min(made.subscription.created_at, SUBSCRIBED_AT))
+    )
+    return made
 
 
 def new_cases(conn, town: str, count: int, start: int = 1, now=NOW) -> list[str]:

@@ -15,6 +15,7 @@ from ctforeclosure.db import notifications, sales
 from ctforeclosure.services import notify
 from tests.services.notify_parts import (
     NOW,
+    SUBSCRIBED_AT,
     Mailbox,
     Receiver,
     change,
@@ -42,6 +43,21 @@ def mailbox():
     box = Mailbox(free_port())
     yield box
     box.stop()
+
+
+def test_a_subscription_hears_only_of_changes_seen_after_it_was_made(
+    migrated_engine,
+):
+    """No flood of history: a new subscriber gets what happens from then on."""
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["new_case"], email_mode="immediate")
+        new_cases(conn, "Bethel", 2, now=SUBSCRIBED_AT - timedelta(minutes=5))
+        later = new_cases(conn, "Bethel", 1, start=20)
+    _run(migrated_engine, settings())
+    with migrated_engine.connect() as conn:
+        assert [row.docket_no for row in outbox(conn)] == later
 
 
 def test_only_matching_changes_are_queued_once(migrated_engine):
