@@ -59,13 +59,21 @@ class Mailbox:
 
 
 class Receiver(ThreadingHTTPServer):
-    """A webhook receiver: answers 500 to the first ``failures`` posts, then 200
-    (after ``delay`` seconds); keeps each post's delivery id, body and whether
-    its signature verified."""
+    """A webhook receiver: answers ``failure`` (500, or e.g. 503 with a
+    ``Retry-After``) to the first ``failures`` posts, then 200 (after ``delay``
+    seconds); keeps each post's delivery id, body and whether its signature
+    verified."""
 
-    def __init__(self, secret: str = "", failures: int = 0, delay: float = 0.0):
+    def __init__(
+        self,
+        secret: str = "",
+        failures: int = 0,
+        delay: float = 0.0,
+        failure: tuple[int, str | None] = (500, None),
+    ):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.secret, self.failures, self.delay = secret, failures, delay
+        self.failure = failure
         self.posts: list[dict] = []
         self.lock = threading.Lock()
         self.url = f"http://127.0.0.1:{self.server_address[1]}/hook"
@@ -86,7 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         time.sleep(server.delay)
         with server.lock:
-            status = 500 if server.failures > 0 else 200
+            failing = server.failures > 0
+            status, retry_after = server.failure if failing else (200, None)
             server.failures -= 1
             server.posts.append(
                 {
@@ -97,6 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
                 }
             )
         self.send_response(status)
+        if retry_after:
+            self.send_header("Retry-After", retry_after)
         self.end_headers()
 
     def log_message(self, *args):

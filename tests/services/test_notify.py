@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from ctforeclosure.db import notifications, sales
+from ctforeclosure.db import aware, notification_outbox, notifications, sales
 from ctforeclosure.services import notify
 from tests.services.notify_parts import (
     NOW,
@@ -181,6 +181,34 @@ def test_a_webhook_answering_500_three_times_gets_it_on_the_fourth(migrated_engi
     with migrated_engine.connect() as conn:
         [row] = outbox(conn)
     assert (row.status, row.attempts) == ("sent", 4)
+
+
+def test_a_receiver_asking_to_wait_is_not_retried_sooner(migrated_engine):
+    """A 503 with Retry-After: 3600 waits the hour, not the backoff's first minute."""
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        receiver = Receiver(failures=1, failure=(503, "3600"))
+        made = subscribe(conn, ann, bethel, ["new_case"], webhook_url=receiver.url)
+        receiver.secret = made.webhook_secret
+        new_cases(conn, "Bethel", 1)
+    serve(receiver)
+    try:
+        first = NOW + timedelta(seconds=1)
+        _run(migrated_engine, settings(), first)
+        _run(migrated_engine, settings(), first + timedelta(minutes=2))
+        assert [p["status"] for p in receiver.posts] == [503]
+        with migrated_engine.connect() as conn:
+            [row] = outbox(conn)
+            due = conn.execute(
+                sa.select(notification_outbox.c.next_attempt_at)
+            ).scalar_one()
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert aware(due) == first + timedelta(hours=1)
+        _run(migrated_engine, settings(), first + timedelta(hours=1, seconds=1))
+    finally:
+        receiver.shutdown()
+    assert [p["status"] for p in receiver.posts] == [503, 200]
 
 
 def test_a_webhook_that_never_recovers_is_given_up_with_a_reason(migrated_engine):

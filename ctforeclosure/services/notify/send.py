@@ -21,8 +21,9 @@ import logging
 import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -78,6 +79,15 @@ class SendSettings:
             allow_hosts=tuple(cfg.webhook_allow_hosts),
             base_url=cfg.base_url,
         )
+
+
+class Attempt(NamedTuple):
+    """What one delivery came to: the error (None: delivered), whether retrying may
+    help, and the seconds the receiver asked to wait first (its Retry-After)."""
+
+    error: str | None
+    retry: bool
+    wait: int | None = None
 
 
 @dataclass
@@ -142,8 +152,10 @@ def _item(row, settings: SendSettings) -> SimpleNamespace:
     )
 
 
-def _record(engine, items, now: datetime, error: str | None, retry: bool, counts):
-    """Record the outcome of one delivery of ``items`` (outbox rows)."""
+def _record(engine, items, now: datetime, attempt: Attempt, counts):
+    """Record the outcome of one delivery of ``items`` (outbox rows); a retry waits
+    for the backoff, or longer when the receiver asked for longer."""
+    error = attempt.error
     o = notification_outbox.c
     with engine.begin() as conn:
         for item in items:
@@ -153,7 +165,9 @@ def _record(engine, items, now: datetime, error: str | None, retry: bool, counts
                 values |= {"status": "sent", "sent_at": now, "last_error": None}
                 counts.sent += 1
             else:
-                again = retry_at(failures, now) if retry else None
+                again = retry_at(failures, now) if attempt.retry else None
+                if again is not None and attempt.wait:
+                    again = max(again, now + timedelta(seconds=attempt.wait))
                 values["last_error"] = error
                 if again is None:
                     values["status"] = "failed"
@@ -181,13 +195,13 @@ def _units(items: list) -> list[list]:
     return units
 
 
-def _email(unit: list, settings: SendSettings) -> tuple[str | None, bool]:
+def _email(unit: list, settings: SendSettings) -> Attempt:
     """Send one email (a digest when the subscription collects them); return the
     error (None: sent) and whether retrying may help."""
     if unit[0].email_mode == "off":
-        return "the subscription no longer sends email", False
+        return Attempt("the subscription no longer sends email", False)
     if not settings.smtp.smtp_enabled:
-        return "no SMTP server configured (SMTP_HOST)", True
+        return Attempt("no SMTP server configured (SMTP_HOST)", True)
     sender = settings.smtp.email_from
     if unit[0].email_mode == "digest":
         message = messages.digest_message(unit, sender)
@@ -196,20 +210,20 @@ def _email(unit: list, settings: SendSettings) -> tuple[str | None, bool]:
     try:
         alerts.send_message(message, settings.smtp)
     except (OSError, smtplib.SMTPException) as exc:
-        return f"SMTP: {type(exc).__name__}", True
-    return None, True
+        return Attempt(f"SMTP: {type(exc).__name__}", True)
+    return Attempt(None, True)
 
 
-def _webhook(item, settings: SendSettings) -> tuple[str | None, bool]:
+def _webhook(item, settings: SendSettings) -> Attempt:
     """POST one change to the subscription's webhook; return the error (None:
     delivered) and whether retrying may help."""
     if not (item.webhook_url and item.webhook_secret):
-        return "the subscription no longer has a webhook", False
+        return Attempt("the subscription no longer has a webhook", False)
     try:
         url = webhooks.decrypt(item.webhook_url, settings.secret_key)
         secret = webhooks.decrypt(item.webhook_secret, settings.secret_key)
     except (ValueError, RuntimeError) as exc:
-        return str(exc), False
+        return Attempt(str(exc), False)
     body = webhooks.payload(
         item.change,
         item.case,
@@ -220,7 +234,9 @@ def _webhook(item, settings: SendSettings) -> tuple[str | None, bool]:
     outcome = webhooks.deliver(
         url, secret, body, item.delivery_id, settings.allow_hosts
     )
-    return (None, False) if outcome.ok else (outcome.error, outcome.retry)
+    if outcome.ok:
+        return Attempt(None, False)
+    return Attempt(outcome.error, outcome.retry, outcome.retry_after)
 
 
 def _deliver(engine, unit, settings, now, counts, down: set) -> None:
@@ -232,17 +248,17 @@ def _deliver(engine, unit, settings, now, counts, down: set) -> None:
         counts.waiting.update(item.id for item in unit)
         return
     if not first.active:
-        error, retry = "the subscriber's account is deactivated", False
+        attempt = Attempt("the subscriber's account is deactivated", False)
     elif first.channel == "email":
-        error, retry = _email(unit, settings)
+        attempt = _email(unit, settings)
     else:
-        error, retry = _webhook(first, settings)
-    if error is not None and retry:
+        attempt = _webhook(first, settings)
+    if attempt.error is not None and attempt.retry:
         down.add(where)
-    elif error is None:
+    elif attempt.error is None:
         counts.emails += first.channel == "email"
         counts.webhooks += first.channel == "webhook"
-    _record(engine, unit, now, error, retry, counts)
+    _record(engine, unit, now, attempt, counts)
 
 
 def send_due(engine: sa.Engine, settings: SendSettings, now: datetime) -> SendCounts:
