@@ -29,9 +29,14 @@ SETTINGS = [s for s in FAST if not s.startswith("ITEM_PIPELINES")] + [
 FAILED_AT = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
-def run_crawl(env: dict[str, str], database_url: str, arg: str, *settings: str):
-    """Run `scrapy crawl cases -a ARG` with its record kept; return (status, log)."""
-    command = [str(SCRAPY), "crawl", "cases", "-a", arg]
+def run_crawl(
+    env: dict[str, str], database_url: str, arg: str, *settings: str, more=()
+):
+    """Run `scrapy crawl cases -a ARG` (and ``-a`` each of ``more``) with its
+    record kept; return (status, log)."""
+    command = [str(SCRAPY), "crawl", "cases"]
+    for spider_arg in (arg, *more):
+        command += ["-a", spider_arg]
     for setting in [*SETTINGS, *settings]:
         command += ["-s", setting]
     result = subprocess.run(
