@@ -9,6 +9,7 @@ the web UI and the CLI use this module too.
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -896,6 +897,10 @@ sa.Index(
 )
 
 
+def _uuid_text() -> str:
+    return str(uuid.uuid4())
+
+
 def make_engine(url: str, **kwargs) -> sa.Engine:
     """Create an engine; on SQLite make the folder, turn on WAL and foreign keys."""
     engine_url = sa.make_url(url)
@@ -913,6 +918,8 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            # PostgreSQL's name, so that one statement makes ids on both databases
+            dbapi_conn.create_function("gen_random_uuid", 0, _uuid_text)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -548,8 +548,14 @@ def matching_dockets(conn: sa.Connection, flt: CaseFilter) -> tuple[sa.Select, d
     ``IN``) and its bound values: the cases a saved search watches."""
     if problem := flt.search_problem():
         raise ValueError(problem)
-    where = _matches(_shape(conn, flt))
-    return sa.select(cases.c.docket_no).where(*where), _values(conn, flt)
+    return _matching_statement(_shape(conn, flt)), _values(conn, flt)
+
+
+@functools.lru_cache(maxsize=512)
+def _matching_statement(shape: Shape) -> sa.Select:
+    """Build a shape's matching statement once: the notify matcher asks for a
+    thousand saved searches' at a time, and searches of one shape share it."""
+    return sa.select(cases.c.docket_no).where(*_matches(shape))
 
 
 def iter_cases(conn: sa.Connection, flt: CaseFilter, limit: int):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ import sqlalchemy as sa
 from ctforeclosure.db import case_changes, cases
 
 __all__ = [
+    "COLUMNS",
+    "KEY_COLUMNS",
     "BadCursor",
     "Cursor",
     "Page",
@@ -64,6 +67,15 @@ COLUMNS = (
     case_changes.c.crawl_id,
     cases.c.search_town.label("town"),
     cases.c.county,
+)
+#: A change without its values nor its case's town and county (the notify matcher
+#: reads a page of 10,000: decoding the values' JSON was most of its read).
+KEY_COLUMNS = (
+    case_changes.c.txid,
+    case_changes.c.id,
+    case_changes.c.docket_no,
+    case_changes.c.kind,
+    case_changes.c.seen_at,
 )
 #: More pending transactions than this in one cursor means something is wrong.
 MAX_PENDING = 1000
@@ -166,18 +178,18 @@ _SNAPSHOT = (
 )
 
 
-def _base(snapshot: bool) -> sa.Select:
+@functools.lru_cache(maxsize=8)
+def _base(snapshot: bool, columns: tuple = COLUMNS) -> sa.Select:
+    """The read without its conditions, built once (building it per page cost about
+    as much as PostgreSQL's answer at 100 a page), with and without the snapshot."""
     c = case_changes.c
     return (
-        sa.select(*COLUMNS, *([_SNAPSHOT] if snapshot else []))
+        sa.select(*columns, *([_SNAPSHOT] if snapshot else []))
         .select_from(case_changes.join(cases, cases.c.docket_no == c.docket_no))
         .order_by(c.txid, c.id)
     )
 
 
-#: The read without its conditions, built once (building it per page cost about
-#: as much as PostgreSQL's answer at 100 a page), with and without the snapshot.
-_BASE = {True: _base(True), False: _base(False)}
 #: The cursor's point, as bound values (the statement's cache key stays the same).
 _AFTER = sa.tuple_(case_changes.c.txid, case_changes.c.id) > sa.tuple_(
     sa.bindparam("after_txid", type_=sa.BigInteger),
@@ -185,17 +197,17 @@ _AFTER = sa.tuple_(case_changes.c.txid, case_changes.c.id) > sa.tuple_(
 )
 
 
-def _statement(cursor: Cursor, where, limit: int, snapshot: bool) -> sa.Select:
+def _statement(cursor: Cursor, where, limit: int, base: sa.Select) -> sa.Select:
     """Return the rows after the cursor: its pending transactions' rows first,
     then those after its point, each part read along the (txid, id) index."""
     c = case_changes.c
-    main = _BASE[snapshot].where(_AFTER, *where).limit(limit)
+    main = base.where(_AFTER, *where).limit(limit)
     if not cursor.pending:
         return main
     unfinished = sa.or_(
         *(sa.and_(c.txid == txid, c.id > last) for txid, last in cursor.pending)
     )
-    both = sa.union_all(_BASE[snapshot].where(unfinished, *where).limit(limit), main)
+    both = sa.union_all(base.where(unfinished, *where).limit(limit), main)
     ordered = both.subquery()
     return sa.select(ordered).order_by(ordered.c.txid, ordered.c.id).limit(limit)
 
@@ -206,16 +218,18 @@ def read_changes(
     limit: int,
     where: Sequence[sa.ColumnElement] = (),
     params: Mapping | None = None,
+    columns: tuple = COLUMNS,
 ) -> Page:
     """Return the next ``limit`` changes after ``cursor`` that meet ``where`` (its
-    bound values in ``params``), and the cursor to read on from.
+    bound values in ``params``), and the cursor to read on from; ``columns``: a
+    reader that needs fewer (:data:`KEY_COLUMNS`) reads faster.
 
     On PostgreSQL each row carries the snapshot it was read under (the same for
     all: one statement). A read that finds nothing returns the cursor it was given:
     nothing was delivered, and its pending transactions wait for a read with rows.
     """
     postgresql = conn.dialect.name == "postgresql"
-    statement = _statement(cursor, where, limit + 1, postgresql)
+    statement = _statement(cursor, where, limit + 1, _base(postgresql, columns))
     bound = {**(params or {}), "after_txid": cursor.txid, "after_id": cursor.id}
     rows = conn.execute(statement, bound).all()
     if not rows:

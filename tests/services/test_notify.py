@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from ctforeclosure.db import aware, notification_outbox, notifications, sales
+from ctforeclosure.db import aware, cases, notification_outbox, notifications, sales
 from ctforeclosure.services import notify
 from tests.services.notify_parts import (
     NOW,
@@ -346,3 +346,25 @@ def test_changes_that_are_no_event_are_read_once_too(migrated_engine):
     again = _run(migrated_engine, settings())
     assert (first.matched.changes, first.matched.outbox) == (1, 0)
     assert again.matched.changes == 0  # the cursor moved past it
+
+
+def test_a_page_that_failed_is_matched_whole_by_the_next_run(migrated_engine):
+    """A page whose statement fails in the database moves no cursor, reports its
+    own error (PostgreSQL refuses every statement after it, a clean-up too), and
+    leaves nothing in the way: the next run delivers that page, once (SQLite's
+    driver made the page's working tables outside the transaction)."""
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["new_case"], email_mode="immediate")
+        mine = new_cases(conn, "Bethel", 2)
+
+    def broken(*_args):
+        return sa.select(cases.c.docket_no).where(sa.text("no_such_column = 1")), {}
+
+    with pytest.raises(sa.exc.DBAPIError, match="no_such_column"):
+        notify.run(migrated_engine, broken, settings(), NOW)
+    again = _run(migrated_engine, settings())
+    with migrated_engine.connect() as conn:
+        assert sorted(row.docket_no for row in outbox(conn)) == mine
+    assert (again.matched.changes, again.matched.outbox) == (2, 2)

@@ -6,17 +6,23 @@ batch against a quick skip trace) is still read; every change lands there, from
 crawls, skip traces, spool replays and corrections alike. For each page of changes,
 in one transaction with the cursor that follows it:
 
-- the page's cases are copied into a temporary table, and each watched saved
-  search's own filter (``dockets_of``: the web UI's one definition of what a saved
-  filter means, handed in by the caller) is run against that copy instead of the
-  200,000 cases: the same conditions, over the few cases that changed;
+- the page's events, the watchers' events and channels, and a copy of the changed
+  cases go into temporary tables; each watched saved search's own filter
+  (``dockets_of``: the web UI's one definition of what a saved filter means,
+  handed in by the caller) runs against the copy instead of the 200,000 cases
+  (the same conditions, over the few cases that changed), its matches inserted
+  into a temporary table (:mod:`.filters`);
 - a subscription matches a change when the change's case matches its saved search,
   the change's event is among its events, its subscriber still sees the search
   (their own or a shared one) and is active, and the change was seen after the
-  subscription was made (subscribing watches from then on, not the history);
+  subscription was made (subscribing watches from then on, not the history): one
+  join of those tables, in the database;
 - each match makes one bell row and one outbox row per channel, each insert
   keyed on (subscription, change[, channel]): a rerun, or a second run at the
   same time, adds nothing.
+
+Matches never travel to Python and back: at 10,000 changes and 1,000 searches
+they are tens of thousands of rows (BENCHMARKS.md, "the notify matcher").
 
 A saved search whose filter no longer reads (a town renamed) matches nothing and is
 counted as broken; its page says why.
@@ -30,14 +36,14 @@ better, and the derived date following it is no news.
 from __future__ import annotations
 
 import logging
-import operator
-import uuid
-from collections import defaultdict
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ctforeclosure.db import (
     aware,
@@ -67,7 +73,58 @@ DocketsOf = Callable[[sa.Connection, SavedSearch, str], tuple[sa.Select, dict]]
 KIND_EVENTS = {event: event for event in EVENTS} | {"sale_date": "sale_moved"}
 STATE = "matcher"
 PAGE = 10_000  # changes a transaction: fewer copies and filter statements
-_CHANGED = "notify_changed_cases"
+
+#: A page's working tables (temporary: each connection has its own).
+_PAGE = sa.MetaData()
+_TS = sa.DateTime(timezone=True)
+_EVENTS = sa.Table(  # the page's changes that are events
+    "notify_events",
+    _PAGE,
+    sa.Column("change_id", sa.Integer),
+    sa.Column("docket_no", sa.String),
+    sa.Column("event", sa.String),
+    sa.Column("seen_at", _TS),
+    prefixes=["TEMPORARY"],
+)
+_WATCHING = sa.Table(  # a row per subscription and event it wants
+    "notify_watching",
+    _PAGE,
+    sa.Column("subscription_id", sa.Integer),
+    sa.Column("user_id", sa.Integer),
+    sa.Column("search_key", sa.Integer),  # its filter's number in the page
+    sa.Column("event", sa.String),
+    sa.Column("created_at", _TS),
+    prefixes=["TEMPORARY"],
+)
+_CHANNELS = sa.Table(  # a row per subscription and channel, with when it is due
+    "notify_channels",
+    _PAGE,
+    sa.Column("subscription_id", sa.Integer),
+    sa.Column("channel", sa.String),
+    sa.Column("due", _TS),
+    prefixes=["TEMPORARY"],
+)
+_FOUND = sa.Table(  # the changed cases each filter matches (:mod:`.filters`)
+    "notify_found",
+    _PAGE,
+    sa.Column("docket_no", sa.String),
+    sa.Column("search_key", sa.Integer),
+    prefixes=["TEMPORARY"],
+)
+_MATCHED = sa.Table(  # the page's matches: (subscription, change)
+    "notify_matched",
+    _PAGE,
+    sa.Column("subscription_id", sa.Integer),
+    sa.Column("user_id", sa.Integer),
+    sa.Column("change_id", sa.Integer),
+    prefixes=["TEMPORARY"],
+)
+_CHANGED = sa.Table(  # a copy of the changed cases, the filters' own columns
+    "notify_changed_cases",
+    _PAGE,
+    *(sa.Column(c.name, c.type) for c in cases.c),
+    prefixes=["TEMPORARY"],
+)
 
 
 @dataclass(frozen=True)
@@ -86,12 +143,15 @@ class Watcher:
 
 @dataclass
 class MatchCounts:
-    """What a run of the matcher did (counts only: no personal data)."""
+    """What a run of the matcher did (counts only: no personal data), and its
+    seconds finding the matches and writing their bell and outbox rows."""
 
     changes: int = 0
     outbox: int = 0
     notifications: int = 0
     broken_searches: set[int] = field(default_factory=set)
+    matching_seconds: float = 0.0
+    writing_seconds: float = 0.0
 
 
 def event_of(kind: str, docket_no: str, noticed: set[str]) -> str | None:
@@ -102,8 +162,9 @@ def event_of(kind: str, docket_no: str, noticed: set[str]) -> str | None:
     return KIND_EVENTS.get(kind)
 
 
-def _watchers(conn: sa.Connection) -> list[Watcher]:
-    """Return the subscriptions of active users, each on a search they still see."""
+def _watchers(conn: sa.Connection) -> tuple[list[Watcher], dict[int, SavedSearch]]:
+    """Return the subscriptions of active users, each on a search they still see,
+    and those searches by id."""
     s, u = subscriptions.c, users.c
     rows = conn.execute(
         sa.select(subscriptions, u.email)
@@ -131,28 +192,26 @@ def _watchers(conn: sa.Connection) -> list[Watcher]:
                 created_at=aware(row.created_at),
             )
         )
-    return watchers
+    return watchers, searches
 
 
-def _changed_copy(conn: sa.Connection, dockets: list[str]) -> sa.Table:
-    """Copy the cases of ``dockets`` into a temporary table of the same columns."""
-    copy = sa.Table(
-        _CHANGED,
-        sa.MetaData(),
-        *(sa.Column(c.name, c.type) for c in cases.c),
-        prefixes=["TEMPORARY"],
-    )
-    copy.create(conn)
-    for chunk in bulk.chunks(dockets):
-        conn.execute(
-            copy.insert().from_select(
-                [c.name for c in cases.c],
-                sa.select(cases).where(cases.c.docket_no.in_(chunk)),
-            )
-        )
-    if conn.dialect.name == "postgresql":  # a temporary table has no statistics
-        conn.exec_driver_sql(f"ANALYZE {_CHANGED}")
-    return copy
+@contextmanager
+def _page_tables(conn: sa.Connection) -> Iterator[None]:
+    """Create the page's working tables, and drop them after the page (SQLite has
+    no ON COMMIT DROP, and the next page makes them anew).
+
+    A failed page drops nothing (its transaction is rolled back, and on PostgreSQL
+    no statement runs in it any more); SQLite's driver ran the CREATE outside the
+    transaction, so leftovers of a failed page are dropped first."""
+    _PAGE.drop_all(conn)  # those that exist
+    _PAGE.create_all(conn, checkfirst=False)
+    yield
+    _PAGE.drop_all(conn, checkfirst=False)
+
+
+def _utc(value: datetime) -> datetime:
+    """The same instant in UTC: SQLite compares times as text."""
+    return aware(value).astimezone(UTC)
 
 
 def _noticed(conn: sa.Connection, rows) -> set[str]:
@@ -166,10 +225,32 @@ def _noticed(conn: sa.Connection, rows) -> set[str]:
     return found
 
 
-def _statements(conn, watchers, dockets_of: DocketsOf, counts) -> dict:
+def _store_events(conn: sa.Connection, page_rows) -> None:
+    """Store the page's changes that are events, and copy their cases."""
+    noticed = _noticed(conn, page_rows)
+    rows = (
+        (change.id, change.docket_no, event, _utc(change.seen_at))
+        for change in page_rows
+        if (event := event_of(change.kind, change.docket_no, noticed)) is not None
+    )
+    names = [c.name for c in _EVENTS.c]
+    bulk.insert_tuples(conn, _EVENTS, names, rows)
+    dockets = sa.select(_EVENTS.c.docket_no)
+    changed = sa.select(cases).where(cases.c.docket_no.in_(dockets))
+    conn.execute(_CHANGED.insert().from_select([c.name for c in cases.c], changed))
+    _analyze(conn, _EVENTS, _CHANGED)
+
+
+def _analyze(conn: sa.Connection, *tables: sa.Table) -> None:
+    """PostgreSQL: gather the working tables' statistics (a temporary table has
+    none, and joins planned blind over thousands of rows took seconds)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE " + ", ".join(t.name for t in tables))
+
+
+def _statements(conn, watchers, searches, dockets_of: DocketsOf, counts) -> dict:
     """Return {(search id, subscriber email): its filter's statement and values}
     for the watched searches (a broken one is counted and left out)."""
-    searches = saved_searches.by_ids(conn, {w.search_id for w in watchers})
     statements = {}
     for watcher in watchers:
         key = (watcher.search_id, watcher.email)
@@ -182,48 +263,92 @@ def _statements(conn, watchers, dockets_of: DocketsOf, counts) -> dict:
     return statements
 
 
-def _matches_by_search(conn, rows, statements: dict) -> dict:
-    """Return {(search id, subscriber email): the page's dockets it matches}."""
-    copy = _changed_copy(conn, sorted({r.docket_no for r in rows}))
-    try:
-        return filters.matches(conn, copy, statements)
-    finally:
-        copy.drop(conn)
-
-
-def _events_by_docket(page_rows, noticed) -> dict[str, list]:
-    """Return the page's changes that are events, by docket: (change, event, seen)."""
-    by_docket: dict[str, list] = defaultdict(list)
-    for change in page_rows:
-        event = event_of(change.kind, change.docket_no, noticed)
-        if event is not None:
-            by_docket[change.docket_no].append((change, event, aware(change.seen_at)))
-    return by_docket
-
-
-def _rows_for(page_rows, watchers, found, noticed, now):
-    """Return the page's outbox and bell rows: for each watcher, the events of the
-    changed cases its search matches (work in proportion to the matches)."""
-    by_docket = _events_by_docket(page_rows, noticed)
-    outbox, bell = [], []
+def _store_watchers(conn, watchers, numbers: dict, now: datetime) -> None:
+    """Store what each watcher wants (events) and how (channels, when due)."""
+    wanted, channels = [], []
     for w in watchers:
-        due = {"email": now, "webhook": now}
-        if w.digest_hour is not None:
-            due["email"] = next_digest_at(w.digest_hour, now)
-        for docket in found.get((w.search_id, w.email), ()):
-            for change, event, seen in by_docket.get(docket, ()):
-                if event not in w.events or seen < w.created_at:
-                    continue
-                ids = {"subscription_id": w.id, "change_id": change.id}
-                bell.append({**ids, "user_id": w.user_id, "created_at": now})
-                outbox.extend(
-                    {**ids, "channel": channel, "delivery_id": str(uuid.uuid4())}
-                    | {"status": "pending", "attempts": 0}
-                    | {"next_attempt_at": due[channel], "created_at": now}
-                    for channel in w.channels
-                )
-    in_order = operator.itemgetter("change_id", "subscription_id")  # as they came
-    return sorted(outbox, key=in_order), sorted(bell, key=in_order)
+        number = numbers.get((w.search_id, w.email))
+        if number is None:  # its search is broken
+            continue
+        created = _utc(w.created_at)
+        wanted.extend((w.id, w.user_id, number, e, created) for e in sorted(w.events))
+        for channel in w.channels:
+            due = now
+            if channel == "email" and w.digest_hour is not None:
+                due = next_digest_at(w.digest_hour, now)
+            channels.append((w.id, channel, _utc(due)))
+    bulk.insert_tuples(conn, _WATCHING, [c.name for c in _WATCHING.c], wanted)
+    bulk.insert_tuples(conn, _CHANNELS, [c.name for c in _CHANNELS.c], channels)
+    _analyze(conn, _WATCHING, _CHANNELS)
+
+
+def _store_matches(conn: sa.Connection) -> None:
+    """Join the filters' matches to the events and what each watcher wants."""
+    f, w, e = _FOUND.c, _WATCHING.c, _EVENTS.c
+    joined = (
+        sa.select(w.subscription_id, w.user_id, e.change_id)
+        .select_from(
+            _FOUND.join(_WATCHING, w.search_key == f.search_key).join(
+                _EVENTS, sa.and_(e.docket_no == f.docket_no, e.event == w.event)
+            )
+        )
+        .where(e.seen_at >= w.created_at)
+    )
+    names = [c.name for c in _MATCHED.c]
+    conn.execute(_MATCHED.insert().from_select(names, joined))
+
+
+def _match_into_tables(conn, page_rows, watching, dockets_of, now, counts) -> None:
+    """Find the page's matches, into the ``notify_matched`` table (``watching``:
+    the watchers and their searches)."""
+    watchers, searches = watching
+    statements = _statements(conn, watchers, searches, dockets_of, counts)
+    numbers = {key: number for number, key in enumerate(statements)}
+    _store_events(conn, page_rows)
+    _store_watchers(conn, watchers, numbers, now)
+    by_number = {numbers[key]: statement for key, statement in statements.items()}
+    filters.insert_matches(conn, _CHANGED, by_number, _FOUND)
+    _analyze(conn, _FOUND)
+    _store_matches(conn)
+    _analyze(conn, _MATCHED)
+
+
+def _insert_new(conn, table: sa.Table, select: sa.Select) -> int:
+    """Insert the rows of ``select`` whose unique keys are not stored yet; return
+    how many (a rerun, or a second run at the same time, adds nothing)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # SQLite reads ON CONFLICT after a join's ON as part of it without a WHERE
+    names = [c.name for c in select.selected_columns]
+    statement = dialect.insert(table).from_select(names, select.where(sa.true()))
+    counted = {"preserve_rowcount": True}  # SQLAlchemy counts only on request
+    result = conn.execute(statement.on_conflict_do_nothing(), execution_options=counted)
+    return result.rowcount
+
+
+def _write_rows(conn: sa.Connection, now: datetime) -> tuple[int, int]:
+    """Write the bell and outbox rows of the page's matches, in the changes'
+    order; return how many of each were new."""
+    m, c = _MATCHED.c, _CHANNELS.c
+    at = sa.literal(_utc(now), _TS)
+    bell = sa.select(
+        m.subscription_id, m.change_id, m.user_id, at.label("created_at")
+    ).order_by(m.change_id, m.subscription_id)
+    new_bell = _insert_new(conn, notifications, bell)
+    outbox = (
+        sa.select(
+            m.subscription_id,
+            m.change_id,
+            c.channel,
+            sa.cast(sa.func.gen_random_uuid(), sa.String).label("delivery_id"),
+            sa.literal("pending").label("status"),
+            sa.literal(0).label("attempts"),
+            c.due.label("next_attempt_at"),
+            at.label("created_at"),
+        )
+        .select_from(_MATCHED.join(_CHANNELS, c.subscription_id == m.subscription_id))
+        .order_by(m.change_id, m.subscription_id, c.channel)
+    )
+    return new_bell, _insert_new(conn, notification_outbox, outbox)
 
 
 def _cursor(conn: sa.Connection) -> feed.Cursor:
@@ -238,31 +363,23 @@ def _save_cursor(conn: sa.Connection, cursor: feed.Cursor, now: datetime) -> Non
     bulk.upsert(conn, notify_state, [row], keys=["name"])
 
 
-def _insert_new(conn, table: sa.Table, rows: list[dict], keys: list[str]) -> int:
-    """Insert the rows whose keys are not stored yet; return how many."""
-    if not rows:
-        return 0
-    keep = [name for name in rows[0] if name not in keys]
-    return bulk.upsert(conn, table, rows, keys=keys, keep=keep)
-
-
 def _match_page(conn, dockets_of, now, counts, limit) -> bool:
     """Match one page after the stored cursor; return whether more are waiting."""
+    began = time.perf_counter()
     # every kind is read, events or not, so that the cursor moves past them all
     # (a filtered read that finds nothing hands back the cursor it was given)
-    page = feed.read_changes(conn, _cursor(conn), limit)
+    page = feed.read_changes(conn, _cursor(conn), limit, columns=feed.KEY_COLUMNS)
     events = [row for row in page.rows if row.kind in KIND_EVENTS]
-    watchers = _watchers(conn) if events else []
-    if watchers:
-        statements = _statements(conn, watchers, dockets_of, counts)
-        found = _matches_by_search(conn, events, statements)
-        noticed = _noticed(conn, events)
-        outbox, bell = _rows_for(events, watchers, found, noticed, now)
-        ids = ["subscription_id", "change_id"]
-        counts.notifications += _insert_new(conn, notifications, bell, ids)
-        counts.outbox += _insert_new(
-            conn, notification_outbox, outbox, [*ids, "channel"]
-        )
+    watching = _watchers(conn) if events else ([], {})
+    if watching[0]:
+        with _page_tables(conn):
+            _match_into_tables(conn, events, watching, dockets_of, now, counts)
+            matched = time.perf_counter()
+            counts.matching_seconds += matched - began
+            bell, outbox = _write_rows(conn, now)
+            counts.notifications += bell
+            counts.outbox += outbox
+            counts.writing_seconds += time.perf_counter() - matched
     counts.changes += len(page.rows)
     if page.rows:
         _save_cursor(conn, page.next, now)
