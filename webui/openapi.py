@@ -371,7 +371,21 @@ OPERATIONS = (
         PAGE_PARAMS,
         False,
     ),
-    ("/subscriptions", "get", "Your subscriptions", (), (), False),
+    (
+        "/subscriptions",
+        "get",
+        "Your subscriptions, oldest first: all, or one saved search's",
+        (),
+        (
+            (
+                "saved_search_id",
+                _ID,
+                "Only your subscriptions of this saved search (your own or a "
+                "shared one; another user's private one is a 404)",
+            ),
+        ),
+        False,
+    ),
     (
         "/subscriptions",
         "post",

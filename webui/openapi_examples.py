@@ -490,7 +490,22 @@ OPERATION_EXAMPLES = {
             }
         },
     },
-    ("/subscriptions", "get"): {"response": [SUBSCRIPTION]},
+    ("/subscriptions", "get"): {
+        "response": [SUBSCRIPTION],
+        "query": {"saved_search_id": 3},
+        "more": {
+            "400": {
+                "error": "saved_search_id must be the id of a saved search you "
+                "see (yours or a shared one)",
+                "parameter": "saved_search_id",
+                "accepts": "the id of a saved search you see (yours or a shared one)",
+            },
+            "404": {
+                "error": "no such saved search: 3",
+                "parameter": "saved_search_id",
+            },
+        },
+    },
     ("/subscriptions", "post"): {
         "request": {
             "saved_search_id": 3,

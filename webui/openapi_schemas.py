@@ -554,6 +554,7 @@ EXTRA_RESPONSES = {
     ("/saved-searches", "post"): _NAME_TAKEN,
     ("/saved-searches/{search_id}", "patch"): _NAME_TAKEN,
     ("/saved-searches/{search_id}/cases", "get"): _SEARCH_BROKEN,
+    ("/subscriptions", "get"): _NO_SEARCH,
     ("/subscriptions", "post"): _NO_SEARCH,
     ("/subscriptions/{sub_id}/secret", "post"): {
         "409": {

@@ -125,6 +125,14 @@ class NewSubscriptionBody(_Choices, JsonBody):
     saved_search_id: int = Field(ge=1, le=params.MAX_ID, description=SEARCH_TEXT)
 
 
+class SubscriptionListArgs(QueryArgs):
+    """``GET /api/v1/subscriptions``: all of yours, or one saved search's."""
+
+    saved_search_id: int | None = Field(
+        None, ge=1, le=params.MAX_ID, description=SEARCH_TEXT
+    )
+
+
 class SubscriptionChangeBody(JsonBody):
     """``PATCH /api/v1/subscriptions/{id}``: what is given changes, the rest stays
     (``webhook_url: ""`` removes the webhook)."""

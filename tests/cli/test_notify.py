@@ -10,12 +10,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ctforeclosure.db import notification_outbox
 from tests.services.notify_parts import (
     SECRET_KEY,
+    Mailbox,
     Receiver,
+    free_port,
     new_cases,
+    outbox,
     search,
     serve,
     staff,
@@ -93,6 +98,54 @@ def test_a_run_killed_mid_batch_is_finished_by_the_next(
     summary = rerun.stdout.strip().splitlines()[-1]
     assert summary.startswith("notify: ")
     assert "@" not in summary and "HHD" not in summary  # counts, no personal data
+
+
+def test_a_run_killed_sending_a_big_digest_resends_it_once_whole(
+    migrated_engine, migrated_db_url
+):
+    """A digest of 1,200 changes (more than one batch of due rows) is one email;
+    killed after the SMTP server has it and before it is recorded, the next run
+    sends the same email again, with the same delivery id, and records it."""
+    mailbox = Mailbox(free_port(), reply_after=30)
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["new_case"], email_mode="digest", digest_hour=7)
+        new_cases(conn, "Bethel", 1200)
+    queued = subprocess.run(COMMAND, env=_env(migrated_db_url), capture_output=True)
+    assert queued.returncode == 0, queued.stderr
+    with migrated_engine.begin() as conn:  # as if seven o'clock had come
+        conn.execute(
+            notification_outbox.update().values(
+                next_attempt_at=datetime.now(UTC) - timedelta(minutes=1)
+            )
+        )
+    smtp = _env(migrated_db_url) | {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(mailbox.port),
+        "SMTP_SECURITY": "none",
+    }
+    mailbox.start()
+    try:
+        first = subprocess.Popen(COMMAND, env=smtp, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not mailbox.messages:
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "no digest reached the SMTP server"
+            time.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+        assert first.wait(timeout=30) == -signal.SIGKILL
+        mailbox.reply_after = 0
+        rerun = subprocess.run(COMMAND, env=smtp, capture_output=True, text=True)
+    finally:
+        mailbox.stop()
+    assert rerun.returncode == 0, rerun.stderr
+    sent, resent = mailbox.messages
+    assert sent["X-CTF-Delivery"] == resent["X-CTF-Delivery"]
+    assert resent["Subject"] == "[ctforeclosure] 1,200 updates: Bethel"
+    with migrated_engine.connect() as conn:
+        rows = outbox(conn)
+    assert len(rows) == 1200 and {(r.status, r.attempts) for r in rows} == {("sent", 1)}
 
 
 def test_notify_exits_1_with_one_line_when_the_database_is_down(tmp_path):

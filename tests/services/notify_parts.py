@@ -4,6 +4,7 @@ changes, saved searches and subscriptions they watch."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -37,13 +38,17 @@ def free_port() -> int:
 
 
 class Mailbox:
-    """An aiosmtpd server on a fixed port, started and stopped at will."""
+    """An aiosmtpd server on a fixed port, started and stopped at will; it keeps
+    each message as it arrives, and answers it ``reply_after`` seconds later (a
+    sender killed meanwhile has sent it without knowing)."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, reply_after: float = 0.0):
         self.port, self.messages, self.controller = port, [], None
+        self.reply_after = reply_after
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content))
+        await asyncio.sleep(self.reply_after)
         return "250 OK"
 
     def start(self) -> None:

@@ -368,3 +368,75 @@ def test_a_page_that_failed_is_matched_whole_by_the_next_run(migrated_engine):
     with migrated_engine.connect() as conn:
         assert sorted(row.docket_no for row in outbox(conn)) == mine
     assert (again.matched.changes, again.matched.outbox) == (2, 2)
+
+
+def _digest_of(migrated_engine, count: int) -> list[str]:
+    """Subscribe to a 7 o'clock digest and store ``count`` new Bethel cases; at
+    the frozen 06:30 New York of the caller."""
+    with migrated_engine.begin() as conn:
+        ann = staff(conn)
+        bethel = search(conn, ann, {"town": "Bethel"})
+        subscribe(conn, ann, bethel, ["new_case"], email_mode="digest", digest_hour=7)
+        return new_cases(conn, "Bethel", count, now=datetime.now(UTC))
+
+
+def _delivery_ids(engine) -> list[str]:
+    with engine.connect() as conn:
+        return (
+            conn.execute(sa.select(notification_outbox.c.delivery_id)).scalars().all()
+        )
+
+
+def test_a_digest_of_1200_changes_is_one_email_at_its_hour(migrated_engine, mailbox):
+    """The sender reads 500 due rows at a time; a digest is still one email,
+    telling the first changes one by one and counting the rest."""
+    mailbox.start()
+    parts = settings(mailbox.port)
+    with freeze_time("2026-06-15 10:30:00", ignore=AIOSMTPD_THREADS) as clock:
+        dockets = _digest_of(migrated_engine, 1200)
+        notify.run(migrated_engine, matching_dockets, parts)
+        assert mailbox.messages == []
+        clock.move_to("2026-06-15 11:00:05")  # 07:00:05 in New York
+        summary = notify.run(migrated_engine, matching_dockets, parts)
+        again = notify.run(migrated_engine, matching_dockets, parts)
+    [digest] = mailbox.messages
+    assert (summary.sent.emails, summary.sent.sent) == (1, 1200)
+    assert again.sent.sent == 0
+    assert digest["Subject"] == "[ctforeclosure] 1,200 updates: Bethel"
+    body = digest.get_payload(decode=True).decode()
+    lines = {line.strip() for line in body.splitlines()}
+    told = [d for d in dockets if f"https://ctf.example.org/cases/{d}" in lines]
+    assert told == dockets[: notify.messages.DIGEST_LINES]  # the oldest, in order
+    assert (
+        "...and 1,000 more, all on your notifications page: "
+        "https://ctf.example.org/notifications/" in body
+    )
+    assert digest["X-CTF-Delivery"] == notify.messages.digest_id(
+        _delivery_ids(migrated_engine)
+    )  # the digest of all 1,200
+    with migrated_engine.connect() as conn:
+        rows = outbox(conn)
+    assert len(rows) == 1200 and {(r.status, r.attempts) for r in rows} == {("sent", 1)}
+
+
+def test_a_big_digest_waits_out_an_smtp_outage_as_one_email(migrated_engine, mailbox):
+    parts = settings(mailbox.port)  # nothing listens there yet
+    with freeze_time("2026-06-15 10:30:00", ignore=AIOSMTPD_THREADS) as clock:
+        _digest_of(migrated_engine, 1200)
+        notify.run(migrated_engine, matching_dockets, parts)
+        clock.move_to("2026-06-15 11:00:05")
+        down = notify.run(migrated_engine, matching_dockets, parts)
+        assert (down.sent.retrying, down.sent.sent, len(down.sent.waiting)) == (
+            1200,
+            0,
+            0,
+        )  # one try of the one digest, all of its rows to retry
+        mailbox.start()
+        clock.move_to("2026-06-15 11:01:06")  # after the first backoff
+        up = notify.run(migrated_engine, matching_dockets, parts)
+    [digest] = mailbox.messages
+    assert (up.sent.emails, up.sent.sent) == (1, 1200)
+    assert digest["Subject"] == "[ctforeclosure] 1,200 updates: Bethel"
+    with migrated_engine.connect() as conn:
+        rows = outbox(conn)
+    assert {(r.status, r.attempts) for r in rows} == {("sent", 2)}

@@ -6,6 +6,7 @@ webhook's secret comes once; another user's subscription and private search are
 
 from __future__ import annotations
 
+from ctforeclosure import db
 from tests.webui.conftest import (
     DOCKET_HARTFORD,
     DOCKET_NEW_HAVEN,
@@ -120,6 +121,37 @@ def test_another_users_subscription_and_private_search_are_404(app):
     assert [a for a, *_ in audited(app)] == ["subscription.create"] * 2
 
 
+def test_the_list_filters_by_saved_search(app):
+    """``?saved_search_id=`` lists that search's subscriptions only; a search the
+    caller may not see is a 404, as the change feed's ``saved_search``."""
+    hartford = save_search(app, "manager", "Hartford", {"town": "Hartford"})
+    team = save_search(app, "admin", "Team", {}, shared=True)
+    private = save_search(app, "admin", "Admin's", {"town": "Hartford"})
+    first = subscribe(app, "manager", hartford, ("law_day",))
+    subscribe(app, "manager", team, ("judgment",))
+    second = subscribe(app, "manager", hartford, ("judgment",))
+    subscribe(app, "admin", private)
+    call = subs_api(app, "manager")
+    only = call("GET", f"?saved_search_id={hartford}")
+    assert only.status_code == 200, only.get_json()
+    assert [s["id"] for s in only.get_json()] == [first, second]
+    assert {s["saved_search_id"] for s in only.get_json()} == {hartford}
+    assert len(call("GET").get_json()) == 3  # no filter: all of them
+    spare = save_search(app, "manager", "Spare", {"town": "Bethel"})
+    assert call("GET", f"?saved_search_id={spare}").get_json() == []
+    hidden = call("GET", f"?saved_search_id={private}")
+    assert hidden.status_code == 404
+    assert hidden.get_json()["parameter"] == "saved_search_id"
+    with app.extensions["ctforeclosure_engine"].begin() as conn:  # unshared
+        conn.execute(
+            db.saved_searches.update()
+            .where(db.saved_searches.c.id == team)
+            .values(shared=False)
+        )
+    kept = call("GET", f"?saved_search_id={team}")  # still the caller's own
+    assert [s["saved_search_id"] for s in kept.get_json()] == [team]
+
+
 def test_bad_values_are_400s_naming_the_parameter(app):
     search = save_search(app, "manager", "Hartford", {"town": "Hartford"})
     call = subs_api(app, "manager")
@@ -140,6 +172,10 @@ def test_bad_values_are_400s_naming_the_parameter(app):
         assert refused.status_code == 400, change
         assert refused.get_json()["parameter"] == named, refused.get_json()
     assert stored(app) == []
+    for bad in ("x", "0", "-3", "1.5", "2147483648"):
+        listed = call("GET", f"?saved_search_id={bad}")
+        assert listed.status_code == 400, bad
+        assert listed.get_json()["parameter"] == "saved_search_id", bad
     made = call("POST", json=good).get_json()
     patch = call("PATCH", f"/{made['id']}", json={"digest_hour": 5})
     assert patch.status_code == 400 and patch.get_json()["parameter"] == "digest_hour"

@@ -62,10 +62,19 @@ def _refused(exc: subscriptions.SubscriptionError):
 @bp.get("/subscriptions")
 @scope("leads")
 def subscriptions_list():
-    """Your subscriptions."""
-    conn = get_conn()
-    mine = subscriptions.list_for_user(conn, g.api_user.id, secret_key())
-    names = search_names(conn, g.api_user.id)
+    """Your subscriptions (``saved_search_id``: those of one saved search only).
+
+    A search you may not see is a 404 naming the parameter, as the change feed
+    answers its ``saved_search``; but your own subscriptions of a search since
+    made private by its owner are still listed (you hold them: nothing leaks)."""
+    args = params.parse(subscription_forms.SubscriptionListArgs, request.args)
+    conn, user_id, search_id = get_conn(), g.api_user.id, args.saved_search_id
+    mine = subscriptions.list_for_user(conn, user_id, secret_key(), search_id)
+    unseen = search_id is not None and not mine
+    if unseen and saved_searches.get_visible(conn, search_id, user_id) is None:
+        message = f"no such saved search: {search_id}"
+        return error(404, message, parameter="saved_search_id")
+    names = search_names(conn, user_id)
     return jsonify([_json(s, names) for s in mine])
 
 

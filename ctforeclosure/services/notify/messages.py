@@ -3,6 +3,10 @@ one subscription (``digest``), each line worded as the webhook's ``text`` line
 (:func:`ctforeclosure.services.webhooks.payload`), so every channel tells an event
 the same way.
 
+A digest is one email per subscription and due hour however many changes it
+carries; past :data:`DIGEST_LINES` it counts the rest and links to the
+notifications page.
+
 Staff emails carry the case caption (it names the defendants: staff see it on the
 case page anyway), never contact data: no phones, no emails, no mailing addresses
 (a ``phones_found`` change says that phones were found, not which). Each message
@@ -25,6 +29,11 @@ __all__ = ["digest_id", "digest_message", "immediate_message"]
 #: The right-hand side of every notification's Message-ID.
 MESSAGE_DOMAIN = "notify.ctforeclosure"
 _DIGESTS = uuid.UUID("6f1c1d2e-9a8b-4c1e-8f0e-5c7d2b1a9e30")
+#: The most changes a digest tells one by one; the others it counts, with a link
+#: to the notifications page (the bell has every one): a digest of thousands of
+#: changes is read there, not in a mail client.
+DIGEST_LINES = 200
+NOTIFICATIONS_PATH = "/notifications/"
 
 
 def _lines(item: Any) -> list[str]:
@@ -65,17 +74,30 @@ def digest_id(delivery_ids: Sequence[str]) -> str:
     return str(uuid.uuid5(_DIGESTS, ",".join(sorted(delivery_ids))))
 
 
+def _more(count: int, base_url: str | None) -> str:
+    """Return the line counting the changes a digest does not tell one by one."""
+    where = "your notifications page"
+    if base_url:
+        where += f": {base_url.rstrip('/')}{NOTIFICATIONS_PATH}"
+    return f"...and {count:,} more, all on {where}"
+
+
 def digest_message(items: Sequence[Any], sender: str) -> EmailMessage:
-    """Return the digest email of one subscription's due changes (oldest first)."""
-    first = items[0]
+    """Return the digest email of one subscription's due changes (oldest first):
+    the first :data:`DIGEST_LINES` told, the others counted (those ``items`` need
+    only their ``delivery_id``); its id is of them all."""
+    first, told = items[0], items[:DIGEST_LINES]
     ids = [item.delivery_id for item in items]
-    count = f"{len(items)} update{'s' if len(items) != 1 else ''}"
+    count = f"{len(items):,} update{'s' if len(items) != 1 else ''}"
     message = _message(
         first.email, f"{count}: {first.search_name}", digest_id(ids), sender
     )
     lines = [f"{count} for your saved search {first.search_name}:", ""]
-    for item in items:
+    for item in told:
         lines += [*_lines(item), ""]
-    lines.append("Deliveries: " + ", ".join(ids))
-    message.set_content("\n".join(lines) + "\n")
+    deliveries = "Deliveries: " + ", ".join(ids[:DIGEST_LINES])
+    if more := len(items) - len(told):
+        lines += [_more(more, first.base_url), ""]
+        deliveries += f" and {more:,} more"
+    message.set_content("\n".join([*lines, deliveries]) + "\n")
     return message

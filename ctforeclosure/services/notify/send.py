@@ -1,9 +1,15 @@
 """The sender: the outbox's due rows, delivered and recorded one by one.
 
 Each delivery (one email, one digest email, one webhook POST) is recorded in its
-own transaction right after it is sent: a crash can lose at most the record of the
-one delivery in flight, which the next run then sends again with the same delivery
-id (the one duplicate the issue allows, and recognisable by that id).
+own transaction right after it is sent (a digest's rows all in one): a crash can
+lose at most the record of the one delivery in flight, which the next run then
+sends again with the same delivery id (the one duplicate the issue allows, and
+recognisable by that id).
+
+Due rows are read :data:`BATCH` at a time, but a subscription's digest is read
+whole when the first of its rows comes up: one email per subscription and due
+hour, however many changes it carries, and the same email (the same rows, the
+same id) again after a crash.
 
 A failure is retried later and later (:func:`~ctforeclosure.services.notify.
 schedule.retry_at`: 1, 5, 25, 125 minutes, then 6-hourly), and given up after
@@ -102,10 +108,10 @@ class SendCounts:
     waiting: set[int] = field(default_factory=set)  # outbox ids left for later
 
 
-def _due(conn: sa.Connection, now: datetime, skip: Iterable[int]) -> list:
-    """Return up to BATCH due outbox rows with all a delivery needs, oldest first."""
+def _select() -> sa.Select:
+    """Return the select of outbox rows with all a delivery needs, oldest first."""
     o, s, u = notification_outbox.c, subscriptions.c, users.c
-    statement = (
+    return (
         sa.select(
             o.id,
             o.delivery_id,
@@ -129,14 +135,48 @@ def _due(conn: sa.Connection, now: datetime, skip: Iterable[int]) -> list:
             .join(case_changes, case_changes.c.id == o.change_id)
             .join(cases, cases.c.docket_no == case_changes.c.docket_no)
         )
-        .where(o.status == "pending", o.next_attempt_at <= now)
         .order_by(o.id)
-        .limit(BATCH)
     )
+
+
+def _is_due(now: datetime) -> sa.ColumnElement[bool]:
+    o = notification_outbox.c
+    return sa.and_(o.status == "pending", o.next_attempt_at <= now)
+
+
+def _due(conn: sa.Connection, now: datetime, skip: Iterable[int]) -> list:
+    """Return up to BATCH due outbox rows with all a delivery needs, oldest first."""
+    statement = _select().where(_is_due(now)).limit(BATCH)
+    o = notification_outbox.c
     skip = list(skip)
     if skip:
         statement = statement.where(o.id.not_in(skip))
     return conn.execute(statement).all()
+
+
+def _whole_digest(engine, subscription_id: int, settings, now) -> list:
+    """Return every due digest row of a subscription, oldest first: one email
+    carries them all, however many batches they would fill.
+
+    The ids, delivery ids and attempts of all of them (what recording and the
+    digest's id need), the changes and cases only of those the email tells line
+    by line (:data:`~ctforeclosure.services.notify.messages.DIGEST_LINES`): a
+    digest of thousands holds thousands of small tuples, not thousands of cases.
+    """
+    o = notification_outbox.c
+    mine = _select().where(
+        _is_due(now), o.subscription_id == subscription_id, o.channel == "email"
+    )
+    light = mine.with_only_columns(o.id, o.delivery_id, o.attempts)
+    with engine.connect() as conn:
+        rows = conn.execute(light).all()
+        told = {row.id for row in rows[: messages.DIGEST_LINES]}
+        listed = conn.execute(mine.where(o.id.in_(told))).all()
+    if not listed:  # the subscription was deleted meanwhile
+        return []
+    return [_item(row, settings) for row in listed] + [
+        row for row in rows if row.id not in told
+    ]
 
 
 def _item(row, settings: SendSettings) -> SimpleNamespace:
@@ -152,40 +192,54 @@ def _item(row, settings: SendSettings) -> SimpleNamespace:
     )
 
 
+def _outcome(failures: int, now: datetime, attempt: Attempt, counts) -> dict:
+    """Return the new values of an outbox row after its ``failures``-th try came
+    to ``attempt``, and count it; a retry waits for the backoff, or longer when
+    the receiver asked for longer."""
+    values = {"attempts": failures}
+    if attempt.error is None:
+        counts.sent += 1
+        return values | {"status": "sent", "sent_at": now, "last_error": None}
+    again = retry_at(failures, now) if attempt.retry else None
+    if again is not None and attempt.wait:
+        again = max(again, now + timedelta(seconds=attempt.wait))
+    values["last_error"] = attempt.error
+    if again is None:
+        counts.failed += 1
+        return values | {"status": "failed"}
+    counts.retrying += 1
+    return values | {"next_attempt_at": again}
+
+
 def _record(engine, items, now: datetime, attempt: Attempt, counts):
-    """Record the outcome of one delivery of ``items`` (outbox rows); a retry waits
-    for the backoff, or longer when the receiver asked for longer."""
-    error = attempt.error
+    """Record the outcome of one delivery of ``items`` (outbox rows) in one
+    transaction: one UPDATE per outcome (a digest's rows share one or a few)."""
+    same: dict[tuple, list[int]] = {}
+    for item in items:
+        values = _outcome(item.attempts + 1, now, attempt, counts)
+        same.setdefault(tuple(values.items()), []).append(item.id)
     o = notification_outbox.c
     with engine.begin() as conn:
-        for item in items:
-            failures = item.attempts + 1
-            values = {"attempts": failures}
-            if error is None:
-                values |= {"status": "sent", "sent_at": now, "last_error": None}
-                counts.sent += 1
-            else:
-                again = retry_at(failures, now) if attempt.retry else None
-                if again is not None and attempt.wait:
-                    again = max(again, now + timedelta(seconds=attempt.wait))
-                values["last_error"] = error
-                if again is None:
-                    values["status"] = "failed"
-                    counts.failed += 1
-                else:
-                    values["next_attempt_at"] = again
-                    counts.retrying += 1
-            conn.execute(
-                notification_outbox.update().where(o.id == item.id).values(values)
-            )
+        for values, ids in same.items():
+            for start in range(0, len(ids), BATCH):
+                chunk = ids[start : start + BATCH]
+                conn.execute(
+                    notification_outbox.update()
+                    .where(o.id.in_(chunk))
+                    .values(dict(values))
+                )
+
+
+def _is_digest(item) -> bool:
+    return item.channel == "email" and item.email_mode == "digest"
 
 
 def _units(items: list) -> list[list]:
     """Return the deliveries of due rows: one each, but one per subscription for
-    its digest's emails."""
+    its digest's emails (the batch's rows of it: see :func:`_whole_digest`)."""
     units, digests = [], {}
     for item in items:
-        if item.channel == "email" and item.email_mode == "digest":
+        if _is_digest(item):
             if item.subscription_id not in digests:
                 digests[item.subscription_id] = []
                 units.append(digests[item.subscription_id])
@@ -271,4 +325,7 @@ def send_due(engine: sa.Engine, settings: SendSettings, now: datetime) -> SendCo
         if not rows:
             return counts
         for unit in _units([_item(row, settings) for row in rows]):
-            _deliver(engine, unit, settings, now, counts, down)
+            if _is_digest(unit[0]):  # fetched whole, one at a time
+                unit = _whole_digest(engine, unit[0].subscription_id, settings, now)
+            if unit:
+                _deliver(engine, unit, settings, now, counts, down)
