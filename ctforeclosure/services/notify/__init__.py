@@ -54,7 +54,7 @@ class Summary:
             f"notify: {m.changes} changes read, {m.outbox} deliveries queued, "
             f"{m.notifications} notifications; {s.sent} delivered "
             f"({s.emails} emails, {s.webhooks} webhooks), {s.retrying} to retry, "
-            f"{s.failed} given up, {len(s.waiting)} waiting; "
+            f"{s.failed} given up, {s.waiting} waiting; "
             f"{len(m.broken_searches)} saved searches no longer read"
         )
 

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -105,7 +104,7 @@ class SendCounts:
     failed: int = 0
     emails: int = 0
     webhooks: int = 0
-    waiting: set[int] = field(default_factory=set)  # outbox ids left for later
+    waiting: int = 0  # due deliveries left for later: their channel is down
 
 
 def _select() -> sa.Select:
@@ -144,14 +143,39 @@ def _is_due(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(o.status == "pending", o.next_attempt_at <= now)
 
 
-def _due(conn: sa.Connection, now: datetime, skip: Iterable[int]) -> list:
-    """Return up to BATCH due outbox rows with all a delivery needs, oldest first."""
-    statement = _select().where(_is_due(now)).limit(BATCH)
+def _not_down(down: set) -> list[sa.ColumnElement[bool]]:
+    """Conditions leaving out the rows of channels that failed in this run: the
+    SMTP server ("smtp"), or a subscription's webhook (its id)."""
     o = notification_outbox.c
-    skip = list(skip)
-    if skip:
-        statement = statement.where(o.id.not_in(skip))
+    conditions = []
+    if "smtp" in down:
+        conditions.append(o.channel != "email")
+    if hooks := sorted(where for where in down if where != "smtp"):
+        conditions.append(
+            sa.or_(o.channel != "webhook", o.subscription_id.not_in(hooks))
+        )
+    return conditions
+
+
+def _due(conn: sa.Connection, now: datetime, down: set) -> list:
+    """Return up to BATCH due outbox rows with all a delivery needs, oldest first,
+    of the channels still up.
+
+    Left out by channel, not one by one: a long SMTP outage leaves tens of
+    thousands of emails due, and a list of their ids outgrew the databases'
+    limit on bound values (the run failed, and the webhooks behind them waited)."""
+    statement = _select().where(_is_due(now), *_not_down(down)).limit(BATCH)
     return conn.execute(statement).all()
+
+
+def _left_waiting(engine, now: datetime, down: set) -> int:
+    """Return how many due deliveries wait for a channel that is down."""
+    if not down:
+        return 0
+    up = sa.and_(*_not_down(down))
+    count = sa.select(sa.func.count()).where(_is_due(now), sa.not_(up))
+    with engine.connect() as conn:
+        return conn.execute(count.select_from(notification_outbox)).scalar_one()
 
 
 def _whole_digest(engine, subscription_id: int, settings, now) -> list:
@@ -298,8 +322,7 @@ def _deliver(engine, unit, settings, now, counts, down: set) -> None:
     what came of it."""
     first = unit[0]
     where = "smtp" if first.channel == "email" else first.subscription_id
-    if where in down:
-        counts.waiting.update(item.id for item in unit)
+    if where in down:  # counted at the end (_left_waiting)
         return
     if not first.active:
         attempt = Attempt("the subscriber's account is deactivated", False)
@@ -321,8 +344,9 @@ def send_due(engine: sa.Engine, settings: SendSettings, now: datetime) -> SendCo
     down: set = set()
     while True:
         with engine.connect() as conn:
-            rows = _due(conn, now, counts.waiting)
+            rows = _due(conn, now, down)
         if not rows:
+            counts.waiting = _left_waiting(engine, now, down)
             return counts
         for unit in _units([_item(row, settings) for row in rows]):
             if _is_digest(unit[0]):  # fetched whole, one at a time
