@@ -29,12 +29,13 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from floor import Ratio, machine, throwaway_postgres
+from floor import Ratio, machine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ctforeclosure import db, migrate
 from ctforeclosure.store import feed
+from tests.conftest import PG_ADMIN_URL, throwaway_database
 
 #: Target: the feed within this many times the plain keyset floor (1,000 a page).
 TARGET = 1.5
@@ -153,7 +154,7 @@ def main() -> int:
     parser.add_argument("--pages", type=int, nargs="+", default=[100, 1000])
     args = parser.parse_args()
     print(machine(), flush=True)
-    with throwaway_postgres("ctf_feed_bench") as url_text:
+    with throwaway_database(PG_ADMIN_URL, "ctf_feed_bench") as url_text:
         migrate.upgrade(url_text)
         engine = db.make_engine(url_text)
         began = time.perf_counter()

@@ -1,5 +1,4 @@
-"""What every benchmark shares: the machine's speed, a figure against its floor, and
-a throw-away PostgreSQL database.
+"""What every benchmark shares: the machine's speed, and a figure against its floor.
 
 Absolute figures from a shared 2-core machine move by 2x from one day to the next
 (issue 23): the same web UI bench gave p95 70 ms on one day and 280 ms on another.
@@ -16,11 +15,9 @@ loop) tells a reader how fast the machine was that day.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -96,28 +93,3 @@ class Ratio:
             verdict = "met" if self.met else "NOT met"
             line += f"; target {sign} {self.target:g}x: {verdict}"
         return line
-
-
-#: The server the PostgreSQL benchmarks make their throw-away databases on.
-PG_ADMIN_URL = os.environ.get(
-    "CTF_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-@contextlib.contextmanager
-def throwaway_postgres(prefix: str):
-    """Yield the URL of a new, empty database named ``<prefix>_<random>``; drop it
-    at the end, whatever happened."""
-    import sqlalchemy as sa
-
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(PG_ADMIN_URL).set(database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -40,7 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from floor import machine, throwaway_postgres
+from floor import machine
 from webui_bench import SURNAMES, TOWNS_AND_COUNTIES, fill
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -50,6 +50,7 @@ from ctforeclosure.services import saved_searches, users
 from ctforeclosure.services.notify.match import KIND_EVENTS, match
 from ctforeclosure.services.subscriptions import EVENTS
 from ctforeclosure.store import bulk
+from tests.conftest import PG_ADMIN_URL, throwaway_database
 from webui import queries
 from webui.saved_queries import filter_of, matching_dockets
 
@@ -256,7 +257,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="profile the matcher")
     args = parser.parse_args()
     print(machine(), flush=True)
-    with throwaway_postgres("ctf_notify_bench") as url_text:
+    with throwaway_database(PG_ADMIN_URL, "ctf_notify_bench") as url_text:
         migrate.upgrade(url_text)
         began = time.perf_counter()
         fill(url_text, args.cases, 2, 2, args.seed)

@@ -45,6 +45,7 @@ from ctforeclosure.services import alerts, webhooks
 from ctforeclosure.services.notify import messages
 from ctforeclosure.services.notify.match import KIND_EVENTS
 from ctforeclosure.services.notify.schedule import retry_at
+from ctforeclosure.store import bulk
 
 __all__ = ["SendCounts", "SendSettings", "send_due"]
 
@@ -245,8 +246,7 @@ def _record(engine, items, now: datetime, attempt: Attempt, counts):
     o = notification_outbox.c
     with engine.begin() as conn:
         for values, ids in same.items():
-            for start in range(0, len(ids), BATCH):
-                chunk = ids[start : start + BATCH]
+            for chunk in bulk.chunks(ids):
                 conn.execute(
                     notification_outbox.update()
                     .where(o.id.in_(chunk))
