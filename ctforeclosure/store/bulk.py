@@ -66,20 +66,20 @@ def upsert(
     keys: Sequence[str] = (),
     keep: Sequence[str] = (),
     upper: Sequence[str] = (),
-) -> int:
-    """Insert rows or update them on a key conflict (all columns but keys/keep);
-    return how many rows were inserted or updated.
+):
+    """Insert rows or update them on a key conflict (all columns but keys/keep).
 
     Without keys, a plain insert. Every row has the same columns as the first.
     ``upper`` names text columns the database upper-cases on the way in, with its
     own ``upper()``: the one the web UI's search applies to its pattern.
     """
     if not rows:
-        return 0
+        return
     names = list(rows[0])
     updates = [n for n in names if n not in keys and n not in keep]
     if conn.dialect.name == "postgresql":
-        return _copy_upsert(conn, table, rows, names, keys, updates, upper)
+        _copy_upsert(conn, table, rows, names, keys, updates, upper)
+        return
     stmt = sqlite.insert(table)
     if upper:  # a bound value under another name: a column's own name is reserved
         stmt = stmt.values({n: sa.func.upper(sa.bindparam(f"p_{n}")) for n in upper})
@@ -88,20 +88,18 @@ def upsert(
             | {f"p_{n}": row[n] for n in upper}
             for row in rows
         ]
-    if keys and not updates:  # every other column kept: a new key's row only
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    elif keys:
+    if keys:
         stmt = stmt.on_conflict_do_update(
             index_elements=list(keys), set_={n: stmt.excluded[n] for n in updates}
         )
-    return conn.execute(stmt, rows).rowcount
+    conn.execute(stmt, rows)
 
 
-def _copy_upsert(conn, table, rows, names, keys, updates, upper) -> int:
+def _copy_upsert(conn, table, rows, names, keys, updates, upper) -> None:
     """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT."""
     if not keys and not upper:  # nothing to merge or compute: straight into the table
         copy_rows(conn, table, table.name, rows, names)
-        return len(rows)
+        return
     tmp = _stage(conn, table, rows, names)
     cols = ", ".join(f'"{n}"' for n in names)
     values = ", ".join(f'upper("{n}")' if n in upper else f'"{n}"' for n in names)
@@ -111,9 +109,8 @@ def _copy_upsert(conn, table, rows, names, keys, updates, upper) -> int:
         sets = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in updates)
         action = f"DO UPDATE SET {sets}" if updates else "DO NOTHING"
         sql += f" ON CONFLICT ({target}) {action}"
-    written = conn.exec_driver_sql(sql).rowcount
+    conn.exec_driver_sql(sql)
     conn.exec_driver_sql(f'DROP TABLE "{tmp}"')
-    return written
 
 
 def update_many(conn, table, rows, keys: Sequence[str]) -> None:
